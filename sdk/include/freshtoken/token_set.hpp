@@ -1,0 +1,27 @@
+// TokenSet: what a token endpoint returned (RFC 6749 §5.1), with the expiry turned into a
+// time point at receipt. The access token is opaque to the client (RFC 9068 §6): its expiry
+// comes from expires_in, never from its claims.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "freshtoken/secret.hpp"
+
+namespace freshtoken {
+
+struct TokenSet {
+  using time_point = std::chrono::system_clock::time_point;
+
+  Secret access_token;
+  std::string token_type = "Bearer";
+  time_point issued_at{};
+  // Receipt time + expires_in; empty when the server did not say.
+  std::optional<time_point> expires_at;
+  Secret refresh_token;  // empty when none was returned
+  std::string scope;     // as granted; empty when the server did not say
+  Secret id_token;       // empty when none was returned
+};
+
+}  // namespace freshtoken

@@ -1,0 +1,41 @@
+// Transport: the one seam under everything — send a Request, get a Response.
+//
+// An HTTP status of 4xx or 5xx is a Response, not an Error; Errors are for exchanges that
+// did not complete (network, tls, timeout, cancelled). A Transport never follows redirects:
+// redirects are the HttpClient's business, because only it knows which credentials a
+// request carries.
+//
+// Thread safety: send() may be called from many threads at once.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "freshtoken/error.hpp"
+#include "freshtoken/http.hpp"
+
+namespace freshtoken {
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual Result<Response> send(const Request& request) = 0;
+};
+
+struct TransportOptions {
+  // Extra CA bundle (PEM) to trust, e.g. a test CA; empty means the system's.
+  std::string ca_file;
+  // Turning this off is for local experiments only; the SDK logs a warning when it is off.
+  bool verify_tls = true;
+  std::chrono::milliseconds connect_timeout{10'000};
+  // Total time per exchange when the Request does not set its own.
+  std::chrono::milliseconds timeout{30'000};
+  std::string user_agent = "freshtoken/0.1";
+};
+
+// The libcurl transport: keeps connections alive and shares them, with TLS sessions and
+// DNS, across threads.
+std::shared_ptr<Transport> make_curl_transport(TransportOptions options = {});
+
+}  // namespace freshtoken

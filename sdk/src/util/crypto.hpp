@@ -1,0 +1,18 @@
+// Small OpenSSL-backed helpers shared by the SDK and the mock server (internal).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace freshtoken::util {
+
+// Raw 32-byte SHA-256 digest.
+std::string sha256(std::string_view data);
+// `count` bytes from OpenSSL's CSPRNG; aborts if the CSPRNG fails, which only a broken
+// system can make happen and which must never yield predictable tokens.
+std::string random_bytes(std::size_t count);
+// Lower-case hex.
+std::string hex(std::string_view bytes);
+
+}  // namespace freshtoken::util
