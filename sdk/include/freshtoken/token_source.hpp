@@ -1,0 +1,24 @@
+// TokenSource: where an HttpClient gets the access token it attaches (the shape of Go's
+// oauth2.TokenSource). Session is the real one; tests and applications with their own token
+// logic may supply another.
+//
+// Thread safety: both methods may be called from many threads at once.
+#pragma once
+
+#include "freshtoken/error.hpp"
+#include "freshtoken/secret.hpp"
+
+namespace freshtoken {
+
+class TokenSource {
+ public:
+  virtual ~TokenSource() = default;
+  // A valid access token, refreshing (and waiting for the refresh) when it must.
+  virtual Result<Secret> token() = 0;
+  // The resource server rejected `rejected` (a 401 invalid_token). If it is still the
+  // current token, the next token() obtains a new one; if it was already replaced, this
+  // does nothing.
+  virtual void invalidate(const Secret& rejected) = 0;
+};
+
+}  // namespace freshtoken
