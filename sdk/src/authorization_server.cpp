@@ -1,0 +1,248 @@
+#include "freshtoken/authorization_server.hpp"
+
+#include <openssl/crypto.h>
+
+#include <utility>
+
+#include "oauth_parsing.hpp"
+#include "util/encoding.hpp"
+
+namespace freshtoken {
+
+namespace {
+
+constexpr std::string_view kDeviceCodeGrant = "urn:ietf:params:oauth:grant-type:device_code";
+
+void wipe(std::string& text) {
+  if (!text.empty()) OPENSSL_cleanse(text.data(), text.size());
+  text.clear();
+}
+
+void wipe(util::FormFields& fields) {
+  for (auto& [name, value] : fields) wipe(value);
+}
+
+bool is_success(int status) { return status >= 200 && status <= 299; }
+
+Request form_post(const std::string& url, util::FormFields& fields) {
+  Request request;
+  request.method = "POST";
+  request.url = url;
+  request.headers.set("Content-Type", "application/x-www-form-urlencoded");
+  request.headers.set("Accept", "application/json");
+  request.body = util::form_encode(fields);
+  wipe(fields);
+  return request;
+}
+
+// RFC 6749 §2.3.1: Basic credentials are the form-encoded id and secret.
+std::string basic_credentials(const ClientConfig& client) {
+  std::string id = util::form_encode(client.client_id);
+  std::string secret = util::form_encode(client.client_secret.reveal());
+  std::string joined = id + ":" + secret;
+  std::string header = "Basic " + util::base64_encode(joined);
+  wipe(secret);
+  wipe(joined);
+  return header;
+}
+
+// Adds the client's credentials to a request's form fields; the Basic header, if any, is
+// returned for the caller to set after the body is built.
+Result<std::string> add_client_auth(const ClientConfig& client, util::FormFields& fields) {
+  switch (client.auth) {
+    case ClientAuth::none:
+      if (!client.client_id.empty()) fields.emplace_back("client_id", client.client_id);
+      return std::string();
+    case ClientAuth::client_secret_basic:
+      if (client.client_secret.empty()) {
+        return Error(ErrorCode::config, "client_secret_basic needs a client secret");
+      }
+      return basic_credentials(client);
+    case ClientAuth::client_secret_post:
+      if (client.client_secret.empty()) {
+        return Error(ErrorCode::config, "client_secret_post needs a client secret");
+      }
+      fields.emplace_back("client_id", client.client_id);
+      fields.emplace_back("client_secret", std::string(client.client_secret.reveal()));
+      return std::string();
+  }
+  return Error(ErrorCode::config, "unknown client authentication method");
+}
+
+// Sends a form POST with client authentication to `url` (already checked), wiping every copy
+// of the secrets it made.
+Result<Response> send_form(Transport& transport, const ClientConfig& client, const std::string& url,
+                           util::FormFields fields) {
+  auto basic = add_client_auth(client, fields);
+  if (!basic) {
+    wipe(fields);
+    return basic.error();
+  }
+  Request request = form_post(url, fields);
+  if (!basic->empty()) request.headers.set("Authorization", *basic);
+  wipe(*basic);
+  auto response = transport.send(request);
+  wipe(request.body);
+  return response;
+}
+
+Result<void> require_endpoint(std::string_view name, const std::string& url) {
+  if (url.empty()) {
+    return Error(ErrorCode::config, "the server metadata has no " + std::string(name));
+  }
+  return detail::check_endpoint_url(name, url);
+}
+
+// Sends a token request and parses the answer (RFC 6749 §5.1 / §5.2).
+Result<TokenSet> token_request(Transport& transport, const ServerMetadata& metadata,
+                               const ClientConfig& client, const Clock& clock,
+                               util::FormFields fields, std::string_view context) {
+  if (auto ok = require_endpoint("token_endpoint", metadata.token_endpoint); !ok) {
+    wipe(fields);
+    return ok.error();
+  }
+  auto response = send_form(transport, client, metadata.token_endpoint, std::move(fields));
+  if (!response) return response.error();
+  const auto received_at = clock.now();
+  if (!is_success(response->status)) {
+    return detail::error_from_response(*response, received_at, context);
+  }
+  auto tokens = detail::parse_token_response(response->body, received_at);
+  wipe(response->body);
+  return tokens;
+}
+
+Result<Response> get_json(Transport& transport, const std::string& url) {
+  Request request;
+  request.method = "GET";
+  request.url = url;
+  request.headers.set("Accept", "application/json");
+  return transport.send(request);
+}
+
+}  // namespace
+
+AuthorizationServer::AuthorizationServer(std::shared_ptr<Transport> transport,
+                                         ServerMetadata metadata, ClientConfig client,
+                                         std::shared_ptr<Clock> clock)
+    : transport_(std::move(transport)),
+      metadata_(std::move(metadata)),
+      client_(std::move(client)),
+      clock_(clock ? std::move(clock) : system_clock()) {}
+
+Result<std::shared_ptr<AuthorizationServer>> AuthorizationServer::discover(
+    std::shared_ptr<Transport> transport, const std::string& issuer, ClientConfig client,
+    std::shared_ptr<Clock> clock) {
+  if (!transport) return Error(ErrorCode::config, "discovery: no transport");
+  auto parts = detail::split_url(issuer);
+  if (!parts || parts->path.find_first_of("?#") != std::string::npos) {
+    return Error(ErrorCode::config,
+                 "discovery: the issuer must be an absolute URL without query or fragment");
+  }
+  if (auto ok = detail::check_endpoint_url("the issuer", issuer); !ok) return ok.error();
+  if (!clock) clock = system_clock();
+
+  // OpenID Connect Discovery first, RFC 8414 second: a server that is not an OpenID
+  // provider answers the first with 404 (or a non-JSON page).
+  const std::string urls[] = {detail::openid_configuration_url(issuer),
+                              detail::oauth_metadata_url(issuer)};
+  std::optional<Error> last;
+  for (std::size_t i = 0; i < 2; ++i) {
+    const bool is_last = i == 1;
+    auto response = get_json(*transport, urls[i]);
+    if (!response) return response.error();
+    if (!is_success(response->status)) {
+      const int status = response->status;
+      const bool try_next = status >= 400 && status < 500 && status != 408 && status != 429;
+      Error error = detail::error_from_response(*response, clock->now(), "discovery");
+      if (try_next && !is_last) {
+        last = std::move(error);
+        continue;
+      }
+      return error;
+    }
+    auto metadata = detail::parse_discovery_document(response->body);
+    if (!metadata) {
+      if (!is_last) continue;
+      return metadata.error();
+    }
+    if (auto ok = detail::validate_metadata(*metadata, issuer); !ok) return ok.error();
+    return std::make_shared<AuthorizationServer>(std::move(transport), std::move(*metadata),
+                                                 std::move(client), std::move(clock));
+  }
+  return last ? std::move(*last) : Error(ErrorCode::invalid_response, "discovery failed");
+}
+
+Result<TokenSet> AuthorizationServer::refresh(const Secret& refresh_token,
+                                              const std::string& scope) const {
+  if (refresh_token.empty()) return Error(ErrorCode::login_required, "no refresh token");
+  util::FormFields fields{{"grant_type", "refresh_token"},
+                          {"refresh_token", std::string(refresh_token.reveal())}};
+  if (!scope.empty()) fields.emplace_back("scope", scope);
+  return token_request(*transport_, metadata_, client_, *clock_, std::move(fields),
+                       "refresh_token grant");
+}
+
+Result<TokenSet> AuthorizationServer::client_credentials(const std::string& scope) const {
+  if (client_.auth == ClientAuth::none) {
+    return Error(ErrorCode::config, "client_credentials needs a confidential client");
+  }
+  util::FormFields fields{{"grant_type", "client_credentials"}};
+  if (!scope.empty()) fields.emplace_back("scope", scope);
+  return token_request(*transport_, metadata_, client_, *clock_, std::move(fields),
+                       "client_credentials grant");
+}
+
+Result<TokenSet> AuthorizationServer::exchange_code(const Secret& code,
+                                                    const std::string& redirect_uri,
+                                                    const Secret& code_verifier) const {
+  util::FormFields fields{{"grant_type", "authorization_code"},
+                          {"code", std::string(code.reveal())},
+                          {"redirect_uri", redirect_uri},
+                          {"code_verifier", std::string(code_verifier.reveal())}};
+  return token_request(*transport_, metadata_, client_, *clock_, std::move(fields),
+                       "authorization_code grant");
+}
+
+Result<DeviceAuthorization> AuthorizationServer::start_device_authorization(
+    const std::string& scope) const {
+  if (auto ok = require_endpoint("device_authorization_endpoint",
+                                 metadata_.device_authorization_endpoint);
+      !ok) {
+    return ok.error();
+  }
+  util::FormFields fields;
+  if (!scope.empty()) fields.emplace_back("scope", scope);
+  auto response =
+      send_form(*transport_, client_, metadata_.device_authorization_endpoint, std::move(fields));
+  if (!response) return response.error();
+  if (!is_success(response->status)) {
+    return detail::error_from_response(*response, clock_->now(), "device authorization");
+  }
+  auto result = detail::parse_device_authorization(response->body);
+  wipe(response->body);
+  return result;
+}
+
+Result<TokenSet> AuthorizationServer::poll_device_token(const Secret& device_code) const {
+  util::FormFields fields{{"grant_type", std::string(kDeviceCodeGrant)},
+                          {"device_code", std::string(device_code.reveal())}};
+  return token_request(*transport_, metadata_, client_, *clock_, std::move(fields),
+                       "device_code grant");
+}
+
+Result<void> AuthorizationServer::revoke(const Secret& token,
+                                         std::string_view token_type_hint) const {
+  if (auto ok = require_endpoint("revocation_endpoint", metadata_.revocation_endpoint); !ok) {
+    return ok.error();
+  }
+  util::FormFields fields{{"token", std::string(token.reveal())}};
+  if (!token_type_hint.empty()) fields.emplace_back("token_type_hint", token_type_hint);
+  auto response = send_form(*transport_, client_, metadata_.revocation_endpoint, std::move(fields));
+  if (!response) return response.error();
+  // RFC 7009 §2.2: 200 whether or not the token was valid.
+  if (is_success(response->status)) return {};
+  return detail::error_from_response(*response, clock_->now(), "revocation");
+}
+
+}  // namespace freshtoken
