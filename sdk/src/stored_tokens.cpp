@@ -1,0 +1,126 @@
+#include "stored_tokens.hpp"
+
+#include <openssl/crypto.h>
+
+#include <cmath>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <utility>
+
+namespace freshtoken::detail {
+
+namespace {
+
+using json = nlohmann::json;
+
+// Upper bound for a stored time (about year 2223): keeps the conversion to
+// system_clock's nanoseconds far from overflow.
+constexpr double kMaxUnixSeconds = 8e9;
+
+// nlohmann::json copies the strings it holds; wipe the copies that carried secrets.
+void wipe_strings(json& document) {
+  if (!document.is_object()) return;
+  for (auto& item : document.items()) {
+    if (item.value().is_string()) {
+      auto& text = item.value().get_ref<std::string&>();
+      OPENSSL_cleanse(text.data(), text.size());
+    }
+  }
+}
+
+std::int64_t unix_seconds(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+Error corrupt(const std::string& what) {
+  return Error(ErrorCode::storage, "the stored tokens are unreadable: " + what);
+}
+
+// Reads an optional string field; false when it is present with another type.
+bool read_string(const json& document, const char* name, std::string& out) {
+  auto it = document.find(name);
+  if (it == document.end() || it->is_null()) return true;
+  if (!it->is_string()) return false;
+  out = it->get<std::string>();
+  return true;
+}
+
+bool read_secret(const json& document, const char* name, Secret& out) {
+  std::string value;
+  if (!read_string(document, name, value)) return false;
+  out = Secret(std::move(value));
+  return true;
+}
+
+bool read_time(const json& document, const char* name,
+               std::optional<StoredTokens::time_point>& out) {
+  auto it = document.find(name);
+  if (it == document.end() || it->is_null()) return true;
+  if (!it->is_number()) return false;
+  const double seconds = it->get<double>();
+  if (!std::isfinite(seconds) || seconds < 0 || seconds > kMaxUnixSeconds) return false;
+  out = StoredTokens::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
+      std::chrono::seconds(static_cast<std::int64_t>(seconds))));
+  return true;
+}
+
+}  // namespace
+
+Secret encode_stored_tokens(const StoredTokens& tokens) {
+  json document = json::object();
+  document["v"] = 1;
+  document["refresh_token"] = std::string(tokens.refresh_token.reveal());
+  document["access_token"] = std::string(tokens.access_token.reveal());
+  document["token_type"] = tokens.token_type;
+  if (tokens.expires_at) document["expires_at"] = unix_seconds(*tokens.expires_at);
+  if (tokens.issued_at) document["issued_at"] = unix_seconds(*tokens.issued_at);
+  document["scope"] = tokens.scope;
+  if (!tokens.id_token.empty()) document["id_token"] = std::string(tokens.id_token.reveal());
+  std::string text = document.dump();
+  wipe_strings(document);
+  return Secret(std::move(text));
+}
+
+Result<StoredTokens> decode_stored_tokens(const Secret& stored) {
+  json document = json::parse(stored.reveal(), nullptr, /*allow_exceptions=*/false);
+  if (document.is_discarded()) return corrupt("not JSON");
+  struct Wipe {
+    json& document;
+    ~Wipe() { wipe_strings(document); }
+  } wipe{document};
+  if (!document.is_object()) return corrupt("not a JSON object");
+
+  auto version = document.find("v");
+  if (version == document.end() || !version->is_number_integer()) return corrupt("no version");
+  if (version->get<std::int64_t>() != 1) {
+    return corrupt("unsupported version " + std::to_string(version->get<std::int64_t>()));
+  }
+
+  StoredTokens tokens;
+  if (!read_secret(document, "refresh_token", tokens.refresh_token)) {
+    return corrupt("refresh_token is not a string");
+  }
+  if (!read_secret(document, "access_token", tokens.access_token)) {
+    return corrupt("access_token is not a string");
+  }
+  if (!read_string(document, "token_type", tokens.token_type)) {
+    return corrupt("token_type is not a string");
+  }
+  if (tokens.token_type.empty()) tokens.token_type = "Bearer";
+  if (!read_time(document, "expires_at", tokens.expires_at)) {
+    return corrupt("expires_at is not a time");
+  }
+  if (!read_time(document, "issued_at", tokens.issued_at)) {
+    return corrupt("issued_at is not a time");
+  }
+  if (!read_string(document, "scope", tokens.scope)) return corrupt("scope is not a string");
+  if (!read_secret(document, "id_token", tokens.id_token)) {
+    return corrupt("id_token is not a string");
+  }
+  if (tokens.refresh_token.empty() && tokens.access_token.empty()) {
+    return corrupt("it holds no token");
+  }
+  return tokens;
+}
+
+}  // namespace freshtoken::detail
