@@ -1,0 +1,105 @@
+// HttpClient: the wrapper applications call protected APIs through. It attaches
+// `Authorization: Bearer <token>` from a TokenSource (a Session) to each attempt, retries once
+// after a 401 that says the token is bad, follows redirects itself with the credential rules
+// below, and offers asynchronous sends so that a GUI thread never blocks on a refresh.
+//
+// Rules:
+// - The caller's Request is never modified; every attempt works on a copy.
+// - A request that already carries its own `Authorization` header is not managed: it is sent
+//   as is, no token is fetched and a 401 is returned without a retry.
+// - A bearer token is never sent over plain http:// except to a loopback host (localhost,
+//   127.0.0.0/8, ::1): such a send fails with ErrorCode::config before anything is sent.
+// - A 401 with no WWW-Authenticate, or with a Bearer challenge whose error is "invalid_token"
+//   or absent, invalidates exactly the token that was sent and resends once with the token the
+//   source hands out next (which may be one another thread already obtained). A second 401 is
+//   returned. Other 401 challenges and 403 (insufficient_scope) are returned untouched. A
+//   streamed body (Request::body_stream) is never resent: the token is invalidated and the
+//   401 returned.
+// - Redirects (301, 302, 303, 307, 308) are followed up to max_redirects; more is an
+//   ErrorCode::invalid_response error. 303, and 301/302 after a POST, become a GET without a
+//   body (RFC 9110 §15.4). Same origin (scheme, host, port) keeps the credentials. Another
+//   origin never sees Authorization, Proxy-Authorization, Cookie or the extra
+//   `sensitive_headers`: they are dropped (and no token is attached for the rest of the
+//   chain) or, with CrossOriginRedirects::stop, the 3xx response is returned to the caller.
+//   https -> http redirects fail with ErrorCode::tls. A 307/308 of a streamed body, a 3xx
+//   without a usable Location (missing, or not http/https) and max_redirects = 0 return the
+//   3xx response.
+// - Request::timeout applies to each exchange; Request::cancel is checked before each one.
+// - The log sink gets one debug line per exchange ("GET https://host/path -> 200 (attempt
+//   1)") and an info line per 401 retry with the token's fingerprint; never a query string,
+//   userinfo, header or body.
+//
+// Errors: whatever the transport returns (network, tls, timeout, cancelled), whatever the
+// TokenSource returns (e.g. login_required), config for a malformed or non-http(s) URL or a
+// refused plain-http send, tls for an https -> http redirect, invalid_response for a redirect
+// loop. HTTP 4xx/5xx statuses are Responses, not Errors.
+//
+// Thread safety: all methods may be called from many threads at once. Async completions run
+// on the client's worker threads; a callback may call back into the client, and may drop the
+// last reference to it. The destructor lets exchanges already on the wire finish, completes
+// queued work with ErrorCode::cancelled without sending it, and joins the workers.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <future>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "freshtoken/error.hpp"
+#include "freshtoken/http.hpp"
+#include "freshtoken/logging.hpp"
+#include "freshtoken/token_source.hpp"
+#include "freshtoken/transport.hpp"
+
+namespace freshtoken {
+
+enum class CrossOriginRedirects {
+  follow_without_credentials,  // drop credential headers, then follow
+  stop,                        // return the 3xx response to the caller
+};
+
+struct HttpClientOptions {
+  int max_redirects = 5;
+  CrossOriginRedirects cross_origin_redirects = CrossOriginRedirects::follow_without_credentials;
+  // Extra header names (e.g. "X-Api-Key") treated like Authorization on redirects.
+  std::vector<std::string> sensitive_headers;
+  // Worker threads for send_async, started on first use (at least one).
+  std::size_t async_threads = 2;
+  LogSink log;
+};
+
+class HttpClient {
+ public:
+  // `tokens` may be null: the client then sends requests without a token.
+  HttpClient(std::shared_ptr<Transport> transport, std::shared_ptr<TokenSource> tokens,
+             HttpClientOptions options = {});
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  Result<Response> send(const Request& request);
+
+  Result<Response> get(const std::string& url, Headers headers = {});
+  Result<Response> post(const std::string& url, std::string body,
+                        std::string content_type = "application/json", Headers headers = {});
+  Result<Response> put(const std::string& url, std::string body,
+                       std::string content_type = "application/json", Headers headers = {});
+  Result<Response> patch(const std::string& url, std::string body,
+                         std::string content_type = "application/json", Headers headers = {});
+  Result<Response> del(const std::string& url, Headers headers = {});
+
+  // Runs send() on a worker thread. Once destruction has begun, completes at once with
+  // ErrorCode::cancelled (the callback then runs on the calling thread).
+  std::future<Result<Response>> send_async(Request request);
+  void send_async(Request request, std::function<void(Result<Response>)> on_done);
+
+ private:
+  struct Impl;
+  struct Pool;
+  std::shared_ptr<Impl> impl_;
+  std::shared_ptr<Pool> pool_;
+};
+
+}  // namespace freshtoken

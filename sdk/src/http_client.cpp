@@ -1,0 +1,639 @@
+#include "freshtoken/http_client.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <string_view>
+#include <thread>
+#include <utility>
+
+namespace freshtoken {
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// URLs: a deliberately strict parser for absolute http(s) URLs and RFC 3986 §5 reference
+// resolution. Anything odd (whitespace, backslashes, strange host characters) is rejected so
+// that what we check (scheme, host) is what the transport will connect to.
+
+struct Url {
+  std::string scheme;    // lower case
+  std::string userinfo;  // never logged
+  std::string host;      // lower case; IPv6 literals keep their brackets
+  int port = 0;          // effective port
+  bool explicit_port = false;
+  std::string path;
+  std::string query;
+  bool has_query = false;
+};
+
+char lower(char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; }
+
+bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// The scheme of a URI reference ("https" in "https://..."), empty when it has none.
+std::string_view scheme_of(std::string_view s) {
+  if (s.empty() || !is_alpha(s[0])) return {};
+  for (std::size_t i = 1; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == ':') return s.substr(0, i);
+    if (!is_alpha(c) && !is_digit(c) && c != '+' && c != '-' && c != '.') return {};
+  }
+  return {};
+}
+
+bool has_forbidden_chars(std::string_view s) {
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7f || c == '\\') return true;
+  }
+  return false;
+}
+
+bool valid_reg_name(std::string_view host) {
+  for (char c : host) {
+    auto u = static_cast<unsigned char>(c);
+    if (!(u >= 0x80 || is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_'))
+      return false;
+  }
+  return true;
+}
+
+std::string remove_dot_segments(std::string_view in) {
+  std::string out;
+  while (!in.empty()) {
+    if (in.substr(0, 3) == "../") {
+      in.remove_prefix(3);
+    } else if (in.substr(0, 2) == "./") {
+      in.remove_prefix(2);
+    } else if (in.substr(0, 3) == "/./") {
+      in.remove_prefix(2);
+    } else if (in == "/.") {
+      in = "/";
+    } else if (in.substr(0, 4) == "/../" || in == "/..") {
+      in = in.size() == 3 ? std::string_view("/") : in.substr(3);
+      auto slash = out.rfind('/');
+      out.erase(slash == std::string::npos ? 0 : slash);
+    } else if (in == "." || in == "..") {
+      in = {};
+    } else {
+      auto next = in.find('/', in[0] == '/' ? 1 : 0);
+      if (next == std::string_view::npos) next = in.size();
+      out.append(in.substr(0, next));
+      in.remove_prefix(next);
+    }
+  }
+  return out;
+}
+
+Result<Url> parse_url(std::string_view text) {
+  auto bad = [](const char* what) {
+    return Error(ErrorCode::config, std::string("bad URL: ") + what);
+  };
+  if (has_forbidden_chars(text)) return bad("contains whitespace, control characters or '\\'");
+  std::string_view scheme = scheme_of(text);
+  if (scheme.empty()) return bad("not absolute");
+  Url url;
+  for (char c : scheme) url.scheme += lower(c);
+  if (url.scheme != "http" && url.scheme != "https") return bad("scheme is not http or https");
+  std::string_view rest = text.substr(scheme.size() + 1);
+  if (rest.substr(0, 2) != "//") return bad("no authority");
+  rest.remove_prefix(2);
+  if (auto hash = rest.find('#'); hash != std::string_view::npos) rest = rest.substr(0, hash);
+
+  auto authority_end = rest.find_first_of("/?");
+  std::string_view authority = rest.substr(0, authority_end);
+  rest = authority_end == std::string_view::npos ? std::string_view() : rest.substr(authority_end);
+
+  if (auto at = authority.rfind('@'); at != std::string_view::npos) {
+    url.userinfo = std::string(authority.substr(0, at));
+    authority.remove_prefix(at + 1);
+  }
+  std::string_view port_text;
+  if (!authority.empty() && authority[0] == '[') {
+    auto close = authority.find(']');
+    if (close == std::string_view::npos) return bad("unterminated IPv6 literal");
+    std::string literal(authority.substr(1, close - 1));
+    in6_addr addr{};
+    if (inet_pton(AF_INET6, literal.c_str(), &addr) != 1) return bad("invalid IPv6 literal");
+    url.host = "[";
+    for (char c : literal) url.host += lower(c);
+    url.host += "]";
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after[0] != ':') return bad("junk after IPv6 literal");
+      port_text = after.substr(1);
+    }
+  } else {
+    auto colon = authority.find(':');
+    std::string_view host = authority.substr(0, colon);
+    if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
+    if (!valid_reg_name(host)) return bad("invalid host");
+    for (char c : host) url.host += lower(c);
+  }
+  if (url.host.empty()) return bad("empty host");
+  url.port = url.scheme == "https" ? 443 : 80;
+  if (!port_text.empty()) {
+    if (port_text.size() > 5) return bad("invalid port");
+    int port = 0;
+    for (char c : port_text) {
+      if (!is_digit(c)) return bad("invalid port");
+      port = port * 10 + (c - '0');
+    }
+    if (port == 0 || port > 65535) return bad("invalid port");
+    url.port = port;
+    url.explicit_port = true;
+  }
+  auto q = rest.find('?');
+  url.path = std::string(rest.substr(0, q));
+  if (q != std::string_view::npos) {
+    url.has_query = true;
+    url.query = std::string(rest.substr(q + 1));
+  }
+  return url;
+}
+
+std::string host_port(const Url& url) {
+  std::string out = url.host;
+  if (url.explicit_port) out += ":" + std::to_string(url.port);
+  return out;
+}
+
+std::string to_string(const Url& url) {
+  std::string out = url.scheme + "://";
+  if (!url.userinfo.empty()) out += url.userinfo + "@";
+  out += host_port(url) + url.path;
+  if (url.has_query) out += "?" + url.query;
+  return out;
+}
+
+// For logs and error messages: no userinfo, no query (it may hold codes or keys).
+std::string redacted(const Url& url) {
+  return url.scheme + "://" + host_port(url) + (url.path.empty() ? "/" : url.path);
+}
+
+bool same_origin(const Url& a, const Url& b) {
+  return a.scheme == b.scheme && a.host == b.host && a.port == b.port;
+}
+
+bool is_loopback(const std::string& host) {
+  if (host == "localhost" || host == "localhost.") return true;
+  if (!host.empty() && host.front() == '[') {
+    in6_addr addr{};
+    std::string literal = host.substr(1, host.size() - 2);
+    if (inet_pton(AF_INET6, literal.c_str(), &addr) != 1) return false;
+    if (IN6_IS_ADDR_LOOPBACK(&addr)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&addr) && addr.s6_addr[12] == 127;
+  }
+  in_addr addr{};
+  if (inet_pton(AF_INET, host.c_str(), &addr) != 1) return false;
+  return (ntohl(addr.s_addr) >> 24) == 127;
+}
+
+// RFC 3986 §5.2 with the base's fragment dropped; nullopt when `ref` is unusable.
+std::optional<Url> resolve(const Url& base, std::string_view ref) {
+  if (ref.empty() || has_forbidden_chars(ref)) return std::nullopt;
+  if (!scheme_of(ref).empty()) {
+    auto url = parse_url(ref);
+    if (!url) return std::nullopt;
+    url->path = remove_dot_segments(url->path);
+    return std::move(*url);
+  }
+  if (ref.substr(0, 2) == "//") {
+    auto url = parse_url(base.scheme + ":" + std::string(ref));
+    if (!url) return std::nullopt;
+    url->path = remove_dot_segments(url->path);
+    return std::move(*url);
+  }
+  if (auto hash = ref.find('#'); hash != std::string_view::npos) ref = ref.substr(0, hash);
+  Url url = base;
+  auto q = ref.find('?');
+  std::string_view path = ref.substr(0, q);
+  url.has_query = q != std::string_view::npos;
+  url.query = url.has_query ? std::string(ref.substr(q + 1)) : std::string();
+  if (path.empty()) {
+    if (!url.has_query) {
+      url.has_query = base.has_query;
+      url.query = base.query;
+    }
+  } else if (path[0] == '/') {
+    url.path = remove_dot_segments(path);
+  } else {
+    std::string merged;
+    if (base.path.empty()) {
+      merged = "/" + std::string(path);
+    } else {
+      merged = base.path.substr(0, base.path.rfind('/') + 1) + std::string(path);
+    }
+    url.path = remove_dot_segments(merged);
+  }
+  return url;
+}
+
+// ---------------------------------------------------------------------------------------------
+// WWW-Authenticate (RFC 9110 §11.6.1): just enough to read the error of a Bearer challenge.
+// TODO: switch to sdk/src/www_authenticate.hpp once it lands.
+
+struct Challenge {
+  std::string scheme;
+  std::vector<std::pair<std::string, std::string>> params;
+};
+
+bool is_tchar(char c) {
+  return is_alpha(c) || is_digit(c) ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+std::vector<Challenge> parse_challenges(std::string_view s) {
+  std::vector<Challenge> out;
+  std::size_t i = 0;
+  auto skip_ws = [&] {
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+  };
+  auto read_token = [&] {
+    std::size_t start = i;
+    while (i < s.size() && is_tchar(s[i])) ++i;
+    return std::string(s.substr(start, i - start));
+  };
+  while (i < s.size()) {
+    skip_ws();
+    if (i < s.size() && s[i] == ',') {
+      ++i;
+      continue;
+    }
+    std::size_t before = i;
+    std::string name = read_token();
+    if (name.empty()) break;  // malformed: keep what we have
+    skip_ws();
+    if (i < s.size() && s[i] == '=' && !out.empty()) {
+      // auth-param of the current challenge, or the tail of a token68 ("abc==").
+      std::size_t eq = i;
+      while (i < s.size() && s[i] == '=') ++i;
+      skip_ws();
+      if (i - eq > 1 || i >= s.size() || s[i] == ',') continue;  // token68: ignored
+      std::string value;
+      if (s[i] == '"') {
+        ++i;
+        while (i < s.size() && s[i] != '"') {
+          if (s[i] == '\\' && i + 1 < s.size()) ++i;
+          value += s[i++];
+        }
+        ++i;
+      } else {
+        value = read_token();
+      }
+      for (auto& c : name) c = lower(c);
+      out.back().params.emplace_back(std::move(name), std::move(value));
+    } else {
+      if (i < s.size() && s[i] == '=') i = before + name.size() + 1;  // param without scheme
+      out.push_back(Challenge{name, {}});
+    }
+  }
+  return out;
+}
+
+// Whether a 401 says the token itself is bad: no challenge at all, or a Bearer challenge
+// whose error is invalid_token or absent. Sets `reason` for the log.
+bool token_rejected(const Headers& headers, std::string& reason) {
+  auto values = headers.get_all("WWW-Authenticate");
+  if (values.empty()) {
+    reason = "no challenge";
+    return true;
+  }
+  for (const auto& value : values) {
+    for (const auto& challenge : parse_challenges(value)) {
+      if (!iequals(challenge.scheme, "Bearer")) continue;
+      for (const auto& [name, param] : challenge.params) {
+        if (name == "error") {
+          reason = param;
+          return param == "invalid_token";
+        }
+      }
+      reason = "no error attribute";
+      return true;
+    }
+  }
+  reason = "no Bearer challenge";
+  return false;
+}
+
+bool is_redirect(int status) {
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+}  // namespace
+
+// -------------------------------------------------------------------------------------------
+// The synchronous engine; shared with queued async tasks so that they never outlive it.
+
+struct HttpClient::Impl {
+  std::shared_ptr<Transport> transport;
+  std::shared_ptr<TokenSource> tokens;
+  HttpClientOptions options;
+
+  void log(LogLevel level, const std::string& message) const {
+    if (!options.log) return;
+    try {
+      options.log(level, message);
+    } catch (...) {
+      // A throwing sink must not turn a response into a failure.
+    }
+  }
+
+  struct Outcome {
+    Result<Response> result;
+    bool token_sent = false;  // our token went out on the exchange that produced `result`
+  };
+
+  Result<Response> send(const Request& request, const std::atomic<bool>* stopping) const {
+    try {
+      return send_checked(request, stopping);
+    } catch (const std::exception&) {
+      return Error(ErrorCode::network, "an exception escaped the transport or token source");
+    } catch (...) {
+      return Error(ErrorCode::network, "an exception escaped the transport or token source");
+    }
+  }
+
+  Result<Response> send_checked(const Request& request, const std::atomic<bool>* stopping) const {
+    if (!transport) return Error(ErrorCode::config, "HttpClient has no transport");
+    auto url = parse_url(request.url);
+    if (!url) return url.error();
+    // A caller-supplied Authorization header means the caller manages authentication.
+    const bool manage = tokens && !request.headers.contains("Authorization");
+    if (manage && url->scheme == "http" && !is_loopback(url->host)) {
+      return Error(ErrorCode::config, "refusing to send a bearer token over plain http to " +
+                                          redacted(*url) + " (only loopback hosts may use http)");
+    }
+    std::optional<Secret> token;
+    if (manage) {
+      auto t = tokens->token();
+      if (!t) return t.error();
+      token = std::move(*t);
+    }
+    for (int attempt = 1;; ++attempt) {
+      Outcome outcome = follow(request, *url, token ? &*token : nullptr, attempt, stopping);
+      if (!outcome.result || !outcome.token_sent || outcome.result->status != 401) {
+        return std::move(outcome.result);
+      }
+      std::string reason;
+      const std::string where = request.method + " " + redacted(*url);
+      if (!token_rejected(outcome.result->headers, reason)) return std::move(outcome.result);
+      if (attempt > 1) {
+        // A freshly obtained token rejected again: refreshing once more would not help.
+        log(LogLevel::warning, where + " -> 401 again with token " + token->fingerprint() + " (" +
+                                   reason + "); returning it");
+        return std::move(outcome.result);
+      }
+      tokens->invalidate(*token);
+      if (!request.body_replayable()) {
+        log(LogLevel::info, where + " -> 401: token " + token->fingerprint() + " rejected (" +
+                                reason + "); streamed body, not retried");
+        return std::move(outcome.result);
+      }
+      log(LogLevel::info, where + " -> 401: token " + token->fingerprint() + " rejected (" +
+                              reason + "); retrying once with a fresh token");
+      auto fresh = tokens->token();
+      if (!fresh) return fresh.error();
+      token = std::move(*fresh);
+    }
+  }
+
+  // One attempt: the request and the redirects it leads to.
+  Outcome follow(const Request& original, const Url& original_url, const Secret* token, int attempt,
+                 const std::atomic<bool>* stopping) const {
+    Request hop = original;
+    Url url = original_url;
+    bool credentials = true;  // still on the original origin
+    for (int redirects = 0;; ++redirects) {
+      if (original.cancel.cancelled() || (stopping && stopping->load())) {
+        return {Error(ErrorCode::cancelled, "request cancelled"), false};
+      }
+      const bool token_sent = token && credentials;
+      if (token_sent) hop.headers.set("Authorization", "Bearer " + std::string(token->reveal()));
+      auto result = transport->send(hop);
+      const std::string where = hop.method + " " + redacted(url);
+      const std::string tag =
+          " (attempt " + std::to_string(attempt) +
+          (redirects ? ", redirect " + std::to_string(redirects) : std::string()) + ")";
+      if (!result) {
+        log(LogLevel::warning,
+            where + " failed: " + std::string(freshtoken::to_string(result.error().code())) + tag);
+        return {std::move(result), token_sent};
+      }
+      const int status = result->status;
+      log(LogLevel::debug, where + " -> " + std::to_string(status) + tag);
+      if (!is_redirect(status) || options.max_redirects <= 0)
+        return {std::move(result), token_sent};
+      auto location = result->headers.get("Location");
+      std::optional<Url> target = location ? resolve(url, *location) : std::nullopt;
+      if (!target) return {std::move(result), token_sent};
+      if (redirects >= options.max_redirects) {
+        return {Error(ErrorCode::invalid_response, "too many redirects (more than " +
+                                                       std::to_string(options.max_redirects) +
+                                                       ") from " + redacted(original_url))
+                    .with_http_status(status),
+                false};
+      }
+      if (url.scheme == "https" && target->scheme == "http") {
+        return {Error(ErrorCode::tls, "refusing a redirect from https to plain http (" +
+                                          redacted(url) + " -> " + redacted(*target) + ")")
+                    .with_http_status(status),
+                false};
+      }
+      const bool to_get = (status == 303 && hop.method != "HEAD") ||
+                          ((status == 301 || status == 302) && hop.method == "POST");
+      if (!to_get && !hop.body_replayable()) return {std::move(result), token_sent};
+      if (!same_origin(url, *target)) {
+        if (options.cross_origin_redirects == CrossOriginRedirects::stop) {
+          return {std::move(result), token_sent};
+        }
+        credentials = false;
+        for (const char* name : {"Authorization", "Proxy-Authorization", "Cookie", "Cookie2"}) {
+          hop.headers.remove(name);
+        }
+        for (const auto& name : options.sensitive_headers) hop.headers.remove(name);
+      }
+      if (to_get) {
+        hop.method = "GET";
+        hop.body.clear();
+        hop.body_stream = nullptr;
+        for (const char* name :
+             {"Content-Type", "Content-Length", "Content-Encoding", "Transfer-Encoding"}) {
+          hop.headers.remove(name);
+        }
+      }
+      log(LogLevel::debug, "following " + std::to_string(status) + " to " + redacted(*target) +
+                               (credentials ? "" : " without credentials"));
+      url = std::move(*target);
+      hop.url = to_string(url);
+    }
+  }
+};
+
+// -------------------------------------------------------------------------------------------
+// The async worker pool. Workers hold the Pool, tasks hold the Impl, so a worker never touches
+// the HttpClient object itself: a callback may destroy the client from a worker thread.
+
+struct HttpClient::Pool {
+  using Task = std::function<void(bool cancelled, const std::atomic<bool>& stopping)>;
+
+  std::mutex mutex;
+  std::condition_variable wake;
+  std::deque<Task> queue;
+  std::vector<std::thread> threads;
+  std::atomic<bool> stopping{false};
+
+  static void run(const std::shared_ptr<Pool>& pool) {
+    for (;;) {
+      Task task;
+      {
+        std::unique_lock<std::mutex> lock(pool->mutex);
+        pool->wake.wait(lock, [&] { return pool->stopping.load() || !pool->queue.empty(); });
+        if (pool->queue.empty()) return;
+        task = std::move(pool->queue.front());
+        pool->queue.pop_front();
+      }
+      task(pool->stopping.load(), pool->stopping);
+    }
+  }
+};
+
+HttpClient::HttpClient(std::shared_ptr<Transport> transport, std::shared_ptr<TokenSource> tokens,
+                       HttpClientOptions options)
+    : impl_(std::make_shared<Impl>(
+          Impl{std::move(transport), std::move(tokens), std::move(options)})),
+      pool_(std::make_shared<Pool>()) {}
+
+HttpClient::~HttpClient() {
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard<std::mutex> lock(pool_->mutex);
+    pool_->stopping = true;
+    threads.swap(pool_->threads);
+  }
+  pool_->wake.notify_all();
+  for (auto& thread : threads) {
+    if (thread.get_id() == std::this_thread::get_id()) {
+      thread.detach();  // we are a callback on this worker; it exits on its own
+    } else {
+      thread.join();
+    }
+  }
+  for (;;) {
+    Pool::Task task;
+    {
+      std::lock_guard<std::mutex> lock(pool_->mutex);
+      if (pool_->queue.empty()) break;
+      task = std::move(pool_->queue.front());
+      pool_->queue.pop_front();
+    }
+    task(true, pool_->stopping);
+  }
+}
+
+Result<Response> HttpClient::send(const Request& request) { return impl_->send(request, nullptr); }
+
+Result<Response> HttpClient::get(const std::string& url, Headers headers) {
+  Request request;
+  request.url = url;
+  request.headers = std::move(headers);
+  return send(request);
+}
+
+namespace {
+Request with_body(std::string method, const std::string& url, std::string body,
+                  std::string content_type, Headers headers) {
+  Request request;
+  request.method = std::move(method);
+  request.url = url;
+  request.headers = std::move(headers);
+  if (!content_type.empty() && !request.headers.contains("Content-Type")) {
+    request.headers.set("Content-Type", std::move(content_type));
+  }
+  request.body = std::move(body);
+  return request;
+}
+}  // namespace
+
+Result<Response> HttpClient::post(const std::string& url, std::string body,
+                                  std::string content_type, Headers headers) {
+  return send(with_body("POST", url, std::move(body), std::move(content_type), std::move(headers)));
+}
+
+Result<Response> HttpClient::put(const std::string& url, std::string body, std::string content_type,
+                                 Headers headers) {
+  return send(with_body("PUT", url, std::move(body), std::move(content_type), std::move(headers)));
+}
+
+Result<Response> HttpClient::patch(const std::string& url, std::string body,
+                                   std::string content_type, Headers headers) {
+  return send(
+      with_body("PATCH", url, std::move(body), std::move(content_type), std::move(headers)));
+}
+
+Result<Response> HttpClient::del(const std::string& url, Headers headers) {
+  Request request;
+  request.method = "DELETE";
+  request.url = url;
+  request.headers = std::move(headers);
+  return send(request);
+}
+
+std::future<Result<Response>> HttpClient::send_async(Request request) {
+  auto promise = std::make_shared<std::promise<Result<Response>>>();
+  auto future = promise->get_future();
+  send_async(std::move(request),
+             [promise](Result<Response> result) { promise->set_value(std::move(result)); });
+  return future;
+}
+
+void HttpClient::send_async(Request request, std::function<void(Result<Response>)> on_done) {
+  auto impl = impl_;
+  Pool::Task task = [impl, request = std::move(request), on_done = std::move(on_done)](
+                        bool cancelled, const std::atomic<bool>& stopping) {
+    Result<Response> result = cancelled ? Result<Response>(Error(ErrorCode::cancelled,
+                                                                 "HttpClient destroyed before the "
+                                                                 "request was sent"))
+                                        : impl->send(request, &stopping);
+    if (!on_done) return;
+    try {
+      on_done(std::move(result));
+    } catch (...) {
+      impl->log(LogLevel::error, "an async completion callback threw; ignored");
+    }
+  };
+  {
+    std::lock_guard<std::mutex> lock(pool_->mutex);
+    if (!pool_->stopping) {
+      if (pool_->threads.empty()) {
+        const std::size_t count = std::max<std::size_t>(1, impl_->options.async_threads);
+        try {
+          for (std::size_t i = 0; i < count; ++i) {
+            pool_->threads.emplace_back(&Pool::run, pool_);
+          }
+        } catch (const std::system_error&) {
+          // Fewer threads than asked for still work; none at all is handled below.
+        }
+      }
+      if (!pool_->threads.empty()) {
+        pool_->queue.push_back(std::move(task));
+        task = nullptr;
+      }
+    }
+  }
+  if (task) {
+    task(true, pool_->stopping);
+  } else {
+    pool_->wake.notify_one();
+  }
+}
+
+}  // namespace freshtoken
