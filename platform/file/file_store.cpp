@@ -1,0 +1,217 @@
+// The file store: one 0600 file per (service, account) in a 0700 directory.
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "freshtoken/platform/secret_stores.hpp"
+#include "util/crypto.hpp"
+
+namespace freshtoken {
+
+namespace {
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+std::string mode_text(mode_t mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
+  return buf;
+}
+
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+  // Closes now and reports the close error (a late write error may surface here).
+  int close() {
+    int rc = ::close(fd_);
+    fd_ = -1;
+    return rc;
+  }
+
+ private:
+  int fd_;
+};
+
+// Checks that `st` (of `what`) belongs to us and is private; empty when it is.
+std::string privacy_problem(const struct stat& st, const std::string& what) {
+  if (st.st_uid != ::geteuid()) {
+    return what + " is owned by uid " + std::to_string(st.st_uid) + ", not by this user";
+  }
+  if ((st.st_mode & 077) != 0) {
+    return what + " is accessible by group or others (mode " + mode_text(st.st_mode) +
+           "); expected " + (S_ISDIR(st.st_mode) ? "0700" : "0600");
+  }
+  return {};
+}
+
+class FileStore final : public SecretStore {
+ public:
+  explicit FileStore(std::filesystem::path directory) : dir_(std::move(directory)) {}
+
+  Result<Secret> load(const std::string& service, const std::string& account) override {
+    if (auto checked = check_directory(/*create=*/false); !checked) {
+      if (checked.error().code() == ErrorCode::not_found) {
+        return Error(ErrorCode::not_found, "no secret stored for " + account);
+      }
+      return checked.error();
+    }
+    const auto path = file_for(service, account);
+    Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (fd.get() < 0) {
+      int err = errno;
+      if (err == ENOENT) return Error(ErrorCode::not_found, "no secret stored for " + account);
+      return Error(ErrorCode::storage, "cannot open " + path.string() + ": " + errno_text(err));
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) {
+      return Error(ErrorCode::storage, "cannot stat " + path.string() + ": " + errno_text(errno));
+    }
+    if (!S_ISREG(st.st_mode)) {
+      return Error(ErrorCode::storage, path.string() + " is not a regular file");
+    }
+    if (auto problem = privacy_problem(st, path.string()); !problem.empty()) {
+      return Error(ErrorCode::storage, "refusing to read a secret: " + problem);
+    }
+    // Read into a buffer sized once, so no reallocation leaves an unwiped copy behind.
+    std::string value(static_cast<std::size_t>(st.st_size), '\0');
+    std::size_t got = 0;
+    while (got < value.size()) {
+      ssize_t n = ::read(fd.get(), value.data() + got, value.size() - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        int err = errno;
+        OPENSSL_cleanse(value.data(), value.size());
+        return Error(ErrorCode::storage, "cannot read " + path.string() + ": " + errno_text(err));
+      }
+      if (n == 0) break;
+      got += static_cast<std::size_t>(n);
+    }
+    // Files are only ever replaced by rename, never rewritten in place, so the size we saw
+    // is the size of the value.
+    value.resize(got);
+    return Secret(std::move(value));
+  }
+
+  Result<void> save(const std::string& service, const std::string& account,
+                    const Secret& secret) override {
+    if (auto checked = check_directory(/*create=*/true); !checked) return checked.error();
+    const auto path = file_for(service, account);
+    auto tmp = path;
+    tmp += ".tmp." + util::hex(util::random_bytes(8));
+
+    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (fd.get() < 0) {
+      return Error(ErrorCode::storage, "cannot create " + tmp.string() + ": " + errno_text(errno));
+    }
+    auto fail = [&](const std::string& what, int err) -> Result<void> {
+      ::unlink(tmp.c_str());
+      return Error(ErrorCode::storage, what + " " + tmp.string() + ": " + errno_text(err));
+    };
+    if (::fchmod(fd.get(), 0600) != 0) return fail("cannot chmod", errno);
+    const auto value = secret.reveal();
+    std::size_t done = 0;
+    while (done < value.size()) {
+      ssize_t n = ::write(fd.get(), value.data() + done, value.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return fail("cannot write", errno);
+      done += static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd.get()) != 0) return fail("cannot fsync", errno);
+    if (fd.close() != 0) return fail("cannot close", errno);
+    if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("cannot rename", errno);
+    return sync_directory();
+  }
+
+  Result<void> erase(const std::string& service, const std::string& account) override {
+    if (auto checked = check_directory(/*create=*/false); !checked) {
+      if (checked.error().code() == ErrorCode::not_found) return {};
+      return checked.error();
+    }
+    const auto path = file_for(service, account);
+    if (::unlink(path.c_str()) != 0) {
+      if (errno == ENOENT) return {};
+      return Error(ErrorCode::storage, "cannot remove " + path.string() + ": " + errno_text(errno));
+    }
+    return sync_directory();
+  }
+
+  std::string describe() const override { return "file:" + dir_.string(); }
+
+ private:
+  std::filesystem::path file_for(const std::string& service, const std::string& account) const {
+    // Length-prefixed, so no two (service, account) pairs share a file.
+    return dir_ / util::hex(util::sha256(std::to_string(service.size()) + ':' + service + account));
+  }
+
+  // The directory must be ours and private. Missing: created 0700 (parents too) when
+  // `create`, else not_found.
+  Result<void> check_directory(bool create) const {
+    struct stat st {};
+    if (::lstat(dir_.c_str(), &st) != 0) {
+      int err = errno;
+      if (err != ENOENT) {
+        return Error(ErrorCode::storage, "cannot stat " + dir_.string() + ": " + errno_text(err));
+      }
+      if (!create) return Error(ErrorCode::not_found, dir_.string() + " does not exist");
+      if (auto made = make_directories(); !made) return made;
+      if (::lstat(dir_.c_str(), &st) != 0) {
+        return Error(ErrorCode::storage, "cannot stat " + dir_.string() + ": " + errno_text(errno));
+      }
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      return Error(ErrorCode::storage, dir_.string() + " is not a directory");
+    }
+    if (auto problem = privacy_problem(st, dir_.string()); !problem.empty()) {
+      return Error(ErrorCode::storage, "refusing to use the secret directory: " + problem);
+    }
+    return {};
+  }
+
+  Result<void> make_directories() const {
+    std::filesystem::path partial;
+    for (const auto& part : dir_) {
+      partial /= part;
+      if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST) {
+        return Error(ErrorCode::storage,
+                     "cannot create " + partial.string() + ": " + errno_text(errno));
+      }
+    }
+    // mkdir honours the umask, which can only remove bits; set 0700 exactly.
+    if (::chmod(dir_.c_str(), 0700) != 0) {
+      return Error(ErrorCode::storage, "cannot chmod " + dir_.string() + ": " + errno_text(errno));
+    }
+    return {};
+  }
+
+  // Makes the rename (or unlink) itself durable.
+  Result<void> sync_directory() const {
+    Fd dir(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir.get() < 0 || ::fsync(dir.get()) != 0) {
+      return Error(ErrorCode::storage, "cannot fsync " + dir_.string() + ": " + errno_text(errno));
+    }
+    return {};
+  }
+
+  const std::filesystem::path dir_;
+};
+
+}  // namespace
+
+std::shared_ptr<SecretStore> make_file_store(std::filesystem::path directory) {
+  return std::make_shared<FileStore>(std::move(directory));
+}
+
+}  // namespace freshtoken
