@@ -18,6 +18,8 @@ using nlohmann::json;
 
 // A seconds value read from JSON, saturated far above any cap so that callers clamp.
 constexpr std::int64_t kSaturate = 1'000'000'000'000LL;
+// 2200-01-01T00:00:00Z: later HTTP-dates are read as this one.
+constexpr std::int64_t kLatestHttpDate = 7'258'118'400LL;
 
 Error invalid(std::string_view what, std::string_view detail) {
   std::string message(what);
@@ -441,6 +443,8 @@ std::optional<TimePoint> parse_http_date(std::string_view value) {
   if (!day || !month || !parse_clock_time(time, h, m, s)) return std::nullopt;
   if (*day < 1 || *day > days_in_month(year, *month)) return std::nullopt;
   std::int64_t seconds = days_from_civil(year, *month, *day) * 86400 + h * 3600 + m * 60 + s;
+  // The clock's nanosecond time_point spans about 1678..2262; keep far-off dates inside it.
+  seconds = std::clamp<std::int64_t>(seconds, 0, kLatestHttpDate);
   return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::seconds(seconds)));
 }
 
