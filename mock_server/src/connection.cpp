@@ -1,0 +1,64 @@
+#include "connection.hpp"
+
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstdlib>
+#include <vector>
+
+namespace freshtoken::mock::detail {
+namespace {
+
+int port_of(const sockaddr_storage& address) {
+  if (address.ss_family == AF_INET) {
+    return ntohs(reinterpret_cast<const sockaddr_in&>(address).sin_port);
+  }
+  if (address.ss_family == AF_INET6) {
+    return ntohs(reinterpret_cast<const sockaddr_in6&>(address).sin6_port);
+  }
+  return -1;
+}
+
+// Descriptors of connected sockets with this local port (and this peer port unless -1).
+std::vector<int> connected_sockets(int local_port, int peer_port) {
+  std::vector<int> found;
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return found;
+  while (const dirent* entry = readdir(dir)) {
+    char* end = nullptr;
+    const long fd = std::strtol(entry->d_name, &end, 10);
+    if (end == entry->d_name || *end != '\0' || fd == dirfd(dir)) continue;
+    sockaddr_storage local{};
+    socklen_t length = sizeof local;
+    if (getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&local), &length) != 0 ||
+        port_of(local) != local_port) {
+      continue;
+    }
+    sockaddr_storage peer{};
+    length = sizeof peer;
+    if (getpeername(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&peer), &length) != 0) {
+      continue;  // the listening socket
+    }
+    if (peer_port == -1 || port_of(peer) == peer_port) found.push_back(static_cast<int>(fd));
+  }
+  closedir(dir);
+  return found;
+}
+
+}  // namespace
+
+void drop_connection(const httplib::Request& req) {
+  if (req.ssl != nullptr) {
+    const int fd = SSL_get_fd(req.ssl);
+    if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
+    return;
+  }
+  for (int fd : connected_sockets(req.local_port, req.remote_port)) ::shutdown(fd, SHUT_RDWR);
+}
+
+void shutdown_server_connections(int local_port) {
+  for (int fd : connected_sockets(local_port, -1)) ::shutdown(fd, SHUT_RDWR);
+}
+
+}  // namespace freshtoken::mock::detail
