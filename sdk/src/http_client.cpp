@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -10,8 +11,12 @@
 #include <mutex>
 #include <optional>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <utility>
+#include <vector>
+
+#include "www_authenticate.hpp"
 
 namespace freshtoken {
 
@@ -237,68 +242,6 @@ std::optional<Url> resolve(const Url& base, std::string_view ref) {
   return url;
 }
 
-// ---------------------------------------------------------------------------------------------
-// WWW-Authenticate (RFC 9110 §11.6.1): just enough to read the error of a Bearer challenge.
-// TODO: switch to sdk/src/www_authenticate.hpp once it lands.
-
-struct Challenge {
-  std::string scheme;
-  std::vector<std::pair<std::string, std::string>> params;
-};
-
-bool is_tchar(char c) {
-  return is_alpha(c) || is_digit(c) ||
-         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-std::vector<Challenge> parse_challenges(std::string_view s) {
-  std::vector<Challenge> out;
-  std::size_t i = 0;
-  auto skip_ws = [&] {
-    while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
-  };
-  auto read_token = [&] {
-    std::size_t start = i;
-    while (i < s.size() && is_tchar(s[i])) ++i;
-    return std::string(s.substr(start, i - start));
-  };
-  while (i < s.size()) {
-    skip_ws();
-    if (i < s.size() && s[i] == ',') {
-      ++i;
-      continue;
-    }
-    std::size_t before = i;
-    std::string name = read_token();
-    if (name.empty()) break;  // malformed: keep what we have
-    skip_ws();
-    if (i < s.size() && s[i] == '=' && !out.empty()) {
-      // auth-param of the current challenge, or the tail of a token68 ("abc==").
-      std::size_t eq = i;
-      while (i < s.size() && s[i] == '=') ++i;
-      skip_ws();
-      if (i - eq > 1 || i >= s.size() || s[i] == ',') continue;  // token68: ignored
-      std::string value;
-      if (s[i] == '"') {
-        ++i;
-        while (i < s.size() && s[i] != '"') {
-          if (s[i] == '\\' && i + 1 < s.size()) ++i;
-          value += s[i++];
-        }
-        ++i;
-      } else {
-        value = read_token();
-      }
-      for (auto& c : name) c = lower(c);
-      out.back().params.emplace_back(std::move(name), std::move(value));
-    } else {
-      if (i < s.size() && s[i] == '=') i = before + name.size() + 1;  // param without scheme
-      out.push_back(Challenge{name, {}});
-    }
-  }
-  return out;
-}
-
 // Whether a 401 says the token itself is bad: no challenge at all, or a Bearer challenge
 // whose error is invalid_token or absent. Sets `reason` for the log.
 bool token_rejected(const Headers& headers, std::string& reason) {
@@ -307,21 +250,22 @@ bool token_rejected(const Headers& headers, std::string& reason) {
     reason = "no challenge";
     return true;
   }
-  for (const auto& value : values) {
-    for (const auto& challenge : parse_challenges(value)) {
-      if (!iequals(challenge.scheme, "Bearer")) continue;
-      for (const auto& [name, param] : challenge.params) {
-        if (name == "error") {
-          reason = param;
-          return param == "invalid_token";
-        }
-      }
-      reason = "no error attribute";
-      return true;
-    }
+  auto bearer = detail::find_bearer_challenge(values);
+  if (!bearer) {
+    reason = "no Bearer challenge";
+    return false;
   }
-  reason = "no Bearer challenge";
-  return false;
+  if (bearer->error.empty()) {
+    reason = "no error attribute";
+    return true;
+  }
+  // The server's error code goes to the log: keep it only when it looks like one.
+  const bool plain = bearer->error.size() <= 40 &&
+                     std::all_of(bearer->error.begin(), bearer->error.end(), [](char c) {
+                       return is_alpha(c) || is_digit(c) || c == '_' || c == '-' || c == '.';
+                     });
+  reason = plain ? bearer->error : "unrecognised error";
+  return bearer->error == "invalid_token";
 }
 
 bool is_redirect(int status) {
@@ -419,17 +363,17 @@ struct HttpClient::Impl {
       const bool token_sent = token && credentials;
       if (token_sent) hop.headers.set("Authorization", "Bearer " + std::string(token->reveal()));
       auto result = transport->send(hop);
-      const std::string where = hop.method + " " + redacted(url);
-      const std::string tag =
-          " (attempt " + std::to_string(attempt) +
-          (redirects ? ", redirect " + std::to_string(redirects) : std::string()) + ")";
-      if (!result) {
-        log(LogLevel::warning,
-            where + " failed: " + std::string(freshtoken::to_string(result.error().code())) + tag);
-        return {std::move(result), token_sent};
+      if (options.log) {  // built only for a sink: this is the per-request hot path
+        std::string line = hop.method + " " + redacted(url);
+        line += result ? " -> " + std::to_string(result->status)
+                       : " failed: " + std::string(freshtoken::to_string(result.error().code()));
+        line += " (attempt " + std::to_string(attempt);
+        if (redirects) line += ", redirect " + std::to_string(redirects);
+        line += ")";
+        log(result ? LogLevel::debug : LogLevel::warning, line);
       }
+      if (!result) return {std::move(result), token_sent};
       const int status = result->status;
-      log(LogLevel::debug, where + " -> " + std::to_string(status) + tag);
       if (!is_redirect(status) || options.max_redirects <= 0)
         return {std::move(result), token_sent};
       auto location = result->headers.get("Location");
@@ -470,8 +414,9 @@ struct HttpClient::Impl {
           hop.headers.remove(name);
         }
       }
-      log(LogLevel::debug, "following " + std::to_string(status) + " to " + redacted(*target) +
-                               (credentials ? "" : " without credentials"));
+      if (options.log)
+        log(LogLevel::debug, "following " + std::to_string(status) + " to " + redacted(*target) +
+                                 (credentials ? "" : " without credentials"));
       url = std::move(*target);
       hop.url = to_string(url);
     }

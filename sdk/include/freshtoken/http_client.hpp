@@ -35,9 +35,10 @@
 // loop. HTTP 4xx/5xx statuses are Responses, not Errors.
 //
 // Thread safety: all methods may be called from many threads at once. Async completions run
-// on the client's worker threads; a callback may call back into the client, and may drop the
-// last reference to it. The destructor lets exchanges already on the wire finish, completes
-// queued work with ErrorCode::cancelled without sending it, and joins the workers.
+// on the client's worker threads; a callback may call back into the client (but must not
+// block on another async result: it would hold a worker) and may drop the last reference to it. The
+// destructor lets exchanges already on the wire finish, completes queued work with
+// ErrorCode::cancelled without sending it, and joins the workers.
 #pragma once
 
 #include <cstddef>
