@@ -93,6 +93,8 @@ class AuthorizationServer {
   const ServerMetadata& metadata() const { return metadata_; }
   const ClientConfig& client() const { return client_; }
   const std::shared_ptr<Clock>& clock() const { return clock_; }
+  // The transport it speaks through (sign-in reuses it for the JWKS).
+  const std::shared_ptr<Transport>& transport() const { return transport_; }
 
   // grant_type=refresh_token. `scope` empty asks for the originally granted scope.
   // An empty refresh_token is login_required, without a request.

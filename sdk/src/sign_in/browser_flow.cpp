@@ -1,0 +1,128 @@
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+#include "freshtoken/sign_in.hpp"
+#include "sign_in/loopback_listener.hpp"
+#include "sign_in/pkce.hpp"
+
+extern char** environ;
+
+namespace freshtoken {
+
+namespace {
+
+bool starts_with(std::string_view text, std::string_view prefix) {
+  return text.substr(0, prefix.size()) == prefix;
+}
+
+}  // namespace
+
+Result<TokenSet> sign_in_with_browser(const AuthorizationServer& server,
+                                      const BrowserSignInOptions& options) {
+  const ServerMetadata& metadata = server.metadata();
+  const auto& methods = metadata.code_challenge_methods_supported;
+  if (!methods.empty() && std::find(methods.begin(), methods.end(), "S256") == methods.end()) {
+    return Error(ErrorCode::config, "the authorization server does not support PKCE with S256");
+  }
+  auto listener = detail::LoopbackListener::open();
+  if (!listener) return listener.error();
+  const std::string redirect_uri = (*listener)->redirect_uri("/callback");
+
+  const bool openid = detail::scope_contains(options.scope, "openid");
+  detail::Pkce pkce = detail::make_pkce();
+  detail::AuthorizationRequest request;
+  request.endpoint = metadata.authorization_endpoint;
+  request.client_id = server.client().client_id;
+  request.redirect_uri = redirect_uri;
+  request.scope = options.scope;
+  request.state = detail::random_url_token();
+  request.code_challenge = pkce.challenge;
+  if (openid) request.nonce = detail::random_url_token();
+  request.extra = options.extra_params;
+  auto url = detail::build_authorization_url(request);
+  if (!url) return url.error();
+
+  auto opened = options.open_browser ? options.open_browser(*url) : open_system_browser(*url);
+  if (!opened) return opened.error();
+
+  detail::RedirectExpectation expected;
+  expected.path = "/callback";
+  expected.state = request.state;
+  expected.issuer = metadata.issuer;
+  expected.require_iss = metadata.authorization_response_iss_parameter_supported;
+  auto code = (*listener)->wait_for_code(expected, options.timeout, options.cancel);
+  if (!code) return code.error();
+
+  auto tokens = server.exchange_code(*code, redirect_uri, pkce.verifier);
+  if (!tokens) {
+    (*listener)->finish(false, "The application could not redeem the sign-in (" +
+                                   std::string(to_string(tokens.error().code())) + ").");
+    return tokens.error();
+  }
+  if (!tokens->id_token.empty()) {
+    IdTokenVerifier verifier(server, options.id_token_leeway);
+    auto claims = verifier.verify(tokens->id_token,
+                                  openid ? std::optional<Secret>(request.nonce) : std::nullopt);
+    if (!claims) {
+      (*listener)->finish(false, "The identity token from the server failed validation.");
+      return claims.error();
+    }
+  }
+  (*listener)->finish(true);
+  return tokens;
+}
+
+Result<void> open_system_browser(const std::string& url) {
+  if (!starts_with(url, "http://") && !starts_with(url, "https://")) {
+    return Error(ErrorCode::config, "refusing to open a URL that is not http or https");
+  }
+  if (std::any_of(url.begin(), url.end(), [](char c) { return c <= 0x20 || c == 0x7f; })) {
+    return Error(ErrorCode::config, "refusing to open a URL with spaces or control characters");
+  }
+  const char* from_env = std::getenv("BROWSER");
+  std::string program = from_env && *from_env ? from_env : "xdg-open";
+  std::string argument = url;
+  char* argv[] = {program.data(), argument.data(), nullptr};
+
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attributes;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_init(&attributes);
+  // The browser must not read our stdin or write into our stdout (the CLI's output).
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  // Whatever signals the application blocks or ignores, the browser starts with defaults.
+  sigset_t no_signals, all_signals;
+  sigemptyset(&no_signals);
+  sigfillset(&all_signals);
+  posix_spawnattr_setsigmask(&attributes, &no_signals);
+  posix_spawnattr_setsigdefault(&attributes, &all_signals);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+  pid_t pid = 0;
+  int rc = posix_spawnp(&pid, program.c_str(), &actions, &attributes, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attributes);
+  if (rc != 0) {
+    return Error(ErrorCode::config,
+                 "cannot start the browser '" + program + "': " + std::strerror(rc));
+  }
+  // Do not wait for the browser (it may run for hours), but do not leave a zombie either.
+  std::thread([pid] {
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  }).detach();
+  return {};
+}
+
+}  // namespace freshtoken

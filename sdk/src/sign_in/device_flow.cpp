@@ -1,0 +1,107 @@
+#include <algorithm>
+#include <thread>
+
+#include "freshtoken/sign_in.hpp"
+
+namespace freshtoken {
+
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+bool is_transient(const Error& error) {
+  if (error.code() == ErrorCode::network || error.code() == ErrorCode::timeout) return true;
+  if (error.is_oauth("temporarily_unavailable")) return true;
+  int status = error.http_status();
+  return status == 408 || status == 429 || status >= 500;
+}
+
+Error with_oauth_of(Error error, const Error& from) {
+  if (from.oauth()) error.with_oauth(*from.oauth());
+  if (from.http_status() != 0) error.with_http_status(from.http_status());
+  return error;
+}
+
+}  // namespace
+
+Result<TokenSet> sign_in_with_device(const AuthorizationServer& server,
+                                     const DeviceSignInOptions& options) {
+  if (!options.on_code) {
+    return Error(ErrorCode::config, "device sign-in needs an on_code callback to show the code");
+  }
+  if (server.metadata().device_authorization_endpoint.empty()) {
+    return Error(ErrorCode::config, "the server metadata has no device_authorization_endpoint");
+  }
+  const CancelToken cancel = options.cancel;
+  auto sleep = options.sleep;
+  if (!sleep) {
+    sleep = [cancel](milliseconds duration) {
+      // Short steps so that cancel() takes effect promptly.
+      auto until = std::chrono::steady_clock::now() + duration;
+      while (!cancel.cancelled()) {
+        auto left = until - std::chrono::steady_clock::now();
+        if (left <= std::chrono::steady_clock::duration::zero()) return;
+        std::this_thread::sleep_for(
+            std::min<std::chrono::steady_clock::duration>(left, milliseconds(50)));
+      }
+    };
+  }
+
+  if (cancel.cancelled()) return Error(ErrorCode::cancelled, "device sign-in cancelled");
+  auto started = server.start_device_authorization(options.scope);
+  if (!started) return started.error();
+  const DeviceAuthorization& authorization = *started;
+  options.on_code(authorization);
+
+  const auto& clock = server.clock();
+  // expires_in is required (RFC 8628 §3.2); without it, assume a generous 30 minutes.
+  seconds lifetime =
+      authorization.expires_in > seconds(0) ? authorization.expires_in : seconds(30 * 60);
+  const auto deadline = clock->now() + lifetime;
+  milliseconds interval = authorization.interval > seconds(0) ? milliseconds(authorization.interval)
+                                                              : milliseconds(seconds(5));
+  milliseconds next_wait = interval;
+
+  for (;;) {
+    if (cancel.cancelled()) return Error(ErrorCode::cancelled, "device sign-in cancelled");
+    sleep(next_wait);
+    next_wait = interval;
+    if (cancel.cancelled()) return Error(ErrorCode::cancelled, "device sign-in cancelled");
+    if (clock->now() >= deadline) {
+      return Error(ErrorCode::timeout, "the device code expired before the user approved it");
+    }
+    auto polled = server.poll_device_token(authorization.device_code);
+    if (polled) {
+      if (!polled->id_token.empty()) {
+        IdTokenVerifier verifier(server, options.id_token_leeway);
+        auto claims = verifier.verify(polled->id_token);
+        if (!claims) return claims.error();
+      }
+      return polled;
+    }
+    const Error& error = polled.error();
+    if (error.is_oauth("authorization_pending")) continue;
+    if (error.is_oauth("slow_down")) {
+      interval += seconds(5);  // RFC 8628 §3.5: for this and all later polls
+      next_wait = interval;
+      continue;
+    }
+    if (error.is_oauth("access_denied")) {
+      return with_oauth_of(Error(ErrorCode::login_required, "the user denied the sign-in"), error);
+    }
+    if (error.is_oauth("expired_token")) {
+      return with_oauth_of(
+          Error(ErrorCode::timeout, "the device code expired before the user approved it"), error);
+    }
+    if (is_transient(error)) {
+      // RFC 8628 §3.5: on connection trouble, poll less often.
+      interval = std::min(interval * 2, std::max(interval, milliseconds(seconds(60))));
+      next_wait = std::max(interval, error.retry_after().value_or(milliseconds(0)));
+      continue;
+    }
+    return error;
+  }
+}
+
+}  // namespace freshtoken

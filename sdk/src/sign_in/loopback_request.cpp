@@ -1,0 +1,241 @@
+#include "sign_in/loopback_request.hpp"
+
+#include <array>
+#include <utility>
+
+#include "util/encoding.hpp"
+
+namespace freshtoken::detail {
+
+namespace {
+
+bool is_token_char(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+bool is_visible(char c) { return c > 0x20 && c < 0x7f; }
+
+// Reasons come partly from the server's error_description: keep them short and printable.
+std::string printable(std::string_view text, std::size_t limit) {
+  std::string out;
+  for (char c : text) {
+    if (out.size() >= limit) {
+      out += "...";
+      break;
+    }
+    out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  }
+  return out;
+}
+
+RedirectOutcome failed(ErrorCode code, std::string message, std::string reason) {
+  RedirectOutcome out;
+  out.kind = RedirectOutcome::Kind::failed;
+  out.error = Error(code, std::move(message));
+  out.reason = std::move(reason);
+  return out;
+}
+
+ErrorCode code_for_authorization_error(std::string_view error) {
+  static constexpr std::array<std::string_view, 4> config_errors = {
+      "invalid_request", "unauthorized_client", "unsupported_response_type", "invalid_scope"};
+  for (auto e : config_errors)
+    if (error == e) return ErrorCode::config;
+  if (error == "server_error" || error == "temporarily_unavailable") {
+    return ErrorCode::token_endpoint;
+  }
+  // access_denied, login_required, consent_required, interaction_required, and unknown ones.
+  return ErrorCode::login_required;
+}
+
+}  // namespace
+
+std::optional<RequestLine> parse_request_line(std::string_view line) {
+  auto sp1 = line.find(' ');
+  if (sp1 == std::string_view::npos || sp1 == 0) return std::nullopt;
+  auto sp2 = line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos || sp2 == sp1 + 1) return std::nullopt;
+  std::string_view method = line.substr(0, sp1);
+  std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  std::string_view version = line.substr(sp2 + 1);
+  for (char c : method)
+    if (!is_token_char(c)) return std::nullopt;
+  if (target.empty() || target.front() != '/') return std::nullopt;
+  for (char c : target)
+    if (!is_visible(c)) return std::nullopt;
+  if (version != "HTTP/1.1" && version != "HTTP/1.0") return std::nullopt;
+  RequestLine out;
+  out.method = std::string(method);
+  auto q = target.find('?');
+  out.path = std::string(target.substr(0, q));
+  if (q != std::string_view::npos) out.query = std::string(target.substr(q + 1));
+  return out;
+}
+
+HeadStatus find_request_head(std::string_view received, std::string_view* request_line) {
+  // A head ends with an empty line; tolerate bare LF line endings as RFC 9112 §2.2 allows.
+  std::size_t end = std::string_view::npos;
+  for (std::size_t i = 0; i < received.size() && i < kMaxRequestHeadBytes; ++i) {
+    if (received[i] != '\n') continue;
+    if (i >= 1 && received[i - 1] == '\n') {
+      end = i;
+      break;
+    }
+    if (i >= 2 && received[i - 1] == '\r' && received[i - 2] == '\n') {
+      end = i;
+      break;
+    }
+  }
+  if (end == std::string_view::npos) {
+    return received.size() >= kMaxRequestHeadBytes ? HeadStatus::too_large : HeadStatus::incomplete;
+  }
+  std::string_view line = received.substr(0, received.find('\n'));
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (request_line) *request_line = line;
+  return HeadStatus::complete;
+}
+
+RedirectOutcome evaluate_redirect(std::string_view request_line,
+                                  const RedirectExpectation& expected) {
+  RedirectOutcome out;
+  auto line = parse_request_line(request_line);
+  if (!line) return out;  // bad_request
+  if (line->path != expected.path) {
+    out.kind = RedirectOutcome::Kind::not_found;
+    return out;
+  }
+  if (line->method != "GET") {
+    out.kind = RedirectOutcome::Kind::method_not_allowed;
+    return out;
+  }
+  auto fields = util::form_decode_fields(line->query);
+  if (!fields) return out;  // bad_request
+
+  std::optional<std::string> code, state, iss, error, description;
+  for (auto& [name, value] : *fields) {
+    std::optional<std::string>* slot = nullptr;
+    if (name == "code") slot = &code;
+    if (name == "state") slot = &state;
+    if (name == "iss") slot = &iss;
+    if (name == "error") slot = &error;
+    if (name == "error_description") slot = &description;
+    if (!slot) continue;
+    if (*slot) {
+      // RFC 6749 §3.1: parameters must not be repeated; a repeat smells of injection.
+      return failed(ErrorCode::invalid_response,
+                    "the authorization response repeats the parameter '" + name + "'",
+                    "The response from the sign-in page was malformed.");
+    }
+    *slot = std::move(value);
+  }
+  Secret received_code(code ? std::move(*code) : std::string());
+
+  // state first: an unsolicited redirect (error or not) must not be believed.
+  if (!state || state->empty()) {
+    return failed(ErrorCode::invalid_response, "the authorization response has no state",
+                  "The response did not belong to this sign-in (no state).");
+  }
+  if (Secret(std::move(*state)) != expected.state) {
+    return failed(ErrorCode::invalid_response,
+                  "the authorization response's state does not match the request",
+                  "The response did not belong to this sign-in (state mismatch).");
+  }
+  if (iss) {
+    if (*iss != expected.issuer) {
+      return failed(ErrorCode::invalid_response,
+                    "the authorization response's iss is not the expected issuer (RFC 9207)",
+                    "The response came from another server than expected.");
+    }
+  } else if (expected.require_iss) {
+    return failed(ErrorCode::invalid_response,
+                  "the authorization response has no iss although the server supports it "
+                  "(RFC 9207)",
+                  "The response did not say which server sent it.");
+  }
+  if (error) {
+    OAuthError oauth{printable(*error, 64), printable(description.value_or(""), 200), ""};
+    std::string reason = "The authorization server answered " + oauth.error;
+    if (!oauth.description.empty()) reason += ": " + oauth.description;
+    reason += ".";
+    auto out_failed = failed(code_for_authorization_error(*error),
+                             "the authorization server refused the sign-in", std::move(reason));
+    out_failed.error->with_oauth(std::move(oauth));
+    return out_failed;
+  }
+  if (received_code.empty()) {
+    return failed(ErrorCode::invalid_response, "the authorization response has no code",
+                  "The response carried no authorization code.");
+  }
+  out.kind = RedirectOutcome::Kind::accepted;
+  out.code = std::move(received_code);
+  return out;
+}
+
+std::string html_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string http_page(int status, std::string_view title, std::string_view message) {
+  std::string_view status_text = "OK";
+  switch (status) {
+    case 200:
+      status_text = "OK";
+      break;
+    case 400:
+      status_text = "Bad Request";
+      break;
+    case 404:
+      status_text = "Not Found";
+      break;
+    case 405:
+      status_text = "Method Not Allowed";
+      break;
+    case 431:
+      status_text = "Request Header Fields Too Large";
+      break;
+    default:
+      status_text = "Error";
+      break;
+  }
+  std::string body = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" +
+                     html_escape(title) + "</title></head>\n<body><h1>" + html_escape(title) +
+                     "</h1>\n<p>" + html_escape(message) + "</p></body></html>\n";
+  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + std::string(status_text) +
+                    "\r\n"
+                    "Content-Type: text/html; charset=utf-8\r\n"
+                    "Content-Length: " +
+                    std::to_string(body.size()) +
+                    "\r\n"
+                    "Cache-Control: no-store\r\n"
+                    "Referrer-Policy: no-referrer\r\n"
+                    "X-Content-Type-Options: nosniff\r\n"
+                    "Connection: close\r\n\r\n";
+  if (status == 405) out.insert(out.find("Connection:"), "Allow: GET\r\n");
+  return out + body;
+}
+
+}  // namespace freshtoken::detail
