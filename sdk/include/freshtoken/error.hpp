@@ -22,7 +22,7 @@ namespace freshtoken {
 
 enum class ErrorCode {
   network,              // DNS, connect, reset, dropped connection
-  tls,                  // certificate verification, handshake, plain HTTP refused
+  tls,                  // certificate verification, handshake, an https -> http redirect
   timeout,              // connect or total timeout elapsed
   cancelled,            // the caller cancelled
   login_required,       // only a new interactive sign-in can help
@@ -31,7 +31,7 @@ enum class ErrorCode {
   not_found,            // a secret store has no such secret
   storage_unavailable,  // a secret store is locked, or its service is not running
   storage,              // any other secret-store failure
-  config,               // the application configured something impossible
+  config,               // something impossible asked, e.g. a bearer token over plain http
 };
 
 std::string_view to_string(ErrorCode code);
