@@ -120,6 +120,9 @@ class Session::Impl {
   // sign_in/sign_out cannot interleave with a refresh's save or erase. Taken before mutex_.
   std::mutex store_mutex_;
   std::atomic<bool> loaded_{false};
+  // Under store_mutex_: the refresh token this session last read from or wrote to the store.
+  // A stored token other than this one and our own was written by someone else: newer.
+  Secret store_holds_;
 
   std::mutex mutex_;
   std::condition_variable flight_done_;
@@ -304,6 +307,7 @@ Result<void> Session::Impl::ensure_loaded() {
     std::lock_guard<std::mutex> lock(mutex_);
     if (*record) {
       fingerprint = (*record)->refresh_token.fingerprint();
+      store_holds_ = (*record)->refresh_token;
       install_locked(std::move(**record));
     }
     loaded_.store(true, std::memory_order_release);
@@ -397,6 +401,12 @@ Result<void> Session::Impl::sign_in(TokenSet tokens) {
     std::lock_guard<std::mutex> store_lock(store_mutex_);
     saved = options_.store->save(options_.service, options_.account,
                                  detail::encode_stored_tokens(next));
+    if (saved) {
+      store_holds_ = next.refresh_token;
+    } else {
+      auto record = load_record();  // whatever is there is older than this sign-in
+      store_holds_ = record && *record ? (*record)->refresh_token : Secret();
+    }
     std::lock_guard<std::mutex> lock(mutex_);
     ++epoch_;
     current_.reset();
@@ -422,24 +432,33 @@ Result<void> Session::Impl::sign_out() {
   Result<void> outcome;
   {
     std::lock_guard<std::mutex> store_lock(store_mutex_);
-    // The store may hold a newer refresh token (another process rotated it): revoke that one.
-    if (auto record = load_record(); record && *record) {
-      refresh_token = (*record)->refresh_token;
-      access_token = (*record)->access_token;
-    }
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (current_) {
-        if (refresh_token.empty()) refresh_token = current_->tokens.refresh_token;
-        if (access_token.empty()) access_token = current_->tokens.access_token;
+        refresh_token = current_->tokens.refresh_token;
+        access_token = current_->tokens.access_token;
       }
+    }
+    // The store may hold a newer refresh token (another process rotated it, or this session
+    // never loaded): revoke that one.
+    if (auto record = load_record(); record && *record) {
+      const Secret& stored = (*record)->refresh_token;
+      if (refresh_token.empty() || (!stored.empty() && !(stored == store_holds_))) {
+        refresh_token = stored;
+        access_token = (*record)->access_token;
+      }
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
       ++epoch_;
       current_.reset();
       login_required_ = false;
       pause_until_ = TimePoint{};
       loaded_.store(true, std::memory_order_release);
     }
-    if (auto erased = options_.store->erase(options_.service, options_.account); !erased) {
+    auto erased = options_.store->erase(options_.service, options_.account);
+    if (erased) store_holds_ = Secret();
+    if (!erased) {
       log(LogLevel::error,
           "signed out, but the stored tokens could not be erased: " + erased.error().to_string());
       outcome = erased.error();
@@ -523,6 +542,9 @@ void Session::Impl::worker_loop() {
 void Session::Impl::run_flight(const std::shared_ptr<Flight>& flight) {
   std::vector<SessionEvent> events;
   std::optional<Error> outcome = refresh(events);
+  // Delivered before the waiters are released: when token() returns a refresh's outcome,
+  // listeners have heard about it.
+  emit(events);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     flight->done = true;
@@ -530,7 +552,6 @@ void Session::Impl::run_flight(const std::shared_ptr<Flight>& flight) {
     if (flight_ == flight) flight_.reset();
   }
   flight_done_.notify_all();
-  emit(events);
 }
 
 bool Session::Impl::superseded(std::uint64_t epoch) {
@@ -543,7 +564,11 @@ Session::Impl::Adopt Session::Impl::adopt_stored_locked(std::uint64_t epoch,
   auto record = load_record();
   if (!record || !*record) return Adopt::none;  // unreadable or gone: carry on with ours
   detail::StoredTokens& stored = **record;
-  if (stored.refresh_token.empty() || stored.refresh_token == refresh_token) return Adopt::none;
+  if (stored.refresh_token.empty() || stored.refresh_token == refresh_token ||
+      stored.refresh_token == store_holds_) {
+    return Adopt::none;  // ours, or one we replaced ourselves (a save that failed)
+  }
+  store_holds_ = stored.refresh_token;
   const std::string fingerprint = stored.refresh_token.fingerprint();
   Adopt result;
   {
@@ -646,6 +671,7 @@ std::optional<Error> Session::Impl::publish(TokenSet response, const Secret& use
     // store holds the refresh token that is still valid.
     saved = options_.store->save(options_.service, options_.account,
                                  detail::encode_stored_tokens(next));
+    if (saved) store_holds_ = next.refresh_token;
     std::lock_guard<std::mutex> lock(mutex_);
     install_locked(std::move(next));
     pause_until_ = TimePoint{};
@@ -666,6 +692,7 @@ std::optional<Error> Session::Impl::drop_tokens_locked(const Error& cause, const
                                                        std::vector<SessionEvent>& events) {
   if (superseded(epoch)) return std::nullopt;
   auto erased = options_.store->erase(options_.service, options_.account);
+  if (erased) store_holds_ = Secret();
   {
     std::lock_guard<std::mutex> lock(mutex_);
     current_.reset();

@@ -1,0 +1,65 @@
+// The stored-token document: round trip, and defensive parsing of whatever is in the store.
+#include "stored_tokens.hpp"
+
+#include <gtest/gtest.h>
+
+namespace freshtoken::detail {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(StoredTokens, RoundTripsEveryField) {
+  StoredTokens t;
+  t.refresh_token = Secret(std::string("rt"));
+  t.access_token = Secret(std::string("at"));
+  t.token_type = "DPoP";
+  t.expires_at = StoredTokens::time_point(1'700'000'300s);
+  t.issued_at = StoredTokens::time_point(1'700'000'000s);
+  t.scope = "openid api";
+  t.id_token = Secret(std::string("id"));
+  auto decoded = decode_stored_tokens(encode_stored_tokens(t));
+  ASSERT_TRUE(decoded) << decoded.error().to_string();
+  EXPECT_EQ(decoded->refresh_token.reveal(), "rt");
+  EXPECT_EQ(decoded->access_token.reveal(), "at");
+  EXPECT_EQ(decoded->token_type, "DPoP");
+  EXPECT_EQ(decoded->expires_at, t.expires_at);
+  EXPECT_EQ(decoded->issued_at, t.issued_at);
+  EXPECT_EQ(decoded->scope, "openid api");
+  EXPECT_EQ(decoded->id_token.reveal(), "id");
+}
+
+TEST(StoredTokens, OptionalFieldsMayBeAbsent) {
+  auto decoded = decode_stored_tokens(Secret(std::string(R"({"v":1,"refresh_token":"rt"})")));
+  ASSERT_TRUE(decoded) << decoded.error().to_string();
+  EXPECT_EQ(decoded->refresh_token.reveal(), "rt");
+  EXPECT_TRUE(decoded->access_token.empty());
+  EXPECT_EQ(decoded->token_type, "Bearer");
+  EXPECT_FALSE(decoded->expires_at);
+}
+
+TEST(StoredTokens, MalformedDocumentsAreStorageErrorsThatDoNotEchoTheContent) {
+  const char* documents[] = {
+      "",
+      "not json",
+      R"({"v":1,"refresh_token":"secret-rt")",
+      R"(["secret-rt"])",
+      R"({"refresh_token":"secret-rt"})",
+      R"({"v":2,"refresh_token":"secret-rt"})",
+      R"({"v":"1","refresh_token":"secret-rt"})",
+      R"({"v":1,"refresh_token":42})",
+      R"({"v":1,"refresh_token":"secret-rt","expires_at":"tomorrow"})",
+      R"({"v":1,"refresh_token":"secret-rt","expires_at":-5})",
+      R"({"v":1,"refresh_token":"secret-rt","expires_at":1e300})",
+      R"({"v":1,"refresh_token":"secret-rt","scope":["a"]})",
+      R"({"v":1,"refresh_token":"","access_token":""})",
+  };
+  for (const char* document : documents) {
+    auto decoded = decode_stored_tokens(Secret(std::string_view(document)));
+    ASSERT_FALSE(decoded) << document;
+    EXPECT_EQ(decoded.error().code(), ErrorCode::storage) << document;
+    EXPECT_EQ(decoded.error().message().find("secret-rt"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace freshtoken::detail
