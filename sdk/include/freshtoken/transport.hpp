@@ -14,6 +14,7 @@
 
 #include "freshtoken/error.hpp"
 #include "freshtoken/http.hpp"
+#include "freshtoken/logging.hpp"
 
 namespace freshtoken {
 
@@ -32,6 +33,9 @@ struct TransportOptions {
   // Total time per exchange when the Request does not set its own.
   std::chrono::milliseconds timeout{30'000};
   std::string user_agent = "freshtoken/0.1";
+  // Where the transport reports what the application should know (e.g. verify_tls off);
+  // may be empty.
+  LogSink log;
 };
 
 // The libcurl transport: keeps connections alive and shares them, with TLS sessions and

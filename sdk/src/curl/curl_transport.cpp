@@ -1,0 +1,526 @@
+#include "curl/curl_transport.hpp"
+
+#include <curl/curl.h>
+
+#include <array>
+#include <charconv>
+#include <cstring>
+#include <exception>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace freshtoken {
+namespace detail {
+namespace {
+
+// Larger header sections are not something an OAuth or API server sends; refusing them keeps
+// a hostile server from growing our memory without bound.
+constexpr std::size_t kMaxHeaderBytes = 256 * 1024;
+// Idle handle pairs kept for reuse; beyond this a burst's extra connections are closed.
+constexpr std::size_t kMaxIdleHandles = 64;
+// Connections each handle's multi keeps open (e.g. the authorization server and an API host).
+constexpr long kConnectionsPerHandle = 4;
+// How long the transfer loop sleeps at most before it looks at the CancelToken again; this is
+// what makes cancellation prompt while the peer is silent.
+constexpr int kCancelPollMs = 25;
+
+// curl_global_init must run once, before any handle, and is not safe to race with other
+// handle creation. curl_global_cleanup is deliberately never called: transports may live in
+// statics or other threads until exit, and cleaning up under a live handle is undefined.
+// The OS reclaims everything at exit.
+const CURLcode& global_init_result() {
+  static std::once_flag once;
+  static CURLcode result = CURLE_OK;
+  std::call_once(once, [] { result = curl_global_init(CURL_GLOBAL_DEFAULT); });
+  return result;
+}
+
+bool is_tchar(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != '\0';
+}
+
+bool is_token(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!is_tchar(c)) return false;
+  return true;
+}
+
+bool is_field_value(std::string_view s) {
+  for (char c : s)
+    if (c == '\r' || c == '\n' || c == '\0') return false;
+  return true;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+    s.remove_suffix(1);
+  return s;
+}
+
+// "https://host:port" of a URL, for error messages: never the path, query or userinfo, which
+// may carry codes or credentials.
+std::string origin_of(const std::string& url) {
+  std::string origin = "(invalid URL)";
+  CURLU* u = curl_url();
+  if (!u) return origin;
+  if (curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK) {
+    char* scheme = nullptr;
+    char* host = nullptr;
+    char* port = nullptr;
+    if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+      origin = std::string(scheme) + "://" + host;
+      if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
+        origin += std::string(":") + port;
+    }
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+  }
+  curl_url_cleanup(u);
+  return origin;
+}
+
+ErrorCode classify(CURLcode rc) {
+  switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT:
+      return ErrorCode::timeout;
+    case CURLE_ABORTED_BY_CALLBACK:
+      return ErrorCode::cancelled;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_CLIENTCERT:
+    case CURLE_USE_SSL_FAILED:
+      return ErrorCode::tls;
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_NOT_BUILT_IN:
+    case CURLE_BAD_FUNCTION_ARGUMENT:
+    case CURLE_UNKNOWN_OPTION:
+      return ErrorCode::config;
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_BAD_CONTENT_ENCODING:
+    case CURLE_FILESIZE_EXCEEDED:
+      return ErrorCode::invalid_response;
+    default:
+      // COULDNT_RESOLVE_HOST, COULDNT_CONNECT, SEND_ERROR, RECV_ERROR, GOT_NOTHING,
+      // PARTIAL_FILE, HTTP2 stream errors, ...: the exchange did not complete.
+      return ErrorCode::network;
+  }
+}
+
+// Everything one exchange's callbacks need. Lives on send()'s stack.
+struct Exchange {
+  const Request* request = nullptr;
+  std::vector<Headers::Field> header_fields;
+  std::size_t header_bytes = 0;
+  bool headers_too_large = false;
+  std::string body;
+  bool out_of_memory = false;
+  bool body_source_failed = false;
+  bool cancelled = false;
+};
+
+size_t on_header(char* data, size_t size, size_t count, void* user) {
+  auto* ex = static_cast<Exchange*>(user);
+  const size_t len = size * count;
+  ex->header_bytes += len;
+  if (ex->header_bytes > kMaxHeaderBytes) {
+    ex->headers_too_large = true;
+    return 0;
+  }
+  try {
+    std::string_view line(data, len);
+    if (line.size() >= 5 && line.compare(0, 5, "HTTP/") == 0) {
+      // A new status line: whatever came before (100 Continue, 103 Early Hints, a proxy's
+      // CONNECT answer) belonged to another response.
+      ex->header_fields.clear();
+      return len;
+    }
+    if (line.empty() || line == "\r\n" || line == "\n") return len;
+    if ((line.front() == ' ' || line.front() == '\t')) {
+      // obs-fold continuation of the previous field (RFC 9112 §5.2).
+      if (!ex->header_fields.empty()) {
+        auto& value = ex->header_fields.back().second;
+        value += ' ';
+        value += trim(line);
+      }
+      return len;
+    }
+    const auto colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) return len;  // not a field; ignore
+    ex->header_fields.emplace_back(std::string(trim(line.substr(0, colon))),
+                                   std::string(trim(line.substr(colon + 1))));
+  } catch (...) {
+    ex->out_of_memory = true;
+    return 0;
+  }
+  return len;
+}
+
+size_t on_body(char* data, size_t size, size_t count, void* user) {
+  auto* ex = static_cast<Exchange*>(user);
+  const size_t len = size * count;
+  try {
+    ex->body.append(data, len);
+  } catch (...) {
+    ex->out_of_memory = true;
+    return 0;
+  }
+  return len;
+}
+
+size_t on_read(char* buffer, size_t size, size_t count, void* user) {
+  auto* ex = static_cast<Exchange*>(user);
+  if (ex->request->cancel.cancelled()) {
+    ex->cancelled = true;
+    return CURL_READFUNC_ABORT;
+  }
+  const size_t capacity = size * count;
+  try {
+    const size_t written = ex->request->body_stream(buffer, capacity);
+    if (written > capacity) {
+      ex->body_source_failed = true;
+      return CURL_READFUNC_ABORT;
+    }
+    return written;
+  } catch (...) {
+    ex->body_source_failed = true;
+    return CURL_READFUNC_ABORT;
+  }
+}
+
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* ex = static_cast<Exchange*>(user);
+  if (ex->request->cancel.cancelled()) {
+    ex->cancelled = true;
+    return 1;
+  }
+  return 0;
+}
+
+class HeaderList {
+ public:
+  HeaderList() = default;
+  HeaderList(const HeaderList&) = delete;
+  HeaderList& operator=(const HeaderList&) = delete;
+  ~HeaderList() { curl_slist_free_all(list_); }
+
+  bool append(const std::string& line) {
+    curl_slist* next = curl_slist_append(list_, line.c_str());
+    if (!next) return false;
+    list_ = next;
+    return true;
+  }
+  curl_slist* get() const { return list_; }
+
+ private:
+  curl_slist* list_ = nullptr;
+};
+
+bool parse_content_length(std::string_view text, curl_off_t& out) {
+  text = trim(text);
+  if (text.empty()) return false;
+  unsigned long long value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return false;
+  if (value > static_cast<unsigned long long>(std::numeric_limits<curl_off_t>::max())) return false;
+  out = static_cast<curl_off_t>(value);
+  return true;
+}
+
+}  // namespace
+
+struct CurlTransport::Share {
+  CURLSH* handle = nullptr;
+  std::array<std::mutex, CURL_LOCK_DATA_LAST> locks;
+
+  static void lock(CURL*, curl_lock_data data, curl_lock_access, void* user) {
+    static_cast<Share*>(user)->locks[static_cast<std::size_t>(data)].lock();
+  }
+  static void unlock(CURL*, curl_lock_data data, void* user) {
+    static_cast<Share*>(user)->locks[static_cast<std::size_t>(data)].unlock();
+  }
+
+  Share() {
+    handle = curl_share_init();
+    if (!handle) return;
+    curl_share_setopt(handle, CURLSHOPT_LOCKFUNC, &Share::lock);
+    curl_share_setopt(handle, CURLSHOPT_UNLOCKFUNC, &Share::unlock);
+    curl_share_setopt(handle, CURLSHOPT_USERDATA, this);
+    curl_share_setopt(handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+  }
+  ~Share() {
+    if (handle) curl_share_cleanup(handle);
+  }
+};
+
+struct CurlTransport::Handle {
+  CURLM* multi = nullptr;
+  CURL* easy = nullptr;
+};
+
+void CurlTransport::HandleDeleter::operator()(Handle* h) const {
+  // The multi owns the connection cache: close it first, while the easy handle (and through
+  // it the share's TLS session cache) still exists.
+  if (h->multi) curl_multi_cleanup(h->multi);
+  if (h->easy) curl_easy_cleanup(h->easy);
+  delete h;
+}
+
+CurlTransport::CurlTransport(TransportOptions options) : options_(std::move(options)) {
+  if (global_init_result() != CURLE_OK) {
+    init_error_.emplace(ErrorCode::network, std::string("libcurl could not be initialised: ") +
+                                                curl_easy_strerror(global_init_result()));
+    return;
+  }
+  share_ = std::make_unique<Share>();
+  if (!share_->handle)
+    init_error_.emplace(ErrorCode::network, "libcurl share handle: out of memory");
+  if (!options_.verify_tls && options_.log)
+    options_.log(LogLevel::warning,
+                 "TLS certificate verification is OFF for this transport; use only for local "
+                 "experiments");
+}
+
+CurlTransport::~CurlTransport() {
+  // Handles first, then the share they are attached to (member order guarantees it too).
+  idle_.clear();
+}
+
+Result<CurlTransport::HandlePtr> CurlTransport::acquire() {
+  {
+    std::lock_guard<std::mutex> lock(pool_mutex_);
+    if (!idle_.empty()) {
+      HandlePtr h = std::move(idle_.back());
+      idle_.pop_back();
+      return h;
+    }
+  }
+  HandlePtr h(new Handle);
+  h->multi = curl_multi_init();
+  h->easy = curl_easy_init();
+  if (!h->multi || !h->easy) return Error(ErrorCode::network, "libcurl handle: out of memory");
+  curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, kConnectionsPerHandle);
+  return h;
+}
+
+void CurlTransport::release(HandlePtr handle) {
+  std::lock_guard<std::mutex> lock(pool_mutex_);
+  if (idle_.size() < kMaxIdleHandles) idle_.push_back(std::move(handle));
+  // else: destroyed here, closing its connections; rare (only after a burst).
+}
+
+Result<Response> CurlTransport::send(const Request& request) {
+  if (init_error_) return *init_error_;
+  if (!is_token(request.method))
+    return Error(ErrorCode::config, "request method is not a valid HTTP token");
+  if (request.url.empty()) return Error(ErrorCode::config, "request URL is empty");
+  if (!is_field_value(request.url))
+    return Error(ErrorCode::config, "request URL contains control characters");
+  if (request.cancel.cancelled())
+    return Error(ErrorCode::cancelled,
+                 request.method + " " + origin_of(request.url) + ": cancelled before sending");
+
+  const bool is_head = request.method == "HEAD";
+  const bool streamed = static_cast<bool>(request.body_stream);
+  const bool sends_body =
+      !is_head && (streamed || !request.body.empty() || request.method == "POST" ||
+                   request.method == "PUT" || request.method == "PATCH");
+
+  // Build the header list first: a bad field is the caller's error and needs no handle.
+  HeaderList header_list;
+  curl_off_t stream_length = -1;
+  bool has_content_type = false;
+  bool has_expect = false;
+  bool has_transfer_encoding = false;
+  for (const auto& [name, value] : request.headers) {
+    if (!is_token(name))
+      return Error(ErrorCode::config, "request header name is not a valid HTTP token: '" +
+                                          (is_field_value(name) ? name : "?") + "'");
+    if (!is_field_value(value))
+      return Error(ErrorCode::config,
+                   "request header '" + name + "' contains CR, LF or NUL in its value");
+    if (iequals(name, "Content-Length") && sends_body) {
+      // curl computes Content-Length itself; for a stream the caller's value tells it the size.
+      if (streamed && !parse_content_length(value, stream_length))
+        return Error(ErrorCode::config, "request Content-Length is not a number");
+      continue;
+    }
+    if (iequals(name, "Content-Type")) has_content_type = true;
+    if (iequals(name, "Expect")) has_expect = true;
+    if (iequals(name, "Transfer-Encoding")) has_transfer_encoding = true;
+    // "Name;" is curl's spelling of a field with an empty value ("Name:" would remove it).
+    if (!header_list.append(value.empty() ? name + ";" : name + ": " + value))
+      return Error(ErrorCode::network, "out of memory building request headers");
+  }
+  if (sends_body) {
+    // Without these curl would add "Content-Type: application/x-www-form-urlencoded" and
+    // "Expect: 100-continue" (a round trip, or a 1 s stall on servers that ignore it) on its own.
+    if (!has_content_type) header_list.append("Content-Type:");
+    if (!has_expect) header_list.append("Expect:");
+    if (streamed && stream_length < 0 && !has_transfer_encoding)
+      header_list.append("Transfer-Encoding: chunked");
+  }
+
+  auto acquired = acquire();
+  if (!acquired) return acquired.error();
+  HandlePtr handle = std::move(*acquired);
+  CURL* easy = handle->easy;
+
+  Exchange ex;
+  ex.request = &request;
+  char error_buffer[CURL_ERROR_SIZE] = {0};
+
+  // Every option is set afresh on a reset handle: nothing (headers, auth, body) can leak from
+  // the previous request. Connections, DNS and TLS sessions survive a reset.
+  curl_easy_reset(easy);
+  curl_easy_setopt(easy, CURLOPT_SHARE, share_->handle);
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, error_buffer);
+  curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str());
+#if LIBCURL_VERSION_NUM >= 0x075500
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS, long(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, long(options_.connect_timeout.count()));
+  const auto total = request.timeout.count() > 0 ? request.timeout : options_.timeout;
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, long(total.count()));
+  curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(easy, CURLOPT_TCP_KEEPIDLE, 60L);
+  curl_easy_setopt(easy, CURLOPT_TCP_KEEPINTVL, 30L);
+  curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
+  if (!options_.user_agent.empty())
+    curl_easy_setopt(easy, CURLOPT_USERAGENT, options_.user_agent.c_str());
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
+  curl_easy_setopt(easy, CURLOPT_SSLVERSION, long(CURL_SSLVERSION_TLSv1_2));
+  // CAINFO replaces only the bundle file; the system CA directory (CAPATH) stays in use, so
+  // ca_file adds trust rather than replacing it.
+  if (!options_.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, options_.ca_file.c_str());
+  curl_easy_setopt(easy, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+  // The body is handed over exactly as the server sent it, matching the headers we return.
+  curl_easy_setopt(easy, CURLOPT_HTTP_CONTENT_DECODING, 0L);
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &on_header);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, &ex);
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &on_body);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &ex);
+  curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, &on_progress);
+  curl_easy_setopt(easy, CURLOPT_XFERINFODATA, &ex);
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, header_list.get());
+
+  if (is_head) {
+    curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+  } else if (sends_body) {
+    curl_easy_setopt(easy, CURLOPT_POST, 1L);
+    if (streamed) {
+      curl_easy_setopt(easy, CURLOPT_READFUNCTION, &on_read);
+      curl_easy_setopt(easy, CURLOPT_READDATA, &ex);
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, stream_length);
+    } else {
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDS, request.body.data());
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.size()));
+    }
+    if (request.method != "POST")
+      curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  } else {
+    curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+    if (request.method != "GET")
+      curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  }
+
+  exchanges_.fetch_add(1, std::memory_order_relaxed);
+  CURLcode rc = CURLE_OK;
+  CURLMcode mrc = curl_multi_add_handle(handle->multi, easy);
+  if (mrc == CURLM_OK) {
+    bool done = false;
+    while (!done) {
+      int running = 0;
+      mrc = curl_multi_perform(handle->multi, &running);
+      if (mrc != CURLM_OK) break;
+      int queued = 0;
+      while (CURLMsg* msg = curl_multi_info_read(handle->multi, &queued)) {
+        if (msg->msg == CURLMSG_DONE && msg->easy_handle == easy) {
+          rc = msg->data.result;
+          done = true;
+        }
+      }
+      if (done) break;
+      if (request.cancel.cancelled()) {
+        ex.cancelled = true;
+        rc = CURLE_ABORTED_BY_CALLBACK;
+        break;
+      }
+      mrc = curl_multi_poll(handle->multi, nullptr, 0, kCancelPollMs, nullptr);
+      if (mrc != CURLM_OK) break;
+    }
+    // Removing an unfinished transfer makes curl close its connection; a finished one goes
+    // back to the multi's cache for the next send.
+    curl_multi_remove_handle(handle->multi, easy);
+  }
+
+  long connects = 0;
+  if (curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK && connects > 0)
+    connections_opened_.fetch_add(static_cast<std::uint64_t>(connects));
+  long status = 0;
+  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+  // Drop every pointer into this stack frame before the handle goes back to the pool.
+  curl_easy_reset(easy);
+  release(std::move(handle));
+
+  const std::string what = request.method + " " + origin_of(request.url);
+  if (mrc != CURLM_OK) return Error(ErrorCode::network, what + ": " + curl_multi_strerror(mrc));
+  if (ex.cancelled) return Error(ErrorCode::cancelled, what + ": cancelled");
+  if (ex.body_source_failed)
+    return Error(ErrorCode::config, what + ": the request body source failed");
+  if (ex.headers_too_large)
+    return Error(ErrorCode::invalid_response,
+                 what + ": response headers exceed " + std::to_string(kMaxHeaderBytes) + " bytes");
+  if (ex.out_of_memory) return Error(ErrorCode::network, what + ": out of memory");
+  if (rc != CURLE_OK) {
+    std::string message = what + ": " + curl_easy_strerror(rc);
+    // curl's detail names hosts, ports and TLS reasons, never header values or bodies; for a
+    // malformed URL it could quote the URL, which may carry a code, so it is left out.
+    if (error_buffer[0] != '\0' && rc != CURLE_URL_MALFORMAT) {
+      std::string_view detail = trim(error_buffer);
+      message += " (" + std::string(detail) + ")";
+    }
+    return Error(classify(rc), std::move(message));
+  }
+
+  Response response;
+  response.status = static_cast<int>(status);
+  for (auto& [name, value] : ex.header_fields)
+    response.headers.add(std::move(name), std::move(value));
+  response.body = std::move(ex.body);
+  return response;
+}
+
+}  // namespace detail
+
+std::shared_ptr<Transport> make_curl_transport(TransportOptions options) {
+  return std::make_shared<detail::CurlTransport>(std::move(options));
+}
+
+}  // namespace freshtoken

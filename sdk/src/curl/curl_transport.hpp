@@ -1,0 +1,62 @@
+// CurlTransport: the libcurl implementation of Transport (private to the SDK; the public
+// entry point is make_curl_transport()).
+//
+// Connection reuse: a pool of (multi, easy) handle pairs. A send takes one pair, runs the
+// exchange, and puts it back; the multi handle's connection cache keeps the connection
+// alive for the next send on any thread. DNS and TLS sessions are shared across the pool
+// through a curl share handle. Connections themselves are NOT put in the share handle: in
+// libcurl < 8.x sharing the connection cache between concurrently running threads is a known
+// data race (curl issue #4915), and the pool gives the same reuse without it.
+//
+// Thread safety: send() may be called from many threads at once; no lock is held during a
+// transfer except the short ones curl's share callbacks take.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "freshtoken/transport.hpp"
+
+namespace freshtoken::detail {
+
+class CurlTransport final : public Transport {
+ public:
+  explicit CurlTransport(TransportOptions options);
+  ~CurlTransport() override;
+  CurlTransport(const CurlTransport&) = delete;
+  CurlTransport& operator=(const CurlTransport&) = delete;
+
+  Result<Response> send(const Request& request) override;
+
+  // How many new connections (TCP, plus TLS when https) the transport has opened so far,
+  // summed over every send. For benchmarks and tests of connection reuse.
+  std::uint64_t connections_opened() const { return connections_opened_.load(); }
+  // How many exchanges reached the network (completed or not).
+  std::uint64_t exchanges() const { return exchanges_.load(); }
+
+ private:
+  struct Share;
+  struct Handle;
+  struct HandleDeleter {
+    void operator()(Handle* handle) const;
+  };
+  using HandlePtr = std::unique_ptr<Handle, HandleDeleter>;
+
+  Result<HandlePtr> acquire();
+  void release(HandlePtr handle);
+
+  const TransportOptions options_;
+  std::optional<Error> init_error_;
+  // Declared before the pool so that it is destroyed after every handle attached to it.
+  std::unique_ptr<Share> share_;
+  std::mutex pool_mutex_;
+  std::vector<HandlePtr> idle_;  // LIFO: the most recently used connection is the warmest
+  std::atomic<std::uint64_t> connections_opened_{0};
+  std::atomic<std::uint64_t> exchanges_{0};
+};
+
+}  // namespace freshtoken::detail

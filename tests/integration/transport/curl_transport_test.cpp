@@ -1,0 +1,441 @@
+// The libcurl Transport against real servers on 127.0.0.1.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "curl/curl_transport.hpp"
+#include "freshtoken/transport.hpp"
+#include "test_servers.hpp"
+
+namespace freshtoken {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::RawServer;
+using testing::TestHttpServer;
+using testing::TestPki;
+
+std::string pattern(std::size_t size) {
+  std::string s(size, '\0');
+  for (std::size_t i = 0; i < size; ++i) s[i] = static_cast<char>('a' + (i * 7 + i / 251) % 26);
+  return s;
+}
+
+// Routes shared by most tests.
+void add_routes(httplib::Server& server, std::atomic<int>* target_hits = nullptr) {
+  auto echo = [](const httplib::Request& req, httplib::Response& res) {
+    res.set_header("X-Method", req.method);
+    res.set_header("X-Echo-Test", req.get_header_value("X-Test"));
+    res.set_header("X-Echo-Content-Type", req.get_header_value("Content-Type"));
+    res.set_header("X-Saw-Authorization", req.has_header("Authorization") ? "yes" : "no");
+    res.set_header("X-Saw-Transfer-Encoding", req.get_header_value("Transfer-Encoding"));
+    res.set_header("X-Saw-Content-Length", req.get_header_value("Content-Length"));
+    res.set_content(req.body, "application/octet-stream");
+  };
+  server.Get("/echo", echo);
+  server.Post("/echo", echo);
+  server.Put("/echo", echo);
+  server.Patch("/echo", echo);
+  server.Delete("/echo", echo);
+  server.Options("/echo", echo);
+  server.Get("/headers", [](const httplib::Request&, httplib::Response& res) {
+    res.set_header("X-Mixed-Case", "Value");
+    res.set_header("Set-Cookie", "a=1");
+    res.set_header("Set-Cookie", "b=2");
+    res.set_content("ok", "text/plain");
+  });
+  server.Get("/redirect", [](const httplib::Request&, httplib::Response& res) {
+    res.set_redirect("/target", 302);
+  });
+  server.Get("/target", [target_hits](const httplib::Request&, httplib::Response& res) {
+    if (target_hits) ++*target_hits;
+    res.set_content("target", "text/plain");
+  });
+  server.Get(R"(/status/(\d+))", [](const httplib::Request& req, httplib::Response& res) {
+    res.status = std::stoi(req.matches[1]);
+    res.set_content("status " + std::string(req.matches[1]), "text/plain");
+  });
+  server.Get("/big", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(std::string(100000, 'x'), "text/plain");
+  });
+}
+
+Request make(std::string method, std::string url) {
+  Request r;
+  r.method = std::move(method);
+  r.url = std::move(url);
+  return r;
+}
+
+class CurlTransportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    add_routes(server_.server(), &target_hits_);
+    server_.start();
+  }
+  std::atomic<int> target_hits_{0};
+  TestHttpServer server_;
+  std::shared_ptr<Transport> transport_ = make_curl_transport();
+};
+
+TEST_F(CurlTransportTest, EveryStandardMethodRoundTripsMethodHeadersAndBody) {
+  for (std::string method : {"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}) {
+    SCOPED_TRACE(method);
+    Request req = make(method, server_.url("/echo"));
+    req.headers.add("X-Test", "value for " + method);
+    const bool with_body = method != "GET" && method != "OPTIONS";
+    if (with_body) {
+      req.headers.add("Content-Type", "application/json");
+      req.body = R"({"method":")" + method + "\"}";
+    }
+    auto res = transport_->send(req);
+    ASSERT_TRUE(res) << res.error().to_string();
+    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(res->headers.get("X-Method"), method);
+    EXPECT_EQ(res->headers.get("X-Echo-Test"), "value for " + method);
+    if (with_body) {
+      EXPECT_EQ(res->body, req.body);
+      EXPECT_EQ(res->headers.get("X-Echo-Content-Type"), "application/json");
+    }
+  }
+}
+
+TEST_F(CurlTransportTest, BodyWithoutContentTypeIsNotLabelledAsAForm) {
+  Request req = make("POST", server_.url("/echo"));
+  req.body = "raw";
+  auto res = transport_->send(req);
+  ASSERT_TRUE(res) << res.error().to_string();
+  EXPECT_EQ(res->body, "raw");
+  EXPECT_EQ(res->headers.get("X-Echo-Content-Type"), "");
+}
+
+TEST_F(CurlTransportTest, HeadReturnsHeadersWithoutWaitingForABody) {
+  Request req = make("HEAD", server_.url("/big"));
+  req.timeout = 5s;  // a transport that waited for the 100000 announced bytes would time out
+  auto res = transport_->send(req);
+  ASSERT_TRUE(res) << res.error().to_string();
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->headers.get("Content-Length"), "100000");
+  EXPECT_TRUE(res->body.empty());
+}
+
+TEST_F(CurlTransportTest, ResponseHeadersAreCaseInsensitiveAndKeepEveryValue) {
+  auto res = transport_->send(make("GET", server_.url("/headers")));
+  ASSERT_TRUE(res) << res.error().to_string();
+  EXPECT_EQ(res->headers.get("x-mixed-case"), "Value");
+  EXPECT_EQ(res->headers.get("X-MIXED-CASE"), "Value");
+  EXPECT_EQ(res->headers.get_all("set-cookie"), (std::vector<std::string>{"a=1", "b=2"}));
+  EXPECT_EQ(res->body, "ok");
+}
+
+TEST_F(CurlTransportTest, RedirectIsReturnedNotFollowed) {
+  auto res = transport_->send(make("GET", server_.url("/redirect")));
+  ASSERT_TRUE(res) << res.error().to_string();
+  EXPECT_EQ(res->status, 302);
+  EXPECT_EQ(res->headers.get("Location"), "/target");
+  EXPECT_EQ(target_hits_.load(), 0);
+}
+
+TEST_F(CurlTransportTest, ClientAndServerErrorStatusesAreResponses) {
+  for (int status : {400, 401, 404, 500, 503}) {
+    auto res = transport_->send(make("GET", server_.url("/status/" + std::to_string(status))));
+    ASSERT_TRUE(res) << res.error().to_string();
+    EXPECT_EQ(res->status, status);
+    EXPECT_EQ(res->body, "status " + std::to_string(status));
+  }
+}
+
+TEST_F(CurlTransportTest, StreamedBodyOfUnknownLengthArrivesIntactChunked) {
+  const std::string payload = pattern(1 << 20);
+  std::size_t offset = 0;
+  Request req = make("POST", server_.url("/echo"));
+  req.body_stream = [&](char* buffer, std::size_t capacity) {
+    // Odd-sized pieces so that chunk boundaries never line up with anything.
+    std::size_t n = std::min({capacity, payload.size() - offset, std::size_t{7777}});
+    std::memcpy(buffer, payload.data() + offset, n);
+    offset += n;
+    return n;
+  };
+  auto res = transport_->send(req);
+  ASSERT_TRUE(res) << res.error().to_string();
+  EXPECT_EQ(res->headers.get("X-Saw-Transfer-Encoding"), "chunked");
+  EXPECT_EQ(res->body.size(), payload.size());
+  EXPECT_TRUE(res->body == payload);
+}
+
+TEST_F(CurlTransportTest, StreamedBodyWithKnownLengthIsSentWithContentLength) {
+  const std::string payload = pattern(1 << 20);
+  std::size_t offset = 0;
+  Request req = make("PUT", server_.url("/echo"));
+  req.headers.add("Content-Length", std::to_string(payload.size()));
+  req.body_stream = [&](char* buffer, std::size_t capacity) {
+    std::size_t n = std::min(capacity, payload.size() - offset);
+    std::memcpy(buffer, payload.data() + offset, n);
+    offset += n;
+    return n;
+  };
+  auto res = transport_->send(req);
+  ASSERT_TRUE(res) << res.error().to_string();
+  EXPECT_EQ(res->headers.get("X-Method"), "PUT");
+  EXPECT_EQ(res->headers.get("X-Saw-Content-Length"), std::to_string(payload.size()));
+  EXPECT_EQ(res->headers.get("X-Saw-Transfer-Encoding"), "");
+  EXPECT_TRUE(res->body == payload);
+}
+
+TEST_F(CurlTransportTest, FailingBodySourceIsAnErrorNotACrash) {
+  Request req = make("POST", server_.url("/echo"));
+  req.body_stream = [](char*, std::size_t) -> std::size_t { throw std::runtime_error("disk"); };
+  auto res = transport_->send(req);
+  ASSERT_FALSE(res);
+  EXPECT_EQ(res.error().code(), ErrorCode::config);
+}
+
+TEST_F(CurlTransportTest, HeadersOfOneRequestNeverLeakIntoTheNext) {
+  Request with = make("POST", server_.url("/echo"));
+  with.headers.add("Authorization", "Bearer first-request-token");
+  with.body = "first";
+  auto first = transport_->send(with);
+  ASSERT_TRUE(first) << first.error().to_string();
+  EXPECT_EQ(first->headers.get("X-Saw-Authorization"), "yes");
+
+  auto second = transport_->send(make("GET", server_.url("/echo")));
+  ASSERT_TRUE(second) << second.error().to_string();
+  EXPECT_EQ(second->headers.get("X-Saw-Authorization"), "no");
+  EXPECT_EQ(second->headers.get("X-Method"), "GET");
+  EXPECT_EQ(second->body, "");
+}
+
+TEST_F(CurlTransportTest, SequentialRequestsReuseOneConnection) {
+  auto curl = std::make_shared<detail::CurlTransport>(TransportOptions{});
+  for (int i = 0; i < 100; ++i) {
+    auto res = curl->send(make("GET", server_.url("/echo")));
+    ASSERT_TRUE(res) << res.error().to_string();
+  }
+  EXPECT_EQ(server_.connections_seen(), 1u);
+  EXPECT_EQ(curl->connections_opened(), 1u);
+}
+
+TEST_F(CurlTransportTest, ThreadsShareConnectionsInsteadOfOpeningOnePerRequest) {
+  constexpr int kThreads = 16;
+  constexpr int kRequests = 50;
+  auto curl = std::make_shared<detail::CurlTransport>(TransportOptions{});
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kRequests; ++i) {
+        Request req = make("POST", server_.url("/echo"));
+        req.body = std::to_string(t) + ":" + std::to_string(i);
+        auto res = curl->send(req);
+        if (!res || res->status != 200 || res->body != req.body) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_LE(server_.connections_seen(), std::size_t{kThreads + 4});
+  EXPECT_LE(curl->connections_opened(), std::uint64_t{kThreads + 4});
+  EXPECT_EQ(curl->exchanges(), std::uint64_t{kThreads * kRequests});
+}
+
+TEST(CurlTransport, CustomMethodTokenIsSentAsIs) {
+  RawServer raw([](int fd, const std::atomic<bool>&) {
+    std::string head = RawServer::read_head(fd);
+    std::string line = head.substr(0, head.find("\r\n"));
+    RawServer::write_all(
+        fd, "HTTP/1.1 207 Multi-Status\r\nContent-Length: " + std::to_string(line.size()) +
+                "\r\nConnection: close\r\n\r\n" + line);
+  });
+  auto transport = make_curl_transport();
+  auto res = transport->send(make("PROPFIND", raw.url("/dav")));
+  ASSERT_TRUE(res) << res.error().to_string();
+  EXPECT_EQ(res->status, 207);
+  EXPECT_EQ(res->body, "PROPFIND /dav HTTP/1.1");
+}
+
+TEST(CurlTransport, OnlyTheFinalResponsesHeadersAreReturned) {
+  RawServer raw([](int fd, const std::atomic<bool>&) {
+    RawServer::read_head(fd);
+    RawServer::write_all(fd,
+                         "HTTP/1.1 103 Early Hints\r\nX-Interim: 1\r\nLink: </a.css>\r\n\r\n"
+                         "HTTP/1.1 200 OK\r\nX-Final: 1\r\nX-Folded: first\r\n  second\r\n"
+                         "Content-Length: 2\r\nConnection: close\r\n\r\nok");
+  });
+  auto transport = make_curl_transport();
+  auto res = transport->send(make("GET", raw.url("/")));
+  ASSERT_TRUE(res) << res.error().to_string();
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->headers.get("X-Final"), "1");
+  EXPECT_FALSE(res->headers.contains("X-Interim"));
+  EXPECT_FALSE(res->headers.contains("Link"));
+  EXPECT_EQ(res->headers.get("X-Folded"), "first second");
+  EXPECT_EQ(res->body, "ok");
+}
+
+TEST(CurlTransport, ConnectionRefusedIsANetworkErrorNamingTheHost) {
+  auto transport = make_curl_transport();
+  const int port = testing::unused_port();
+  Request req = make("POST", "http://127.0.0.1:" + std::to_string(port) + "/token?code=c0de-123");
+  req.headers.add("Authorization", "Bearer s3cr3t-header-value");
+  req.body = "client_secret=s3cr3t-body-value";
+  auto res = transport->send(req);
+  ASSERT_FALSE(res);
+  EXPECT_EQ(res.error().code(), ErrorCode::network);
+  const std::string& message = res.error().message();
+  EXPECT_NE(message.find("127.0.0.1"), std::string::npos) << message;
+  EXPECT_EQ(message.find("s3cr3t"), std::string::npos) << message;
+  EXPECT_EQ(message.find("c0de-123"), std::string::npos) << message;
+}
+
+TEST(CurlTransport, InjectedHeaderLinesAreRefusedAsConfigErrors) {
+  auto transport = make_curl_transport();
+  Request req = make("GET", "http://127.0.0.1:1/");
+  req.headers.add("X-Evil", "a\r\nInjected: yes");
+  auto res = transport->send(req);
+  ASSERT_FALSE(res);
+  EXPECT_EQ(res.error().code(), ErrorCode::config);
+
+  Request bad_method = make("GE T", "http://127.0.0.1:1/");
+  auto res2 = transport->send(bad_method);
+  ASSERT_FALSE(res2);
+  EXPECT_EQ(res2.error().code(), ErrorCode::config);
+}
+
+TEST(CurlTransport, NonHttpSchemesAreRefused) {
+  auto transport = make_curl_transport();
+  auto res = transport->send(make("GET", "file:///etc/passwd"));
+  ASSERT_FALSE(res);
+  EXPECT_EQ(res.error().code(), ErrorCode::config);
+}
+
+// Accepts, reads the request, never answers until the test ends.
+void stall(int fd, const std::atomic<bool>& stopping) {
+  RawServer::read_head(fd);
+  while (!stopping) std::this_thread::sleep_for(5ms);
+}
+
+TEST(CurlTransport, StalledServerTimesOutWithTheTransportsTotalTimeout) {
+  RawServer raw(stall);
+  TransportOptions options;
+  options.timeout = 300ms;
+  auto res = make_curl_transport(options)->send(make("GET", raw.url("/")));
+  ASSERT_FALSE(res);
+  EXPECT_EQ(res.error().code(), ErrorCode::timeout);
+}
+
+TEST(CurlTransport, RequestTimeoutOverridesTheTransportDefault) {
+  RawServer raw(stall);
+  TransportOptions options;
+  options.timeout = 60s;
+  Request req = make("GET", raw.url("/"));
+  req.timeout = 300ms;
+  auto res = make_curl_transport(options)->send(req);
+  ASSERT_FALSE(res);
+  EXPECT_EQ(res.error().code(), ErrorCode::timeout);
+}
+
+TEST(CurlTransport, CancelMidResponseEndsTheExchangeAsCancelled) {
+  // Headers and a first piece of the body arrive, then the server goes silent.
+  RawServer raw([](int fd, const std::atomic<bool>& stopping) {
+    RawServer::read_head(fd);
+    RawServer::write_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\npartial");
+    while (!stopping) std::this_thread::sleep_for(5ms);
+  });
+  auto transport = make_curl_transport();
+  Request req = make("GET", raw.url("/slow"));
+  req.timeout = 10s;  // only cancellation can end this exchange within the test
+  CancelToken token = req.cancel;
+  std::thread canceller([token] {
+    std::this_thread::sleep_for(200ms);
+    token.cancel();
+  });
+  auto res = transport->send(req);
+  canceller.join();
+  ASSERT_FALSE(res);
+  EXPECT_EQ(res.error().code(), ErrorCode::cancelled);
+}
+
+TEST(CurlTransport, AlreadyCancelledRequestIsNotSent) {
+  std::atomic<int> connections{0};
+  RawServer raw([&](int, const std::atomic<bool>&) { ++connections; });
+  Request req = make("GET", raw.url("/"));
+  req.cancel.cancel();
+  auto res = make_curl_transport()->send(req);
+  ASSERT_FALSE(res);
+  EXPECT_EQ(res.error().code(), ErrorCode::cancelled);
+  EXPECT_EQ(connections.load(), 0);
+}
+
+// ---------------------------------------------------------------- TLS
+
+class CurlTransportTlsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { pki_ = new TestPki(); }
+  static void TearDownTestSuite() {
+    delete pki_;
+    pki_ = nullptr;
+  }
+  static TestPki* pki_;
+};
+TestPki* CurlTransportTlsTest::pki_ = nullptr;
+
+TEST_F(CurlTransportTlsTest, HttpsSucceedsWithTheTestCaAndReusesTheConnection) {
+  TestHttpServer server(pki_->server_cert(), pki_->server_key());
+  add_routes(server.server());
+  server.start();
+  TransportOptions options;
+  options.ca_file = pki_->ca_file();
+  auto curl = std::make_shared<detail::CurlTransport>(options);
+  for (int i = 0; i < 10; ++i) {
+    Request req = make("POST", server.url("/echo"));
+    req.body = "over tls " + std::to_string(i);
+    auto res = curl->send(req);
+    ASSERT_TRUE(res) << res.error().to_string();
+    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(res->body, req.body);
+  }
+  EXPECT_EQ(server.connections_seen(), 1u);
+  EXPECT_EQ(curl->connections_opened(), 1u);
+}
+
+TEST_F(CurlTransportTlsTest, UnknownCaIsATlsError) {
+  TestHttpServer server(pki_->server_cert(), pki_->server_key());
+  add_routes(server.server());
+  server.start();
+  auto res = make_curl_transport()->send(make("GET", server.url("/echo")));
+  ASSERT_FALSE(res);
+  EXPECT_EQ(res.error().code(), ErrorCode::tls) << res.error().to_string();
+}
+
+TEST_F(CurlTransportTlsTest, CertificateForAnotherHostIsATlsError) {
+  TestHttpServer server(pki_->other_cert(), pki_->other_key());
+  add_routes(server.server());
+  server.start();
+  TransportOptions options;
+  options.ca_file = pki_->ca_file();
+  auto res = make_curl_transport(options)->send(make("GET", server.url("/echo")));
+  ASSERT_FALSE(res);
+  EXPECT_EQ(res.error().code(), ErrorCode::tls) << res.error().to_string();
+}
+
+TEST_F(CurlTransportTlsTest, VerificationOffAcceptsAnyCertificateAndWarns) {
+  TestHttpServer server(pki_->other_cert(), pki_->other_key());
+  add_routes(server.server());
+  server.start();
+  TransportOptions options;
+  options.verify_tls = false;
+  std::vector<LogLevel> logged;
+  options.log = [&](LogLevel level, std::string_view) { logged.push_back(level); };
+  auto res = make_curl_transport(options)->send(make("GET", server.url("/echo")));
+  ASSERT_TRUE(res) << res.error().to_string();
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(logged, std::vector<LogLevel>{LogLevel::warning});
+}
+
+}  // namespace
+}  // namespace freshtoken
