@@ -35,6 +35,7 @@ void add_routes(httplib::Server& server, std::atomic<int>* target_hits = nullptr
     res.set_header("X-Saw-Authorization", req.has_header("Authorization") ? "yes" : "no");
     res.set_header("X-Saw-Transfer-Encoding", req.get_header_value("Transfer-Encoding"));
     res.set_header("X-Saw-Content-Length", req.get_header_value("Content-Length"));
+    res.set_header("X-Echo-User-Agent", req.get_header_value("User-Agent"));
     res.set_content(req.body, "application/octet-stream");
   };
   server.Get("/echo", echo);
@@ -62,6 +63,9 @@ void add_routes(httplib::Server& server, std::atomic<int>* target_hits = nullptr
   });
   server.Get("/big", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(std::string(100000, 'x'), "text/plain");
+  });
+  server.Get("/mebibyte", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(pattern(1 << 20), "application/octet-stream");
   });
 }
 
@@ -131,6 +135,21 @@ TEST_F(CurlTransportTest, ResponseHeadersAreCaseInsensitiveAndKeepEveryValue) {
   EXPECT_EQ(res->headers.get("X-MIXED-CASE"), "Value");
   EXPECT_EQ(res->headers.get_all("set-cookie"), (std::vector<std::string>{"a=1", "b=2"}));
   EXPECT_EQ(res->body, "ok");
+}
+
+TEST_F(CurlTransportTest, LargeResponseBodyArrivesIntact) {
+  auto res = transport_->send(make("GET", server_.url("/mebibyte")));
+  ASSERT_TRUE(res) << res.error().to_string();
+  EXPECT_EQ(res->body.size(), std::size_t{1} << 20);
+  EXPECT_TRUE(res->body == pattern(1 << 20));
+}
+
+TEST_F(CurlTransportTest, UserAgentComesFromTheOptions) {
+  TransportOptions options;
+  options.user_agent = "test-agent/7";
+  auto res = make_curl_transport(options)->send(make("GET", server_.url("/echo")));
+  ASSERT_TRUE(res) << res.error().to_string();
+  EXPECT_EQ(res->headers.get("X-Echo-User-Agent"), "test-agent/7");
 }
 
 TEST_F(CurlTransportTest, RedirectIsReturnedNotFollowed) {
@@ -275,6 +294,19 @@ TEST(CurlTransport, OnlyTheFinalResponsesHeadersAreReturned) {
   EXPECT_FALSE(res->headers.contains("Link"));
   EXPECT_EQ(res->headers.get("X-Folded"), "first second");
   EXPECT_EQ(res->body, "ok");
+}
+
+TEST(CurlTransport, OversizedResponseHeadersAreAnInvalidResponse) {
+  RawServer raw([](int fd, const std::atomic<bool>&) {
+    RawServer::read_head(fd);
+    std::string head = "HTTP/1.1 200 OK\r\n";
+    for (int i = 0; i < 4000; ++i)
+      head += "X-Filler-" + std::to_string(i) + ": " + std::string(80, 'f') + "\r\n";
+    RawServer::write_all(fd, head + "Content-Length: 0\r\n\r\n");
+  });
+  auto res = make_curl_transport()->send(make("GET", raw.url("/")));
+  ASSERT_FALSE(res);
+  EXPECT_EQ(res.error().code(), ErrorCode::invalid_response) << res.error().to_string();
 }
 
 TEST(CurlTransport, ConnectionRefusedIsANetworkErrorNamingTheHost) {
