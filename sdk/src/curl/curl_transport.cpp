@@ -351,7 +351,6 @@ Result<Response> CurlTransport::send(const Request& request) {
   curl_off_t stream_length = -1;
   bool has_content_type = false;
   bool has_expect = false;
-  bool has_transfer_encoding = false;
   for (const auto& [name, value] : request.headers) {
     if (!is_token(name))
       return Error(ErrorCode::config, "request header name is not a valid HTTP token: '" +
@@ -367,18 +366,17 @@ Result<Response> CurlTransport::send(const Request& request) {
     }
     if (iequals(name, "Content-Type")) has_content_type = true;
     if (iequals(name, "Expect")) has_expect = true;
-    if (iequals(name, "Transfer-Encoding")) has_transfer_encoding = true;
     // "Name;" is curl's spelling of a field with an empty value ("Name:" would remove it).
     if (!header_list.append(value.empty() ? name + ";" : name + ": " + value))
       return Error(ErrorCode::network, "out of memory building request headers");
   }
   if (sends_body) {
+    // A stream of unknown length goes out chunked on HTTP/1.1 (as DATA frames on HTTP/2):
+    // curl decides that itself, so no Transfer-Encoding field is added here.
     // Without these curl would add "Content-Type: application/x-www-form-urlencoded" and
     // "Expect: 100-continue" (a round trip, or a 1 s stall on servers that ignore it) on its own.
     if (!has_content_type) header_list.append("Content-Type:");
     if (!has_expect) header_list.append("Expect:");
-    if (streamed && stream_length < 0 && !has_transfer_encoding)
-      header_list.append("Transfer-Encoding: chunked");
   }
 
   auto acquired = acquire();
