@@ -1,0 +1,399 @@
+#include "commands.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <iterator>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <thread>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "freshtoken/platform/secret_stores.hpp"
+#include "freshtoken/sign_in.hpp"
+
+namespace freshtoken::cli {
+namespace {
+
+using Clock = std::chrono::system_clock;
+using Steady = std::chrono::steady_clock;
+
+constexpr std::string_view file_prefix = "file:";
+
+std::shared_ptr<SecretStore> make_store(const std::string& spec) {
+  if (spec == "memory") return make_memory_store();
+  if (spec.rfind(file_prefix, 0) == 0) return make_file_store(spec.substr(file_prefix.size()));
+  return default_secret_store();
+}
+
+// -v shows everything the SDK logs (it never logs a secret, only fingerprints); without it,
+// warnings and errors only.
+LogSink make_log(bool verbose) {
+  return [verbose](LogLevel level, std::string_view message) {
+    if (!verbose && (level == LogLevel::debug || level == LogLevel::info)) return;
+    static std::mutex mutex;
+    std::lock_guard<std::mutex> lock(mutex);
+    std::cerr << "freshtoken [" << to_string(level) << "] " << message << std::endl;
+  };
+}
+
+std::string format_duration(std::chrono::seconds d) {
+  const auto s = d.count();
+  if (s < 120) return std::to_string(s) + " s";
+  if (s < 7200) return std::to_string(s / 60) + " min";
+  return std::to_string(s / 3600) + " h";
+}
+
+std::string format_time(Clock::time_point t) {
+  const std::time_t tt = Clock::to_time_t(t);
+  std::tm tm{};
+  localtime_r(&tt, &tm);
+  char text[64];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S %Z", &tm);
+  return text;
+}
+
+std::string describe_expiry(const std::optional<Clock::time_point>& expires_at) {
+  if (!expires_at) return "no expiry stated by the server";
+  const auto left = std::chrono::duration_cast<std::chrono::seconds>(*expires_at - Clock::now());
+  if (left.count() > 0)
+    return "expires " + format_time(*expires_at) + " (in " + format_duration(left) + ")";
+  return "expired " + format_time(*expires_at) + " (" + format_duration(-left) +
+         " ago; the next call refreshes it)";
+}
+
+// "alice (Alice Liddell)" from a JSON object with "sub" and maybe "name".
+std::string describe_user(const std::string& json) {
+  const auto doc = nlohmann::json::parse(json, nullptr, false);
+  if (!doc.is_object() || !doc.contains("sub") || !doc["sub"].is_string()) return {};
+  std::string who = doc["sub"].get<std::string>();
+  if (doc.contains("name") && doc["name"].is_string())
+    who += " (" + doc["name"].get<std::string>() + ")";
+  return who;
+}
+
+bool is_tty(int fd) { return ::isatty(fd) == 1; }
+
+// The device flow's waits, shown as a countdown to the code's expiry: one line rewritten in
+// place on a terminal, a line every 15 s otherwise (logs, pipes).
+class Countdown {
+ public:
+  void start(std::chrono::seconds expires_in) { deadline_ = Steady::now() + expires_in; }
+
+  void sleep(std::chrono::milliseconds duration) {
+    const auto until = Steady::now() + duration;
+    for (auto now = Steady::now(); now < until; now = Steady::now()) {
+      show(std::chrono::duration_cast<std::chrono::seconds>(deadline_ - now));
+      std::this_thread::sleep_for(std::min<Steady::duration>(std::chrono::seconds(1), until - now));
+    }
+  }
+
+  void finish() {
+    if (tty_ && shown_) std::cerr << "\r\033[K" << std::flush;
+  }
+
+ private:
+  void show(std::chrono::seconds left) {
+    if (left.count() < 0) left = std::chrono::seconds(0);
+    char text[64];
+    std::snprintf(text, sizeof text, "Waiting for approval; the code expires in %lld:%02lld",
+                  static_cast<long long>(left.count() / 60),
+                  static_cast<long long>(left.count() % 60));
+    if (tty_) {
+      std::cerr << '\r' << text << "\033[K" << std::flush;
+    } else if (!shown_ || Steady::now() - last_line_ >= std::chrono::seconds(15)) {
+      std::cerr << text << std::endl;
+      last_line_ = Steady::now();
+    }
+    shown_ = true;
+  }
+
+  Steady::time_point deadline_ = Steady::now();
+  Steady::time_point last_line_{};
+  bool tty_ = is_tty(STDERR_FILENO);
+  bool shown_ = false;
+};
+
+Result<TokenSet> sign_in_device(const AuthorizationServer& server, const std::string& scope) {
+  Countdown countdown;
+  DeviceSignInOptions options;
+  options.scope = scope;
+  options.on_code = [&countdown](const DeviceAuthorization& code) {
+    // One line with both, so that a person can read it and a script can parse it.
+    std::cerr << "To sign in, open " << code.verification_uri << " and enter the code "
+              << code.user_code << std::endl;
+    countdown.start(code.expires_in);
+  };
+  options.sleep = [&countdown](std::chrono::milliseconds d) { countdown.sleep(d); };
+  auto tokens = sign_in_with_device(server, options);
+  countdown.finish();
+  return tokens;
+}
+
+Result<TokenSet> sign_in_browser(const AuthorizationServer& server, const std::string& scope) {
+  BrowserSignInOptions options;
+  options.scope = scope;
+  options.open_browser = [](const std::string& url) -> Result<void> {
+    std::cerr << "Opening the browser to sign in. If it does not open, visit:\n  " << url
+              << std::endl;
+    return open_system_browser(url);
+  };
+  return sign_in_with_browser(server, options);
+}
+
+// Someone is there to click in a browser when a display (or $BROWSER) says so.
+LoginFlow pick_flow(LoginFlow flow) {
+  if (flow != LoginFlow::automatic) return flow;
+  for (const char* name : {"BROWSER", "DISPLAY", "WAYLAND_DISPLAY"}) {
+    const char* value = std::getenv(name);
+    if (value != nullptr && *value != '\0') return LoginFlow::browser;
+  }
+  return LoginFlow::device;
+}
+
+void write_body(const std::string& body) {
+  std::cout.write(body.data(), static_cast<std::streamsize>(body.size()));
+  if (!body.empty() && body.back() != '\n' && is_tty(STDOUT_FILENO)) std::cout << '\n';
+  std::cout.flush();
+}
+
+std::optional<std::pair<std::string, std::string>> split_header(const std::string& line) {
+  const auto colon = line.find(':');
+  if (colon == std::string::npos || colon == 0) return std::nullopt;
+  std::string value = line.substr(colon + 1);
+  value.erase(0, std::min(value.find_first_not_of(" \t"), value.size()));
+  return std::make_pair(line.substr(0, colon), value);
+}
+
+}  // namespace
+
+std::string check_store_spec(const std::string& spec) {
+  if (spec == "libsecret" || spec == "memory") return {};
+  if (spec.rfind(file_prefix, 0) == 0 && spec.size() > file_prefix.size()) return {};
+  return "--store must be libsecret, memory or file:PATH";
+}
+
+Context::Context(GlobalOptions options)
+    : options_(std::move(options)),
+      log_(make_log(options_.verbose)),
+      store_(make_store(options_.store)) {}
+
+Result<void> Context::connect() {
+  if (server_) return {};
+  TransportOptions transport_options;
+  transport_options.ca_file = options_.ca_file;
+  transport_options.user_agent = "freshtoken-cli/0.1";
+  transport_options.log = log_;
+  transport_ = make_curl_transport(transport_options);
+  ClientConfig client;
+  client.client_id = options_.client_id;
+  auto server = discover_cached(transport_, options_.issuer, std::move(client));
+  if (!server) return server.error();
+  server_ = std::move(*server);
+  return {};
+}
+
+const std::shared_ptr<Session>& Context::session() {
+  if (!session_) {
+    SessionOptions options;
+    options.server = server_;
+    options.store = store_;
+    options.service = store_service;
+    options.account = account();
+    options.log = log_;
+    session_ = Session::create(std::move(options));
+  }
+  return session_;
+}
+
+HttpClient& Context::http() {
+  if (!http_) {
+    HttpClientOptions options;
+    options.log = log_;
+    http_ = std::make_unique<HttpClient>(transport_, session(), options);
+  }
+  return *http_;
+}
+
+std::string Context::resolve(const std::string& url) const {
+  if (url.empty() || url.front() != '/') return url;
+  std::string base = options_.issuer;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base + url;
+}
+
+int Context::fail(const std::string& what, const Error& error, Stage stage) const {
+  std::cerr << "freshtoken-cli: " << what << ": " << error.to_string() << std::endl;
+  if (error.code() == ErrorCode::login_required && stage == Stage::other) {
+    std::cerr << "freshtoken-cli: sign in with `freshtoken-cli login`" << std::endl;
+  }
+  return exit_code_for(error, stage);
+}
+
+int run_login(Context& context, LoginFlow flow) {
+  if (auto connected = context.connect(); !connected) {
+    return context.fail("cannot reach " + context.options().issuer, connected.error());
+  }
+  const auto& server = *context.server();
+  auto tokens = pick_flow(flow) == LoginFlow::device
+                    ? sign_in_device(server, context.options().scope)
+                    : sign_in_browser(server, context.options().scope);
+  if (!tokens) return context.fail("sign-in failed", tokens.error(), Stage::signing_in);
+
+  // The flow has verified the ID token already; this only reads who it names.
+  std::string who;
+  if (!tokens->id_token.empty()) {
+    if (auto claims = IdTokenVerifier(server).verify(tokens->id_token)) {
+      who = describe_user(claims->json);
+    }
+  }
+  auto saved = context.session()->sign_in(std::move(*tokens));
+  if (!saved) {
+    return context.fail(
+        "signed in, but the session could not be saved to " + context.store().describe(),
+        saved.error());
+  }
+  std::cerr << "Signed in" << (who.empty() ? "" : " as " + who) << ". The session is kept in "
+            << context.store().describe() << "." << std::endl;
+  return exit_ok;
+}
+
+int run_status(Context& context) {
+  const auto& options = context.options();
+  // Read the store first: "nothing stored" and "the store failed" are different answers.
+  auto stored = context.store().load(store_service, context.account());
+  if (!stored && stored.error().code() == ErrorCode::not_found) {
+    std::cout << "Not signed in to " << options.issuer << " as client " << options.client_id
+              << ".\n";
+    return exit_login_required;
+  }
+  if (!stored) return context.fail("cannot read " + context.store().describe(), stored.error());
+
+  if (auto connected = context.connect(); !connected) {
+    return context.fail("cannot reach " + options.issuer, connected.error());
+  }
+  auto& session = *context.session();
+  // Who: from /userinfo, which also refreshes the access token when it has expired.
+  std::string who;
+  std::optional<Error> failure;
+  int http_status = 0;
+  if (const auto& endpoint = context.server()->metadata().userinfo_endpoint; !endpoint.empty()) {
+    auto response = context.http().get(endpoint);
+    if (!response) {
+      failure = response.error();
+    } else if (response->status != 200) {
+      http_status = response->status;
+    } else {
+      who = describe_user(response->body);
+    }
+  }
+  if (failure && failure->code() == ErrorCode::login_required) {
+    return context.fail("the stored session is no longer valid", *failure);
+  }
+
+  std::cout << "Issuer:         " << options.issuer << '\n'
+            << "Client:         " << options.client_id << '\n'
+            << "Signed in as:   " << (who.empty() ? "(unknown)" : who) << '\n'
+            << "Access token:   " << describe_expiry(session.access_token_expires_at()) << '\n'
+            << "Refresh token:  kept in " << context.store().describe() << '\n'
+            << std::flush;
+  if (failure) return context.fail("cannot ask who is signed in", *failure);
+  if (http_status != 0) {
+    std::cerr << "freshtoken-cli: the userinfo endpoint answered HTTP " << http_status << std::endl;
+    return exit_http_error;
+  }
+  return exit_ok;
+}
+
+int run_request(Context& context, const RequestOptions& options) {
+  if (auto connected = context.connect(); !connected) {
+    return context.fail("cannot reach " + context.options().issuer, connected.error());
+  }
+  Request request;
+  request.method = options.method;
+  std::transform(request.method.begin(), request.method.end(), request.method.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  request.url = context.resolve(options.url);
+  for (const auto& line : options.headers) {
+    auto header = split_header(line);
+    if (!header) {
+      std::cerr << "freshtoken-cli: a header must look like 'Name: value'" << std::endl;
+      return exit_usage;
+    }
+    request.headers.add(header->first, header->second);
+  }
+  const bool may_have_body = request.method != "GET" && request.method != "HEAD" &&
+                             request.method != "DELETE" && request.method != "OPTIONS";
+  if (options.has_data) {
+    request.body = options.data;
+  } else if (may_have_body && !is_tty(STDIN_FILENO)) {
+    request.body.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  }
+  if (!request.body.empty() && !request.headers.contains("Content-Type")) {
+    request.headers.set("Content-Type", options.content_type);
+  }
+
+  auto response = context.http().send(request);
+  if (!response) return context.fail(request.method + " " + options.url, response.error());
+  write_body(response->body);
+  if (response->status >= 400) {
+    std::cerr << "freshtoken-cli: " << request.method << " " << options.url << ": HTTP "
+              << response->status << std::endl;
+    return exit_http_error;
+  }
+  return exit_ok;
+}
+
+int run_token(Context& context) {
+  if (auto connected = context.connect(); !connected) {
+    return context.fail("cannot reach " + context.options().issuer, connected.error());
+  }
+  auto token = context.session()->token();
+  if (!token) return context.fail("no access token", token.error());
+  // The one place the CLI prints a token: on purpose, for other tools.
+  std::cout << token->reveal() << std::endl;
+  return exit_ok;
+}
+
+int run_logout(Context& context) {
+  auto stored = context.store().load(store_service, context.account());
+  if (!stored && stored.error().code() == ErrorCode::not_found) {
+    std::cerr << "Not signed in; nothing to do." << std::endl;
+    return exit_ok;
+  }
+  if (!stored) return context.fail("cannot read " + context.store().describe(), stored.error());
+
+  if (auto connected = context.connect(); !connected) {
+    // The server cannot revoke; forget the session here anyway.
+    if (auto erased = context.store().erase(store_service, context.account()); !erased) {
+      return context.fail("cannot erase the session from " + context.store().describe(),
+                          erased.error());
+    }
+    std::cerr << "Signed out locally (erased from " << context.store().describe()
+              << "), but the refresh token could not be revoked." << std::endl;
+    return context.fail("cannot reach " + context.options().issuer, connected.error());
+  }
+  auto signed_out = context.session()->sign_out();
+  if (!signed_out) {
+    const auto code = signed_out.error().code();
+    if (code == ErrorCode::storage || code == ErrorCode::storage_unavailable) {
+      return context.fail("cannot erase the session from " + context.store().describe(),
+                          signed_out.error());
+    }
+    std::cerr << "Signed out locally (erased from " << context.store().describe()
+              << "), but revoking the refresh token failed." << std::endl;
+    return context.fail("revocation failed", signed_out.error());
+  }
+  std::cerr << "Signed out: the refresh token was revoked and erased from "
+            << context.store().describe() << "." << std::endl;
+  return exit_ok;
+}
+
+}  // namespace freshtoken::cli

@@ -1,0 +1,28 @@
+#include "exit_codes.hpp"
+
+namespace freshtoken::cli {
+
+int exit_code_for(const Error& error, Stage stage) {
+  switch (error.code()) {
+    case ErrorCode::login_required:
+      return exit_login_required;
+    case ErrorCode::not_found:
+    case ErrorCode::storage_unavailable:
+    case ErrorCode::storage:
+      return exit_store;
+    case ErrorCode::config:
+      return exit_usage;
+    case ErrorCode::cancelled:
+      return exit_interrupted;
+    case ErrorCode::timeout:
+      return stage == Stage::signing_in ? exit_login_required : exit_server;
+    case ErrorCode::network:
+    case ErrorCode::tls:
+    case ErrorCode::token_endpoint:
+    case ErrorCode::invalid_response:
+      return exit_server;
+  }
+  return exit_server;
+}
+
+}  // namespace freshtoken::cli
