@@ -320,7 +320,7 @@ std::string describe_failure(const freshtoken::Result<freshtoken::Response>& res
 double percentile(const std::vector<float>& sorted, double p) {
   if (sorted.empty()) return 0;
   const auto index = static_cast<std::size_t>(p * double(sorted.size() - 1) + 0.5);
-  return sorted[std::min(index, sorted.size() - 1)];
+  return double(sorted[std::min(index, sorted.size() - 1)]);
 }
 
 int run_workload(const Options& options) {
@@ -440,7 +440,7 @@ int run_workload(const Options& options) {
   report["latency_ms"] = {{"p50", percentile(latencies, 0.50) / 1000},
                           {"p90", percentile(latencies, 0.90) / 1000},
                           {"p99", percentile(latencies, 0.99) / 1000},
-                          {"max", latencies.empty() ? 0.0 : latencies.back() / 1000}};
+                          {"max", latencies.empty() ? 0.0 : double(latencies.back()) / 1000}};
   report["failures"] = failures;
   report["failure_kinds"] = failure_kinds;
   report["cpu_us_per_request"] = (cpu_user + cpu_sys) * per_request;
