@@ -50,7 +50,7 @@ std::string whole_seconds(SysDuration d) {
 }
 
 struct Flight {
-  bool done = false;
+  bool done = false;  // its waiters may return: the outcome is published, events delivered
   std::optional<Error> error;
 };
 
@@ -135,6 +135,7 @@ class Session::Impl {
   bool stopping_ = false;
   TimePoint pause_until_{};
   std::thread worker_;
+  std::thread::id worker_id_;
   std::mt19937_64 random_;
 
   std::mutex listeners_mutex_;
@@ -346,6 +347,11 @@ Result<Secret> Session::Impl::token() {
       return Error(ErrorCode::invalid_response,
                    "fresh access tokens keep being rejected right after each refresh");
     }
+    if (std::this_thread::get_id() == worker_id_) {
+      // An event listener on the refresh thread: waiting here would wait for itself.
+      return Error(ErrorCode::config,
+                   "token() called from a Session event listener cannot wait for a refresh");
+    }
     if (!flight_) start_flight_locked();
     if (!flight_) return cancelled_error();  // the worker thread could not be started
     const std::shared_ptr<Flight> flight = flight_;
@@ -509,6 +515,7 @@ void Session::Impl::start_flight_locked() {
       worker_ = std::thread([self = self_.lock()] {
         if (self) self->worker_loop();
       });
+      worker_id_ = worker_.get_id();
     } catch (const std::system_error&) {
       flight_.reset();
       flight_requested_ = false;
@@ -542,6 +549,12 @@ void Session::Impl::worker_loop() {
 void Session::Impl::run_flight(const std::shared_ptr<Flight>& flight) {
   std::vector<SessionEvent> events;
   std::optional<Error> outcome = refresh(events);
+  {
+    // Settled before the listeners run, so that they (and anyone they wake) see a session
+    // that can start its next refresh.
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (flight_ == flight) flight_.reset();
+  }
   // Delivered before the waiters are released: when token() returns a refresh's outcome,
   // listeners have heard about it.
   emit(events);
@@ -549,7 +562,6 @@ void Session::Impl::run_flight(const std::shared_ptr<Flight>& flight) {
     std::lock_guard<std::mutex> lock(mutex_);
     flight->done = true;
     flight->error = std::move(outcome);
-    if (flight_ == flight) flight_.reset();
   }
   flight_done_.notify_all();
 }

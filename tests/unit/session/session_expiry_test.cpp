@@ -105,6 +105,7 @@ TEST_F(SessionTest, JitteredSoftPointStaysWithinItsBounds) {
     auto options = this->options(policy);
     options.account = "account-" + std::to_string(i);
     sessions.push_back(Session::create(options));
+    sessions.back()->subscribe([this](const SessionEvent& e) { events_.record(e); });
     ASSERT_TRUE(sessions.back()->sign_in(tokens(100s)));
   }
   clock_->advance(75s - 1ms);
@@ -113,7 +114,7 @@ TEST_F(SessionTest, JitteredSoftPointStaysWithinItsBounds) {
 
   clock_->advance(10s + 2ms);  // 85 s + 1 ms: every soft point has passed
   for (auto& s : sessions) ASSERT_TRUE(s->token());
-  sessions.clear();  // joins the background refreshes
+  EXPECT_TRUE(events_.wait_for(SessionEventKind::refreshed, 20));
   EXPECT_EQ(token_requests(), 20u);
 }
 

@@ -212,6 +212,32 @@ TEST_F(SessionTest, DroppingTheLastReferenceInsideAListenerIsSafe) {
   EXPECT_TRUE(done.wait_for_a_long_time());
 }
 
+TEST_F(SessionTest, ListenersMayCallTokenWithoutDeadlocking) {
+  std::atomic<int> served_after_refresh{0};
+  std::atomic<int> refused_while_failing{0};
+  std::shared_ptr<Session> session = signed_in_session(100s);
+  session->subscribe([&](const SessionEvent& e) {
+    auto token = session->token();
+    if (e.kind == SessionEventKind::refreshed && token && token->reveal() == "at-1") {
+      ++served_after_refresh;
+    }
+    if (e.kind == SessionEventKind::refresh_failed && !token &&
+        token.error().code() == ErrorCode::config) {
+      ++refused_while_failing;
+    }
+  });
+  serve_tokens();
+  clock_->advance(200s);
+  ASSERT_EQ(session->token()->reveal(), "at-1");
+  EXPECT_EQ(served_after_refresh.load(), 1);
+
+  transport_->set_handler(
+      [](const Request&) -> Result<Response> { return json_response(503, ""); });
+  clock_->advance(1h);
+  EXPECT_FALSE(session->token());
+  EXPECT_EQ(refused_while_failing.load(), 1);
+}
+
 TEST_F(SessionTest, InvalidConfigurationIsAConfigErrorOnEveryCall) {
   auto no_account = options();
   no_account.account.clear();
