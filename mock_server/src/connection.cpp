@@ -61,4 +61,47 @@ void shutdown_server_connections(int local_port) {
   for (int fd : connected_sockets(local_port, -1)) ::shutdown(fd, SHUT_RDWR);
 }
 
+void ConnectionPool::enqueue(std::function<void()> fn) {
+  counter_.fetch_add(1, std::memory_order_relaxed);
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (stopping_) {  // cannot happen with httplib 0.11; serve (and close) it here regardless
+    lock.unlock();
+    fn();
+    return;
+  }
+  jobs_.push_back(std::move(fn));
+  // Every queued job needs its own idle worker: a keep-alive connection holds one for long.
+  if (jobs_.size() > idle_ && threads_.size() < max_threads_) {
+    threads_.emplace_back([this] { work(); });
+  }
+  wake_.notify_one();
+}
+
+void ConnectionPool::shutdown() {
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_ && threads_.empty()) return;
+    stopping_ = true;
+    threads.swap(threads_);
+  }
+  wake_.notify_all();
+  for (auto& t : threads) t.join();
+}
+
+void ConnectionPool::work() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    ++idle_;
+    wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+    --idle_;
+    if (jobs_.empty()) return;  // stopping, nothing left to serve
+    auto job = std::move(jobs_.front());
+    jobs_.pop_front();
+    lock.unlock();
+    job();
+    lock.lock();
+  }
+}
+
 }  // namespace freshtoken::mock::detail

@@ -5,7 +5,12 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include <httplib.h>
 
@@ -18,20 +23,29 @@ void drop_connection(const httplib::Request& req);
 // Shuts down every accepted connection whose local port is `local_port`.
 void shutdown_server_connections(int local_port);
 
-// A fixed thread pool that counts the connections handed to it.
-class CountingThreadPool : public httplib::TaskQueue {
+// A thread pool that grows on demand up to `max_threads` and counts the connections handed
+// to it. httplib's own pool starts every thread up front, which makes each in-process server
+// (one per test) pay for ~100 thread starts; here a thread starts only when a connection
+// finds no idle one, and then stays for the server's lifetime.
+class ConnectionPool : public httplib::TaskQueue {
  public:
-  CountingThreadPool(std::size_t threads, std::atomic<long>& counter)
-      : pool_(threads), counter_(counter) {}
-  void enqueue(std::function<void()> fn) override {
-    counter_.fetch_add(1, std::memory_order_relaxed);
-    pool_.enqueue(std::move(fn));
-  }
-  void shutdown() override { pool_.shutdown(); }
+  ConnectionPool(std::size_t max_threads, std::atomic<long>& counter)
+      : max_threads_(max_threads), counter_(counter) {}
+  ~ConnectionPool() override { shutdown(); }
+  void enqueue(std::function<void()> fn) override;
+  void shutdown() override;
 
  private:
-  httplib::ThreadPool pool_;
+  void work();
+
+  const std::size_t max_threads_;
   std::atomic<long>& counter_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::function<void()>> jobs_;
+  std::vector<std::thread> threads_;
+  std::size_t idle_ = 0;
+  bool stopping_ = false;
 };
 
 }  // namespace freshtoken::mock::detail

@@ -1,5 +1,6 @@
 #include "freshtoken/mock_server.hpp"
 
+#include <signal.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -469,7 +470,12 @@ class ExposedServer : public Base {
 
 void MockServer::Impl::start() {
   if (server_) throw std::runtime_error("mock server already started");
-  std::signal(SIGPIPE, SIG_IGN);
+  // A client hanging up mid-answer must not kill the process (httplib and OpenSSL write
+  // without MSG_NOSIGNAL); an application's own SIGPIPE handler is left alone.
+  struct sigaction current {};
+  if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
+    std::signal(SIGPIPE, SIG_IGN);
+  }
   const bool tls = !options_.tls_cert_file.empty() || !options_.tls_key_file.empty();
   std::unique_ptr<httplib::Server> server;
   std::function<int()> listen_socket;
@@ -493,7 +499,7 @@ void MockServer::Impl::start() {
   }
   const std::size_t threads = static_cast<std::size_t>(std::max(options_.threads, 8));
   server->new_task_queue = [this, threads] {
-    return new detail::CountingThreadPool(threads, connections_);
+    return new detail::ConnectionPool(threads, connections_);
   };
   server->set_keep_alive_max_count(1000000);
   server->set_keep_alive_timeout(10);

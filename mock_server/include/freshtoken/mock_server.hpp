@@ -8,7 +8,8 @@
 // state sits behind one mutex. start()/stop() must not race each other.
 // Errors: start() throws std::runtime_error when it cannot bind or load the TLS files; control
 // methods throw std::invalid_argument for unknown users, clients, codes or fault kinds.
-// start() ignores SIGPIPE process-wide (a client that hangs up must not kill the process).
+// start() ignores SIGPIPE process-wide unless the process already handles it (a client that
+// hangs up must not kill the process).
 #pragma once
 
 #include <chrono>
