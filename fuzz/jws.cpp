@@ -2,6 +2,10 @@
 // fixed JWKS, signature verification and the OpenID Connect claim checks. Properties: a
 // signature verifies only for a signing input that really was signed (see jwt_keys.hpp), and
 // accepted claims are the expected issuer, audience and a current time window.
+//
+// Input: a compact JWS, or, when it starts with '{', JSON that the harness wraps into one so
+// that mutations reach the claims without going through base64url: "<payload>" (with the
+// header {"alg":"ES256","kid":"ec1"}) or "<header>\n<payload>".
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
@@ -12,6 +16,7 @@
 #include "jwt_keys.hpp"
 #include "sign_in/jwt.hpp"
 #include "util/crypto.hpp"
+#include "util/encoding.hpp"
 
 using namespace freshtoken;
 using namespace freshtoken::detail;
@@ -23,6 +28,17 @@ const std::vector<Jwk>& keys() {
   return parsed;
 }
 
+std::string wrap_json(std::string_view input) {
+  std::string_view header = R"({"alg":"ES256","kid":"ec1"})";
+  std::string_view payload = input;
+  if (const auto newline = input.find('\n'); newline != std::string_view::npos) {
+    header = input.substr(0, newline);
+    payload = input.substr(newline + 1);
+  }
+  return util::base64url_encode(header) + "." + util::base64url_encode(payload) + "." +
+         util::base64url_encode(std::string(64, 's'));
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
@@ -31,11 +47,13 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const std::string_view compact = fuzz::as_text(data, size);
+  const std::string_view input = fuzz::as_text(data, size);
+  const std::string wrapped = !input.empty() && input.front() == '{' ? wrap_json(input) : "";
+  const std::string_view compact = wrapped.empty() ? input : std::string_view(wrapped);
   auto jws = parse_jws(compact);
   if (!jws) {
     FUZZ_CHECK(jws.error().code() == ErrorCode::invalid_response);
-    FUZZ_CHECK(!fuzz::leaks_canary(compact, jws.error().message()));
+    FUZZ_CHECK(!fuzz::leaks_canary(input, jws.error().message()));
     return 0;
   }
   FUZZ_CHECK(jws->alg == "RS256" || jws->alg == "ES256");
@@ -53,7 +71,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       FUZZ_CHECK(std::find(fuzz::kSignedInputs.begin(), fuzz::kSignedInputs.end(), digest) !=
                  fuzz::kSignedInputs.end());
     } else {
-      FUZZ_CHECK(!fuzz::leaks_canary(compact, verified.error().message()));
+      FUZZ_CHECK(!fuzz::leaks_canary(input, verified.error().message()));
     }
   }
 
@@ -68,7 +86,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto claims = check_id_token_claims(*jws, expected);
     if (!claims) {
       FUZZ_CHECK(claims.error().code() == ErrorCode::invalid_response);
-      FUZZ_CHECK(!fuzz::leaks_canary(compact, claims.error().message()));
+      FUZZ_CHECK(!fuzz::leaks_canary(input, claims.error().message()));
       continue;
     }
     FUZZ_CHECK(claims->issuer == fuzz::kIssuer);

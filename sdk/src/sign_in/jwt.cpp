@@ -144,8 +144,9 @@ std::optional<std::chrono::system_clock::time_point> numeric_date(const nlohmann
   auto it = payload.find(name);
   if (it == payload.end() || !it->is_number()) return std::nullopt;
   double seconds = it->get<double>();
-  // Beyond year 5000 or before 1970 is not a real token: refuse rather than overflow.
-  if (!std::isfinite(seconds) || seconds < 0 || seconds > 95'617'584'000.0) return std::nullopt;
+  // Before 1970 or beyond about 2223 is not a real token: refuse rather than overflow
+  // system_clock's nanoseconds (which end in 2262).
+  if (!std::isfinite(seconds) || seconds < 0 || seconds > 8'000'000'000.0) return std::nullopt;
   return std::chrono::system_clock::time_point(
       std::chrono::seconds(static_cast<long long>(seconds)));
 }
