@@ -198,18 +198,19 @@ TEST_F(SessionTest, DestroyingTheSessionInterruptsABackoff) {
 TEST_F(SessionTest, DroppingTheLastReferenceInsideAListenerIsSafe) {
   serve_tokens();
   auto session = signed_in_session(100s);
-  std::shared_ptr<Session> holder = session;
-  Gate done;
-  holder->subscribe([&](const SessionEvent& e) {
+  auto holder = std::make_shared<std::shared_ptr<Session>>(session);
+  // Shared: the session's thread still touches it after the test has seen it open.
+  auto done = std::make_shared<Gate>();
+  (*holder)->subscribe([holder, done](const SessionEvent& e) {
     if (e.kind == SessionEventKind::refreshed) {
-      holder.reset();  // the last reference, on the session's own thread
-      done.open();
+      holder->reset();  // the last reference, on the session's own thread
+      done->open();
     }
   });
   clock_->advance(85s);
   ASSERT_TRUE(session->token());
   session.reset();
-  EXPECT_TRUE(done.wait_for_a_long_time());
+  EXPECT_TRUE(done->wait_for_a_long_time());
 }
 
 TEST_F(SessionTest, ListenersMayCallTokenWithoutDeadlocking) {
