@@ -16,9 +16,14 @@ int exit_code_for(const Error& error, Stage stage) {
       return exit_interrupted;
     case ErrorCode::timeout:
       return stage == Stage::signing_in ? exit_login_required : exit_server;
+    case ErrorCode::token_endpoint:
+      // The server says the command line asked for something impossible.
+      for (const char* oauth : {"invalid_scope", "invalid_client", "unauthorized_client"}) {
+        if (error.is_oauth(oauth)) return exit_usage;
+      }
+      return exit_server;
     case ErrorCode::network:
     case ErrorCode::tls:
-    case ErrorCode::token_endpoint:
     case ErrorCode::invalid_response:
       return exit_server;
   }

@@ -1,5 +1,6 @@
 // The exit codes of freshtoken-cli (DESIGN.md, "freshtoken-cli") and the one mapping from an
-// SDK Error to them.
+// SDK Error to them. "Impossible requests" are usage errors too: ErrorCode::config (e.g. a
+// bearer token over plain http to a remote host) and a server refusing the scope or client id.
 #pragma once
 
 #include "freshtoken/error.hpp"
@@ -9,7 +10,7 @@ namespace freshtoken::cli {
 enum ExitCode : int {
   exit_ok = 0,
   exit_http_error = 1,      // the server answered with a 4xx/5xx status
-  exit_usage = 2,           // bad command line, or an impossible request (ErrorCode::config)
+  exit_usage = 2,           // bad command line, or an impossible request (see above)
   exit_login_required = 3,  // not signed in, the session was rejected, or sign-in failed
   exit_server = 4,          // network, TLS, timeout, or an authorization server failure
   exit_store = 5,           // the secret store could not be read or written

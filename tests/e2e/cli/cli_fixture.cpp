@@ -21,8 +21,12 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ignored);
 }
 
-MockServerProcess::MockServerProcess(std::vector<std::string> flags)
-    : transport_(make_curl_transport()) {
+MockServerProcess::MockServerProcess(std::vector<std::string> flags) {
+  TransportOptions transport_options;  // the control API trusts the server's own certificate
+  for (std::size_t i = 0; i + 1 < flags.size(); ++i) {
+    if (flags[i] == "--tls-cert") transport_options.ca_file = flags[i + 1];
+  }
+  transport_ = make_curl_transport(transport_options);
   std::vector<std::string> argv{FRESHTOKEN_MOCK_SERVER, "--port", "0"};
   argv.insert(argv.end(), flags.begin(), flags.end());
   SpawnOptions options;

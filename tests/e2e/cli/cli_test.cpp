@@ -4,6 +4,9 @@
 
 #include <gmock/gmock.h>
 
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <regex>
 #include <string>
 #include <thread>
@@ -219,7 +222,36 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
   EXPECT_EQ(cli({"--ca-file", "/no/such/file", "status"}).exit_code, 2);
   EXPECT_EQ(run({FRESHTOKEN_CLI, "status"}, {{{"FRESHTOKEN_ISSUER", ""}}}).exit_code, 2)
       << "no issuer";
+  EXPECT_EQ(cli({"--scope", "bogus", "login", "--device"}).exit_code, 2) << "scope refused";
+  EXPECT_EQ(cli({"--client-id", "nobody", "login", "--device"}).exit_code, 2);
   EXPECT_EQ(cli({"--help"}).exit_code, 0);
+}
+
+TEST_F(CliTest, CaFileMakesAnHttpsServerWithATestCertificateTrusted) {
+  const std::string openssl = "/usr/bin/openssl";
+  if (!std::filesystem::exists(openssl)) GTEST_SKIP() << "needs the openssl program";
+  const auto cert = (dir_.path() / "cert.pem").string();
+  const auto key = (dir_.path() / "key.pem").string();
+  const auto made =
+      run({openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+           "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  start_server({"--auto-approve", "--tls-cert", cert, "--tls-key", key});
+  ASSERT_EQ(server_->issuer().rfind("https://", 0), 0u);
+  const auto browser = dir_.path() / "tls-browser";
+  std::ofstream(browser) << "#!/bin/sh\nexec curl -sL --cacert '" << cert
+                         << "' -o /dev/null \"$1\"\n";
+  std::filesystem::permissions(browser, std::filesystem::perms::owner_all);
+  const std::map<std::string, std::string> env{{"BROWSER", browser.string()}};
+
+  const auto untrusted = cli({"login", "--browser"}, {}, env);
+  EXPECT_EQ(untrusted.exit_code, 4);
+  EXPECT_THAT(untrusted.err, HasSubstr("tls"));
+  const auto login = cli({"--ca-file", cert, "login", "--browser"}, {}, env);
+  ASSERT_EQ(login.exit_code, 0) << login.err;
+  const auto me = cli({"--ca-file", cert, "get", "/api/me"});
+  EXPECT_EQ(me.exit_code, 0) << me.err;
+  EXPECT_THAT(me.out, HasSubstr("alice"));
 }
 
 }  // namespace
