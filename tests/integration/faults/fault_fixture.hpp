@@ -1,0 +1,279 @@
+// The fault matrix fixture: a real Session + HttpClient + curl transport against the
+// in-process mock server, with a ManualClock for the client (the server keeps real time), tiny
+// backoffs, and a secret store that can be made to fail mid-session.
+//
+// Each row measures three things: what the application sees (the HTTP status of GET /api/me,
+// or the typed error code), how many requests reached the token endpoint (the server's own
+// counter), and what became of the stored refresh token (kept / rotated / erased). Every row
+// prints one "MATRIX|row|app|requests|store" line; docs/reliability.md is filled from them.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "freshtoken/authorization_server.hpp"
+#include "freshtoken/http_client.hpp"
+#include "freshtoken/mock_server.hpp"
+#include "freshtoken/platform/secret_stores.hpp"
+#include "freshtoken/session.hpp"
+#include "freshtoken/transport.hpp"
+#include "stored_tokens.hpp"
+
+namespace freshtoken::faults {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+// A memory store that can be switched to fail: `locked` (storage_unavailable, as a locked
+// keyring answers) or `gone` (storage, as a vanished backend answers).
+class SwitchableStore : public SecretStore {
+ public:
+  enum class Mode { working, locked, gone };
+
+  void set_mode(Mode mode) { mode_ = mode; }
+  int failed_calls() const { return failed_.load(); }
+
+  Result<Secret> load(const std::string& service, const std::string& account) override {
+    if (auto e = failure()) return *e;
+    return inner_->load(service, account);
+  }
+  Result<void> save(const std::string& service, const std::string& account,
+                    const Secret& secret) override {
+    if (auto e = failure()) return *e;
+    return inner_->save(service, account, secret);
+  }
+  Result<void> erase(const std::string& service, const std::string& account) override {
+    if (auto e = failure()) return *e;
+    return inner_->erase(service, account);
+  }
+  std::string describe() const override { return "switchable-memory"; }
+
+  // What is really stored, whatever the mode.
+  Result<Secret> peek(const std::string& service, const std::string& account) {
+    return inner_->load(service, account);
+  }
+
+ private:
+  std::optional<Error> failure() {
+    switch (mode_.load()) {
+      case Mode::working:
+        return std::nullopt;
+      case Mode::locked:
+        ++failed_;
+        return Error(ErrorCode::storage_unavailable, "the collection is locked");
+      case Mode::gone:
+        ++failed_;
+        return Error(ErrorCode::storage, "the secret service went away");
+    }
+    return std::nullopt;
+  }
+
+  std::shared_ptr<SecretStore> inner_ = make_memory_store();
+  std::atomic<Mode> mode_{Mode::working};
+  std::atomic<int> failed_{0};
+};
+
+struct Outcome {
+  std::string app;    // "200", or the error code ("network", "login_required", ...)
+  int requests = 0;   // requests that reached the token endpoint
+  std::string store;  // kept | rotated | erased
+};
+
+class FaultMatrixTest : public ::testing::Test {
+ protected:
+  // Override before SetUp runs (in the derived fixture's constructor) to change the server.
+  mock::MockServerOptions server_options_ = [] {
+    mock::MockServerOptions o;
+    o.threads = 16;
+    return o;
+  }();
+  std::chrono::milliseconds request_timeout_{500};
+
+  void SetUp() override {
+    // Whole seconds, so that an HTTP-date Retry-After converts to an exact delay.
+    clock_->set(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+    server_ = std::make_unique<mock::MockServer>(server_options_);
+    server_->start();
+    TransportOptions t;
+    t.timeout = request_timeout_;
+    t.connect_timeout = 1000ms;
+    t.log = sink();
+    transport_ = make_curl_transport(t);
+    ClientConfig client;
+    client.client_id = "freshtoken-demo";
+    auto discovered = AuthorizationServer::discover(transport_, server_->issuer(), client, clock_);
+    ASSERT_TRUE(discovered) << discovered.error().to_string();
+    as_ = *discovered;
+    account_ = server_->issuer() + "|freshtoken-demo|alice";
+    session_ = make_session();
+    HttpClientOptions h;
+    h.log = sink();
+    http_ = std::make_unique<HttpClient>(transport_, session_, h);
+  }
+
+  void TearDown() override {
+    http_.reset();
+    session_.reset();
+    server_->stop();
+  }
+
+  LogSink sink() {
+    return [this](LogLevel, std::string_view message) {
+      std::lock_guard<std::mutex> lock(log_mutex_);
+      log_.emplace_back(message);
+    };
+  }
+
+  bool logged(const std::string& part) {
+    std::lock_guard<std::mutex> lock(log_mutex_);
+    for (const auto& line : log_) {
+      if (line.find(part) != std::string::npos) return true;
+    }
+    return false;
+  }
+
+  std::shared_ptr<Session> make_session() {
+    SessionOptions o;
+    o.server = as_;
+    o.store = store_;
+    o.account = account_;
+    o.clock = clock_;
+    o.policy.jitter_fraction = 0;
+    o.policy.initial_backoff = 1ms;
+    o.policy.max_backoff = 250ms;  // Retry-After is honoured up to 4 * max_backoff = 1 s
+    o.log = sink();
+    auto session = Session::create(o);
+    session->subscribe([this](const SessionEvent& event) {
+      std::lock_guard<std::mutex> lock(log_mutex_);
+      events_.push_back(event);
+    });
+    return session;
+  }
+
+  int count_events(SessionEventKind kind) {
+    std::lock_guard<std::mutex> lock(log_mutex_);
+    int n = 0;
+    for (const auto& e : events_) n += e.kind == kind;
+    return n;
+  }
+
+  // Signs in as alice with tokens the server issued (not counted as token requests).
+  void sign_in() {
+    json issued = server_->issue_tokens("alice", "freshtoken-demo", "openid profile api");
+    TokenSet t;
+    t.access_token = Secret(issued["access_token"].get<std::string>());
+    t.refresh_token = Secret(issued["refresh_token"].get<std::string>());
+    t.id_token = Secret(issued.value("id_token", std::string()));
+    t.scope = issued.value("scope", "");
+    t.issued_at = clock_->now();
+    t.expires_at = clock_->now() + std::chrono::seconds(issued["expires_in"].get<int>());
+    ASSERT_TRUE(session_->sign_in(std::move(t)));
+    signed_in_refresh_token_ = stored_refresh_token().value_or(Secret());
+    ASSERT_FALSE(signed_in_refresh_token_.empty());
+  }
+
+  // The refresh token in the store; nullopt when there is no entry.
+  std::optional<Secret> stored_refresh_token() {
+    auto loaded = store_->peek("freshtoken", account_);
+    if (!loaded) return std::nullopt;
+    auto decoded = detail::decode_stored_tokens(*loaded);
+    if (!decoded) return std::nullopt;
+    return decoded->refresh_token;
+  }
+
+  std::string store_state() {
+    auto stored = stored_refresh_token();
+    if (!stored) return "erased";
+    return *stored == signed_in_refresh_token_ ? "kept" : "rotated";
+  }
+
+  int token_requests() const {
+    const json stats = server_->stats();
+    int total = 0;
+    for (const auto& n : stats.at("token_requests")) total += n.get<int>();
+    return total;
+  }
+
+  long stat(const char* name) const { return server_->stats().value(name, -1L); }
+
+  // What the application sees for one GET /api/me.
+  std::string app_call() {
+    auto response = http_->get(server_->issuer() + "/api/me");
+    if (!response) {
+      last_error_ = response.error();
+      return std::string(to_string(response.error().code()));
+    }
+    last_error_.reset();
+    return std::to_string(response->status);
+  }
+
+  // Makes the access token expired as far as the client knows (the server still accepts it),
+  // calls the API once and measures the row.
+  Outcome expire_and_call() {
+    clock_->advance(2h);
+    return call_and_measure();
+  }
+
+  Outcome call_and_measure() {
+    const int before = token_requests();
+    Outcome o;
+    o.app = app_call();
+    o.requests = token_requests() - before;
+    o.store = store_state();
+    return o;
+  }
+
+  static void report(const std::string& row, const Outcome& o) {
+    std::printf("MATRIX|%s|%s|%d|%s\n", row.c_str(), o.app.c_str(), o.requests, o.store.c_str());
+    std::fflush(stdout);
+  }
+
+  static mock::Fault fault(const std::string& kind, int times = 1) {
+    mock::Fault f;
+    f.endpoint = "token";
+    f.kind = kind;
+    f.times = times;
+    return f;
+  }
+
+  // A 200 from the token endpoint with `body` instead of the real answer.
+  static mock::Fault body_fault(const json& body, int times = 1) {
+    mock::Fault f = fault("status", times);
+    f.status = 200;
+    f.body = body.dump();
+    return f;
+  }
+
+  // A valid access token for alice the server will accept at /api/, minted outside the
+  // session's family (for answers whose body the test writes itself).
+  std::string minted_access_token() {
+    return server_->issue_tokens("alice", "freshtoken-demo", "api")["access_token"];
+  }
+
+  std::shared_ptr<ManualClock> clock_ = std::make_shared<ManualClock>();
+  std::unique_ptr<mock::MockServer> server_;
+  std::shared_ptr<Transport> transport_;
+  std::shared_ptr<AuthorizationServer> as_;
+  std::shared_ptr<SwitchableStore> store_ = std::make_shared<SwitchableStore>();
+  std::string account_;
+  std::shared_ptr<Session> session_;
+  std::unique_ptr<HttpClient> http_;
+  Secret signed_in_refresh_token_;
+  std::optional<Error> last_error_;
+
+  std::mutex log_mutex_;
+  std::vector<std::string> log_;
+  std::vector<SessionEvent> events_;
+};
+
+}  // namespace freshtoken::faults
