@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "process_lock.hpp"
 #include "stored_tokens.hpp"
 
 namespace freshtoken {
@@ -22,6 +23,9 @@ namespace {
 using TimePoint = std::chrono::system_clock::time_point;
 using SysDuration = std::chrono::system_clock::duration;
 using Seconds = std::chrono::duration<double>;
+
+// The refresh lock is polled in slices so that ~Session need not wait out a long timeout.
+constexpr std::chrono::milliseconds kLockSlice{100};
 
 bool is_rejected_grant(const Error& error) {
   return error.code() == ErrorCode::token_endpoint &&
@@ -100,6 +104,11 @@ class Session::Impl {
   void worker_loop();
   void run_flight(const std::shared_ptr<Flight>& flight);
   std::optional<Error> refresh(std::vector<SessionEvent>& events);
+  // The cross-process lock of this account: held, or empty when it cannot be used at all
+  // (then the refresh goes on without it). Errors: timeout, cancelled.
+  Result<std::optional<ProcessLock>> lock_account();
+  std::optional<Error> give_up(const Error& error, const Secret& refresh_token,
+                               std::vector<SessionEvent>& events);
   // store_mutex_ held: adopt what another process saved, if it holds another refresh token.
   Adopt adopt_stored_locked(std::uint64_t epoch, Secret& refresh_token);
   std::optional<Error> publish(TokenSet response, const Secret& used, std::uint64_t epoch,
@@ -161,7 +170,8 @@ Session::Impl::Impl(SessionOptions options)
   else if (!(p.jitter_fraction >= 0 && p.jitter_fraction < 0.5))
     problem = "jitter_fraction must be in [0, 0.5)";
   else if (p.hard_margin_cap.count() < 0 || p.max_retries < 0 || p.initial_backoff.count() < 0 ||
-           p.max_backoff.count() < 0 || p.pause_after_failure.count() < 0)
+           p.max_backoff.count() < 0 || p.pause_after_failure.count() < 0 ||
+           p.refresh_lock_timeout.count() < 0)
     problem = "negative durations or retry counts";
   if (!problem.empty()) config_error_ = Error(ErrorCode::config, "Session: " + problem);
 }
@@ -576,22 +586,81 @@ Session::Impl::Adopt Session::Impl::adopt_stored_locked(std::uint64_t epoch,
   auto record = load_record();
   if (!record || !*record) return Adopt::none;  // unreadable or gone: carry on with ours
   detail::StoredTokens& stored = **record;
-  if (stored.refresh_token.empty() || stored.refresh_token == refresh_token ||
-      stored.refresh_token == store_holds_) {
-    return Adopt::none;  // ours, or one we replaced ourselves (a save that failed)
+  if (stored.refresh_token.empty()) return Adopt::none;
+  const bool same_refresh_token = stored.refresh_token == refresh_token;
+  if (!same_refresh_token && stored.refresh_token == store_holds_) {
+    return Adopt::none;  // one we replaced ourselves (a save that failed)
   }
-  store_holds_ = stored.refresh_token;
   const std::string fingerprint = stored.refresh_token.fingerprint();
   Adopt result;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (epoch_ != epoch) return Adopt::superseded;
-    refresh_token = stored.refresh_token;
+    if (same_refresh_token) {
+      // Without rotation the refresh token stays the same: another process may still have
+      // refreshed the access token. Adopt it only when it expires later than ours.
+      if (!current_ || stored.access_token.empty() || !stored.expires_at ||
+          stored.access_token == current_->tokens.access_token ||
+          (current_->tokens.expires_at && *stored.expires_at <= *current_->tokens.expires_at)) {
+        return Adopt::none;
+      }
+    } else {
+      refresh_token = stored.refresh_token;
+    }
+    store_holds_ = stored.refresh_token;
     install_locked(std::move(stored));
     result = need_locked(options_.clock->now()) == Need::none ? Adopt::fresh : Adopt::refresh_token;
   }
   log(LogLevel::info, "adopted the tokens another process saved, refresh token " + fingerprint);
   return result;
+}
+
+Result<std::optional<ProcessLock>> Session::Impl::lock_account() {
+  using Steady = std::chrono::steady_clock;
+  const auto timeout = options_.policy.refresh_lock_timeout;
+  const auto deadline = Steady::now() + timeout;
+  for (bool logged = false;;) {
+    const auto slice_start = Steady::now();
+    const auto slice =
+        std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - slice_start),
+                   std::chrono::milliseconds(0), kLockSlice);
+    auto lock = ProcessLock::acquire(options_.service, options_.account, slice);
+    if (lock) return std::optional<ProcessLock>(std::move(*lock));
+    {
+      std::lock_guard<std::mutex> guard(mutex_);
+      if (stopping_) return cancelled_error();
+    }
+    const auto now = Steady::now();
+    if (slice == kLockSlice && now - slice_start < kLockSlice / 2) {
+      // A busy lock makes acquire wait out its slice; failing at once means the lock file or
+      // its directory is unusable. Refreshing without it is what a lone process would do;
+      // refusing would end every session of this account.
+      log(LogLevel::error, "cannot take the cross-process refresh lock (" + lock.error().message() +
+                               "); refreshing without it");
+      return std::optional<ProcessLock>();
+    }
+    if (now >= deadline) {
+      return Error(ErrorCode::timeout, "another process of account " + options_.account +
+                                           " held the refresh lock for more than " +
+                                           std::to_string(timeout.count()) + " ms");
+    }
+    if (!logged) {
+      logged = true;
+      log(LogLevel::debug, "waiting for another process's refresh of this account");
+    }
+  }
+}
+
+std::optional<Error> Session::Impl::give_up(const Error& error, const Secret& refresh_token,
+                                            std::vector<SessionEvent>& events) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    pause_until_ = options_.clock->now() + options_.policy.pause_after_failure;
+  }
+  log(LogLevel::error, "token refresh failed, refresh token " + refresh_token.fingerprint() +
+                           " kept: " + error.to_string());
+  events.push_back(SessionEvent{SessionEventKind::refresh_failed, error});
+  return error;
 }
 
 std::optional<Error> Session::Impl::refresh(std::vector<SessionEvent>& events) {
@@ -603,31 +672,48 @@ std::optional<Error> Session::Impl::refresh(std::vector<SessionEvent>& events) {
     refresh_token = current_->tokens.refresh_token;
     epoch = epoch_;
   }
-  {
-    // Another process of this account may have refreshed already.
-    std::lock_guard<std::mutex> store_lock(store_mutex_);
-    const Adopt adopted = adopt_stored_locked(epoch, refresh_token);
-    if (adopted == Adopt::fresh || adopted == Adopt::superseded) return std::nullopt;
-  }
 
   bool reread_after_rejection = false;
   for (int retry = 0;;) {
+    // Held from the re-read to the save, so that no two processes (or Sessions) of this
+    // account present the same refresh token; never while mutex_ is held.
+    auto account_lock = lock_account();
+    if (!account_lock) {
+      if (account_lock.error().code() == ErrorCode::cancelled) return account_lock.error();
+      if (superseded(epoch)) return std::nullopt;
+      return give_up(account_lock.error(), refresh_token, events);
+    }
+    {
+      // Another process of this account may have refreshed meanwhile.
+      std::lock_guard<std::mutex> store_lock(store_mutex_);
+      if (superseded(epoch)) return std::nullopt;
+      const Adopt adopted = adopt_stored_locked(epoch, refresh_token);
+      if (adopted == Adopt::fresh || adopted == Adopt::superseded) return std::nullopt;
+    }
+
     Result<TokenSet> response = options_.server->refresh(refresh_token, options_.scope);
+    // publish() saves before the lock is released.
     if (response) return publish(std::move(*response), refresh_token, epoch, events);
     const Error& error = response.error();
 
     if (is_rejected_grant(error)) {
       std::lock_guard<std::mutex> store_lock(store_mutex_);
       if (!reread_after_rejection) {
+        // Another process may have rotated (one that does not take the lock, or a save that
+        // landed after our re-read): the stored token may still be good.
         reread_after_rejection = true;
+        const Secret rejected = refresh_token;
         const Adopt adopted = adopt_stored_locked(epoch, refresh_token);
         if (adopted == Adopt::fresh || adopted == Adopt::superseded) return std::nullopt;
-        if (adopted == Adopt::refresh_token) continue;  // once, with the rotated token
+        if (adopted == Adopt::refresh_token && !(refresh_token == rejected)) {
+          continue;  // once, with the rotated token
+        }
       }
       return drop_tokens_locked(error, refresh_token, epoch, events);
     }
 
     if (is_transient(error) && retry < options_.policy.max_retries) {
+      if (*account_lock) (*account_lock)->release();  // others may try while we sleep
       const auto delay = backoff(retry, error);
       ++retry;
       log(LogLevel::warning, "token refresh failed (" + error.to_string() + "), retry " +
@@ -638,15 +724,7 @@ std::optional<Error> Session::Impl::refresh(std::vector<SessionEvent>& events) {
       if (superseded(epoch)) return std::nullopt;
       continue;
     }
-
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      pause_until_ = options_.clock->now() + options_.policy.pause_after_failure;
-    }
-    log(LogLevel::error, "token refresh failed, refresh token " + refresh_token.fingerprint() +
-                             " kept: " + error.to_string());
-    events.push_back(SessionEvent{SessionEventKind::refresh_failed, error});
-    return error;
+    return give_up(error, refresh_token, events);
   }
 }
 

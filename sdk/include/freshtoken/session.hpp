@@ -12,6 +12,16 @@
 // use, and re-read before each refresh: when another process of the same account has already
 // refreshed, its tokens are adopted instead of refreshing again.
 //
+// Across processes: every refresh runs "re-read the store -> refresh -> save" under an
+// exclusive per-account file lock (flock in $XDG_RUNTIME_DIR/freshtoken, else a private
+// directory in /tmp), so two processes of one account never present the same refresh token.
+// The lock is released during backoff sleeps and dies with its process. Waiting for it longer
+// than RefreshPolicy::refresh_lock_timeout fails that refresh with ErrorCode::timeout (a
+// transient failure: nothing erased, a valid token still served); a lock that cannot be
+// opened at all is logged and the refresh goes on without it. A process killed mid-refresh
+// leaves the store with the old or the new refresh token (saves are atomic); when the server
+// rotated but the answer was lost, only the server's reuse grace can save the old one.
+//
 // Failures: invalid_grant / interaction_required from the token endpoint (after re-reading
 // the store, in case another process rotated the refresh token) erase the stored entry and
 // put the session in the login_required state. Nothing else ever erases: network errors,
@@ -68,6 +78,9 @@ struct RefreshPolicy {
   // After a refresh has given up, a still-valid token is served without new attempts for
   // this long (on the Session's clock), so that a down server is not hammered on every call.
   std::chrono::seconds pause_after_failure{10};
+  // How long a refresh waits for another process (or Session) of the same account to finish
+  // its own: the transport's request timeout plus a margin.
+  std::chrono::milliseconds refresh_lock_timeout{40'000};
 };
 
 struct SessionOptions {
