@@ -1,0 +1,142 @@
+// The browser sign-in's loopback listener, seen from outside through the public API
+// (sign_in_with_browser against the mock server): it listens on 127.0.0.1 only — checked in
+// the kernel's socket tables while the browser is "open" — accepts one redirect, and a
+// redirect with the wrong state ends the sign-in without a token request. The listener's
+// request handling in detail (wrong path, second request, garbage, slow clients) is pinned by
+// tests/unit/sign_in/loopback_listener_test.cpp.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "freshtoken/mock_server.hpp"
+#include "freshtoken/sign_in.hpp"
+#include "freshtoken/transport.hpp"
+
+namespace freshtoken {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Listening sockets (state 0A) on `port` in /proc/net/tcp or tcp6: their local addresses as
+// the kernel writes them (hex, e.g. "0100007F" for 127.0.0.1).
+std::vector<std::string> listening_addresses(const char* table, int port) {
+  std::vector<std::string> out;
+  std::ifstream in(table);
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string slot, local, remote, state;
+    fields >> slot >> local >> remote >> state;
+    const auto colon = local.rfind(':');
+    if (colon == std::string::npos || state != "0A") continue;
+    if (std::stoi(local.substr(colon + 1), nullptr, 16) == port) {
+      out.push_back(local.substr(0, colon));
+    }
+  }
+  return out;
+}
+
+int redirect_port(const std::string& authorize_url) {
+  const auto at = authorize_url.find("redirect_uri=");
+  if (at == std::string::npos) return 0;
+  // http%3A%2F%2F127.0.0.1%3A<port>%2Fcallback
+  const std::string encoded = authorize_url.substr(at + 13);
+  const auto host = encoded.find("127.0.0.1%3A");
+  if (host == std::string::npos) return 0;
+  return std::stoi(encoded.substr(host + 12));
+}
+
+class LoopbackListenerSecurityTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    mock::MockServerOptions options;
+    options.auto_approve = true;
+    options.threads = 8;
+    server_ = std::make_unique<mock::MockServer>(options);
+    server_->start();
+    auto discovered = AuthorizationServer::discover(
+        transport_, server_->issuer(), ClientConfig{"freshtoken-demo", {}, ClientAuth::none});
+    ASSERT_TRUE(discovered) << discovered.error().to_string();
+    as_ = *discovered;
+  }
+  void TearDown() override {
+    if (browser_.joinable()) browser_.join();
+  }
+
+  // Follows the server's redirects; `tamper` may rewrite the one to the listener.
+  void browse(const std::string& url, std::function<std::string(std::string)> tamper) {
+    browser_ = std::thread([url, tamper] {
+      std::string next = url;
+      for (int hop = 0; hop < 5; ++hop) {
+        const auto slash = next.find('/', next.find("://") + 3);
+        httplib::Client client(next.substr(0, slash));
+        client.set_url_encode(false);
+        auto response = client.Get(next.substr(slash).c_str());
+        if (!response || response->status / 100 != 3) return;
+        next = response->get_header_value("Location");
+        if (next.find("127.0.0.1") != std::string::npos && tamper) next = tamper(next);
+      }
+    });
+  }
+
+  int code_grants() const {
+    return server_->stats()["token_requests"].value("authorization_code", 0);
+  }
+
+  std::unique_ptr<mock::MockServer> server_;
+  std::shared_ptr<Transport> transport_ = make_curl_transport();
+  std::shared_ptr<AuthorizationServer> as_;
+  std::thread browser_;
+};
+
+TEST_F(LoopbackListenerSecurityTest, ListensOn127001OnlyAndAcceptsTheRedirect) {
+  int port = 0;
+  std::vector<std::string> v4, v6;
+  BrowserSignInOptions options;
+  options.timeout = 20s;
+  options.open_browser = [&](const std::string& url) -> Result<void> {
+    port = redirect_port(url);
+    v4 = listening_addresses("/proc/net/tcp", port);
+    v6 = listening_addresses("/proc/net/tcp6", port);
+    browse(url, nullptr);
+    return {};
+  };
+  auto tokens = sign_in_with_browser(*as_, options);
+  ASSERT_TRUE(tokens) << tokens.error().to_string();
+  ASSERT_GT(port, 0);
+  EXPECT_EQ(v4, std::vector<std::string>{"0100007F"});  // 127.0.0.1, not 0.0.0.0
+  EXPECT_TRUE(v6.empty());                              // nothing on :: or ::1
+  EXPECT_EQ(code_grants(), 1);
+  // Once the redirect arrived the port is closed.
+  browser_.join();
+  EXPECT_TRUE(listening_addresses("/proc/net/tcp", port).empty());
+}
+
+TEST_F(LoopbackListenerSecurityTest, RedirectWithTheWrongStateFailsWithoutATokenRequest) {
+  BrowserSignInOptions options;
+  options.timeout = 20s;
+  options.open_browser = [&](const std::string& url) -> Result<void> {
+    browse(url, [](std::string location) {
+      const auto at = location.find("state=");
+      if (at != std::string::npos) location.insert(at + 6, "forged");
+      return location;
+    });
+    return {};
+  };
+  auto tokens = sign_in_with_browser(*as_, options);
+  ASSERT_FALSE(tokens);
+  EXPECT_EQ(tokens.error().code(), ErrorCode::invalid_response);
+  EXPECT_EQ(code_grants(), 0);
+}
+
+}  // namespace
+}  // namespace freshtoken
