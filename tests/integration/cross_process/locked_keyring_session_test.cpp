@@ -1,0 +1,231 @@
+// A Session whose keyring gets locked mid-session. Runs under
+// tests/integration/keyring/own-keyring.sh, in a gnome-keyring of its own, because it locks
+// the default collection (the locking and headless unlocking are those of
+// tests/integration/keyring/libsecret_locked_test.cpp).
+//
+// While locked: the session keeps serving its valid token, keeps refreshing in memory (each
+// failed save is a store_failed event with storage_unavailable), a new session gets
+// storage_unavailable at once, and nothing is erased.
+#include <libsecret/secret.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstring>
+#include <iostream>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "freshtoken/authorization_server.hpp"
+#include "freshtoken/mock_server.hpp"
+#include "freshtoken/platform/secret_stores.hpp"
+#include "freshtoken/session.hpp"
+#include "freshtoken/transport.hpp"
+
+namespace freshtoken {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+constexpr const char* kBus = "org.freedesktop.secrets";
+constexpr const char* kRoot = "/org/freedesktop/secrets";
+constexpr const char* kService = "freshtoken-xproc-locked";
+
+std::string default_collection_path(GDBusConnection* bus) {
+  GError* error = nullptr;
+  GVariant* reply =
+      g_dbus_connection_call_sync(bus, kBus, kRoot, "org.freedesktop.Secret.Service", "ReadAlias",
+                                  g_variant_new("(s)", "default"), G_VARIANT_TYPE("(o)"),
+                                  G_DBUS_CALL_FLAGS_NONE, 5000, nullptr, &error);
+  if (reply == nullptr) {
+    ADD_FAILURE() << error->message;
+    g_error_free(error);
+    return {};
+  }
+  const gchar* path = nullptr;
+  g_variant_get(reply, "(&o)", &path);
+  std::string result = path;
+  g_variant_unref(reply);
+  return result;
+}
+
+void lock_default_collection() {
+  GError* error = nullptr;
+  SecretService* service = secret_service_get_sync(SECRET_SERVICE_NONE, nullptr, &error);
+  ASSERT_NE(service, nullptr) << error->message;
+  SecretCollection* collection =
+      secret_collection_for_alias_sync(service, "default", SECRET_COLLECTION_NONE, nullptr, &error);
+  ASSERT_NE(collection, nullptr) << (error ? error->message : "no default collection");
+  GList* objects = g_list_append(nullptr, collection);
+  gint count = secret_service_lock_sync(service, objects, nullptr, nullptr, &error);
+  g_list_free(objects);
+  g_object_unref(collection);
+  g_object_unref(service);
+  ASSERT_EQ(error, nullptr) << error->message;
+  ASSERT_EQ(count, 1);
+}
+
+// gnome-keyring's own unlock method (the Secret Service one always wants a prompt), with the
+// password own-keyring.sh set, over a "plain" session on the private bus.
+void unlock_default_collection() {
+  GError* error = nullptr;
+  GDBusConnection* bus = g_bus_get_sync(G_BUS_TYPE_SESSION, nullptr, &error);
+  ASSERT_NE(bus, nullptr) << error->message;
+  const std::string collection = default_collection_path(bus);
+  ASSERT_FALSE(collection.empty());
+  GVariant* opened = g_dbus_connection_call_sync(
+      bus, kBus, kRoot, "org.freedesktop.Secret.Service", "OpenSession",
+      g_variant_new("(sv)", "plain", g_variant_new_string("")), G_VARIANT_TYPE("(vo)"),
+      G_DBUS_CALL_FLAGS_NONE, 5000, nullptr, &error);
+  ASSERT_NE(opened, nullptr) << error->message;
+  GVariant* ignored = nullptr;
+  const gchar* session = nullptr;
+  g_variant_get(opened, "(v&o)", &ignored, &session);
+  const char password[] = "pass";
+  GVariant* master = g_variant_new(
+      "(o@ay@ays)", session, g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, "", 0, 1),
+      g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, password, std::strlen(password), 1),
+      "text/plain");
+  GVariant* reply = g_dbus_connection_call_sync(
+      bus, kBus, kRoot, "org.gnome.keyring.InternalUnsupportedGuiltRiddenInterface",
+      "UnlockWithMasterPassword", g_variant_new("(o@(oayays))", collection.c_str(), master),
+      nullptr, G_DBUS_CALL_FLAGS_NONE, 5000, nullptr, &error);
+  g_variant_unref(ignored);
+  g_variant_unref(opened);
+  ASSERT_NE(reply, nullptr) << error->message;
+  g_variant_unref(reply);
+  g_object_unref(bus);
+}
+
+class EventLog {
+ public:
+  void record(const SessionEvent& event) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    events_.push_back(event);
+  }
+  std::vector<SessionEvent> events() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return events_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<SessionEvent> events_;
+};
+
+class LockedKeyringSession : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    mock::MockServerOptions options;
+    options.rotation = true;
+    server_ = std::make_unique<mock::MockServer>(options);
+    server_->start();
+    ClientConfig client;
+    client.client_id = "freshtoken-demo";
+    auto discovered = AuthorizationServer::discover(transport_, server_->issuer(), client);
+    ASSERT_TRUE(discovered) << discovered.error().to_string();
+    as_ = *discovered;
+  }
+
+  std::shared_ptr<Session> open_session() {
+    SessionOptions options;
+    options.server = as_;
+    options.store = store_;
+    options.service = kService;
+    options.account = account();
+    options.policy.initial_backoff = 10ms;
+    options.policy.max_backoff = 10ms;
+    return Session::create(options);
+  }
+  std::string account() const { return server_->issuer() + "|freshtoken-demo|alice"; }
+
+  int api_status(const Secret& token) {
+    Request request;
+    request.url = server_->issuer() + "/api/me";
+    request.headers.set("Authorization", "Bearer " + std::string(token.reveal()));
+    auto response = transport_->send(request);
+    return response ? response->status : -1;
+  }
+
+  std::unique_ptr<mock::MockServer> server_;
+  std::shared_ptr<Transport> transport_ = make_curl_transport();
+  std::shared_ptr<AuthorizationServer> as_;
+  std::shared_ptr<SecretStore> store_ = make_libsecret_store();
+};
+
+TEST_F(LockedKeyringSession, KeepsServingAndRefreshingInMemoryAndErasesNothing) {
+  EventLog events;
+  auto session = open_session();
+  session->subscribe([&](const SessionEvent& event) { events.record(event); });
+  const json issued = server_->issue_tokens("alice");
+  TokenSet tokens;
+  tokens.access_token = Secret(issued["access_token"].get<std::string>());
+  tokens.refresh_token = Secret(issued["refresh_token"].get<std::string>());
+  tokens.issued_at = std::chrono::system_clock::now();
+  tokens.expires_at = tokens.issued_at + std::chrono::seconds(issued["expires_in"].get<int>());
+  ASSERT_TRUE(session->sign_in(std::move(tokens)));
+  auto signed_in_entry = store_->load(kService, account());
+  ASSERT_TRUE(signed_in_entry) << signed_in_entry.error().to_string();
+  auto first = session->token();
+  ASSERT_TRUE(first) << first.error().to_string();
+
+  lock_default_collection();
+
+  // The valid in-memory token is still served.
+  auto served = session->token();
+  ASSERT_TRUE(served) << served.error().to_string();
+  EXPECT_TRUE(*served == *first);
+
+  // A new session cannot read its tokens: storage_unavailable, not "signed out".
+  auto other = open_session();
+  const auto started = std::chrono::steady_clock::now();
+  auto unavailable = other->token();
+  const auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_FALSE(unavailable);
+  EXPECT_EQ(unavailable.error().code(), ErrorCode::storage_unavailable)
+      << unavailable.error().to_string();
+  std::cout << "[ measured ] locked keyring: storage_unavailable after "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms"
+            << std::endl;
+
+  // Two refreshes while locked: each rotates, fails to save, and is served from memory.
+  Secret current = *first;
+  for (int i = 0; i < 2; ++i) {
+    session->invalidate(current);
+    auto refreshed = session->token();
+    ASSERT_TRUE(refreshed) << refreshed.error().to_string();
+    EXPECT_FALSE(*refreshed == current);
+    EXPECT_EQ(api_status(*refreshed), 200);
+    current = *refreshed;
+  }
+  EXPECT_EQ(server_->stats()["token_requests"].value("refresh_token", 0), 2);
+  EXPECT_EQ(server_->stats().value("families_revoked", -1), 0);
+  int store_failed = 0;
+  for (const auto& event : events.events()) {
+    EXPECT_NE(event.kind, SessionEventKind::login_required);
+    if (event.kind != SessionEventKind::store_failed) continue;
+    ++store_failed;
+    ASSERT_TRUE(event.error);
+    EXPECT_EQ(event.error->code(), ErrorCode::storage_unavailable) << event.error->to_string();
+  }
+  EXPECT_EQ(store_failed, 2);
+
+  unlock_default_collection();
+  // Nothing was erased or replaced while locked: the entry is the sign-in's.
+  auto after = store_->load(kService, account());
+  ASSERT_TRUE(after) << after.error().to_string();
+  EXPECT_TRUE(*after == *signed_in_entry);
+  // Once unlocked, the next refresh saves again.
+  session->invalidate(current);
+  auto saved = session->token();
+  ASSERT_TRUE(saved) << saved.error().to_string();
+  auto now_stored = store_->load(kService, account());
+  ASSERT_TRUE(now_stored);
+  EXPECT_FALSE(*now_stored == *signed_in_entry);
+  EXPECT_TRUE(store_->erase(kService, account()));
+}
+
+}  // namespace
+}  // namespace freshtoken
