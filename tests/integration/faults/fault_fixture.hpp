@@ -97,7 +97,7 @@ class FaultMatrixTest : public ::testing::Test {
     o.threads = 16;
     return o;
   }();
-  std::chrono::milliseconds request_timeout_{500};
+  std::chrono::milliseconds request_timeout_{1000};  // generous enough for sanitizer builds
 
   void SetUp() override {
     // Whole seconds, so that an HTTP-date Retry-After converts to an exact delay.
