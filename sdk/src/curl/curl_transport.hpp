@@ -47,6 +47,7 @@ class CurlTransport final : public Transport {
   using HandlePtr = std::unique_ptr<Handle, HandleDeleter>;
 
   Result<HandlePtr> acquire();
+  void configure(Handle& handle) const;
   void release(HandlePtr handle);
 
   const TransportOptions options_;

@@ -1,6 +1,7 @@
 // The libcurl Transport against real servers on 127.0.0.1.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -227,6 +228,53 @@ TEST_F(CurlTransportTest, HeadersOfOneRequestNeverLeakIntoTheNext) {
   EXPECT_EQ(second->headers.get("X-Saw-Authorization"), "no");
   EXPECT_EQ(second->headers.get("X-Method"), "GET");
   EXPECT_EQ(second->body, "");
+}
+
+// The pooled handle is not reset between sends (only the options a request can change are
+// set again): every method, body and timeout must still be this request's own.
+TEST_F(CurlTransportTest, MethodBodyAndTimeoutNeverCarryOverOnAReusedHandle) {
+  Request head = make("HEAD", server_.url("/big"));
+  head.timeout = 5s;
+  auto r1 = transport_->send(head);
+  ASSERT_TRUE(r1) << r1.error().to_string();
+  EXPECT_TRUE(r1->body.empty());
+
+  auto r2 = transport_->send(make("GET", server_.url("/big")));  // not a HEAD any more
+  ASSERT_TRUE(r2) << r2.error().to_string();
+  EXPECT_EQ(r2->body.size(), 100000u);
+
+  Request streamed = make("PUT", server_.url("/echo"));
+  std::string chunk = "streamed";
+  streamed.body_stream = [&chunk](char* buffer, std::size_t capacity) {
+    const std::size_t n = std::min(capacity, chunk.size());
+    std::memcpy(buffer, chunk.data(), n);
+    chunk.erase(0, n);
+    return n;
+  };
+  auto r3 = transport_->send(streamed);
+  ASSERT_TRUE(r3) << r3.error().to_string();
+  EXPECT_EQ(r3->headers.get("X-Method"), "PUT");
+  EXPECT_EQ(r3->body, "streamed");
+
+  auto r4 = transport_->send(make("GET", server_.url("/echo")));  // no custom method, no body
+  ASSERT_TRUE(r4) << r4.error().to_string();
+  EXPECT_EQ(r4->headers.get("X-Method"), "GET");
+  EXPECT_EQ(r4->body, "");
+
+  Request post = make("POST", server_.url("/echo"));
+  post.body = "fields";
+  auto r5 = transport_->send(post);
+  ASSERT_TRUE(r5) << r5.error().to_string();
+  EXPECT_EQ(r5->body, "fields");
+
+  Request del = make("DELETE", server_.url("/echo"));  // no body: the POST's is not resent
+  auto r6 = transport_->send(del);
+  ASSERT_TRUE(r6) << r6.error().to_string();
+  EXPECT_EQ(r6->headers.get("X-Method"), "DELETE");
+  EXPECT_EQ(r6->body, "");
+  auto r7 = transport_->send(make("GET", server_.url("/echo")));
+  ASSERT_TRUE(r7) << r7.error().to_string();
+  EXPECT_EQ(r7->headers.get("X-Method"), "GET");
 }
 
 TEST_F(CurlTransportTest, SequentialRequestsReuseOneConnection) {
