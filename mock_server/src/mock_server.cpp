@@ -957,7 +957,11 @@ std::string MockServer::Impl::mint_access_token_locked(const std::string& client
                                                        const std::string& user,
                                                        const std::string& scope,
                                                        const std::string& family_id) {
-  const auto now = epoch_seconds(now_locked());
+  // `iat`/`exp` are whole seconds and a token is refused once exp <= floor(now): the issue
+  // time is rounded UP so that every token lives at least the advertised expires_in.
+  const auto now_time = now_locked();
+  auto now = epoch_seconds(now_time);
+  if (now_time.time_since_epoch() > std::chrono::seconds(now)) ++now;
   const std::int64_t exp = now + options_.access_token_ttl.count();
   const std::string jti = random_token(16);
   const json claims = {{"iss", issuer_},
