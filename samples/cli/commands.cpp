@@ -281,34 +281,27 @@ int run_status(Context& context) {
   }
   auto& session = *context.session();
   // Who: from /userinfo, which also refreshes the access token when it has expired.
-  std::string who;
-  std::optional<Error> failure;
-  int http_status = 0;
-  if (const auto& endpoint = context.server()->metadata().userinfo_endpoint; !endpoint.empty()) {
-    auto response = context.http().get(endpoint);
-    if (!response) {
-      failure = response.error();
-    } else if (response->status != 200) {
-      http_status = response->status;
-    } else {
-      who = describe_user(response->body);
+  std::string who = "(unknown)";
+  if (const auto& endpoint = context.server()->metadata().userinfo_endpoint; endpoint.empty()) {
+    who = "(unknown: the server has no userinfo endpoint)";
+  } else if (auto response = context.http().get(endpoint); !response) {
+    if (response.error().code() == ErrorCode::login_required) {
+      return context.fail("the stored session is no longer valid", response.error());
     }
-  }
-  if (failure && failure->code() == ErrorCode::login_required) {
-    return context.fail("the stored session is no longer valid", *failure);
+    return context.fail("cannot ask who is signed in", response.error());
+  } else if (response->status != 200) {
+    // e.g. a session without the openid scope; the rest of the report still holds.
+    who = "(unknown: the userinfo endpoint answered HTTP " + std::to_string(response->status) + ")";
+  } else if (auto user = describe_user(response->body); !user.empty()) {
+    who = user;
   }
 
   std::cout << "Issuer:         " << options.issuer << '\n'
             << "Client:         " << options.client_id << '\n'
-            << "Signed in as:   " << (who.empty() ? "(unknown)" : who) << '\n'
+            << "Signed in as:   " << who << '\n'
             << "Access token:   " << describe_expiry(session.access_token_expires_at()) << '\n'
             << "Refresh token:  kept in " << context.store().describe() << '\n'
             << std::flush;
-  if (failure) return context.fail("cannot ask who is signed in", *failure);
-  if (http_status != 0) {
-    std::cerr << "freshtoken-cli: the userinfo endpoint answered HTTP " << http_status << std::endl;
-    return exit_http_error;
-  }
   return exit_ok;
 }
 

@@ -157,10 +157,10 @@ TEST_F(CliTest, ASecondProcessReusesTheStoredSessionWithoutSigningIn) {
 }
 
 TEST_F(CliTest, AnExpiredAccessTokenIsRefreshedBeforeTheCall) {
-  start_server({"--auto-approve", "--access-token-ttl", "1"});
+  start_server({"--auto-approve", "--access-token-ttl", "2"});
   sign_in();
   const std::string first = stored().refresh_token;
-  std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // the real clock of two processes
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));  // the real clock of two processes
   const auto me = cli({"get", "/api/me"});
   EXPECT_EQ(me.exit_code, 0) << me.err;
   const auto stats = server_->stats();
