@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "oauth_parsing.hpp"
 #include "www_authenticate.hpp"
 
 namespace freshtoken {
@@ -188,20 +189,6 @@ bool same_origin(const Url& a, const Url& b) {
   return a.scheme == b.scheme && a.host == b.host && a.port == b.port;
 }
 
-bool is_loopback(const std::string& host) {
-  if (host == "localhost" || host == "localhost.") return true;
-  if (!host.empty() && host.front() == '[') {
-    in6_addr addr{};
-    std::string literal = host.substr(1, host.size() - 2);
-    if (inet_pton(AF_INET6, literal.c_str(), &addr) != 1) return false;
-    if (IN6_IS_ADDR_LOOPBACK(&addr)) return true;
-    return IN6_IS_ADDR_V4MAPPED(&addr) && addr.s6_addr[12] == 127;
-  }
-  in_addr addr{};
-  if (inet_pton(AF_INET, host.c_str(), &addr) != 1) return false;
-  return (ntohl(addr.s_addr) >> 24) == 127;
-}
-
 // RFC 3986 §5.2 with the base's fragment dropped; nullopt when `ref` is unusable.
 std::optional<Url> resolve(const Url& base, std::string_view ref) {
   if (ref.empty() || has_forbidden_chars(ref)) return std::nullopt;
@@ -312,7 +299,7 @@ struct HttpClient::Impl {
     if (!url) return url.error();
     // A caller-supplied Authorization header means the caller manages authentication.
     const bool manage = tokens && !request.headers.contains("Authorization");
-    if (manage && url->scheme == "http" && !is_loopback(url->host)) {
+    if (manage && url->scheme == "http" && !detail::is_loopback_host(url->host)) {
       return Error(ErrorCode::config, "refusing to send a bearer token over plain http to " +
                                           redacted(*url) + " (only loopback hosts may use http)");
     }

@@ -1,5 +1,8 @@
 #include "oauth_parsing.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -500,7 +503,16 @@ std::optional<UrlParts> split_url(std::string_view url) {
 
 bool is_loopback_host(std::string_view host) {
   auto lowered = to_lower(host);
-  return lowered == "127.0.0.1" || lowered == "::1" || lowered == "localhost";
+  if (lowered == "localhost" || lowered == "localhost.") return true;
+  if (lowered.size() >= 2 && lowered.front() == '[' && lowered.back() == ']') {
+    lowered = lowered.substr(1, lowered.size() - 2);
+  }
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, lowered.c_str(), &v6) == 1) {
+    return IN6_IS_ADDR_LOOPBACK(&v6) || (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127);
+  }
+  in_addr v4{};
+  return inet_pton(AF_INET, lowered.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
 }
 
 Result<void> check_endpoint_url(std::string_view what, std::string_view url) {

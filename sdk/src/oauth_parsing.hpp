@@ -67,7 +67,8 @@ struct UrlParts {
 };
 std::optional<UrlParts> split_url(std::string_view url);
 
-// 127.0.0.1, ::1 and localhost.
+// localhost, 127.0.0.0/8, ::1 (bracketed or not) and IPv4-mapped 127/8: the hosts to which
+// plain http is allowed (RFC 8252 §8.3).
 bool is_loopback_host(std::string_view host);
 
 // `url` is https, or http to a loopback host. Errors: config, naming `what` (not the URL's
