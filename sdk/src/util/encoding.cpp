@@ -71,17 +71,15 @@ std::optional<std::string> base64url_decode(std::string_view text) {
   return decode(text, kBase64Url);
 }
 std::string base64_encode(std::string_view bytes) { return encode(bytes, kBase64Std, true); }
-std::optional<std::string> base64_decode(std::string_view text) {
-  return decode(text, kBase64Std);
-}
+std::optional<std::string> base64_decode(std::string_view text) { return decode(text, kBase64Std); }
 
 std::string form_encode(std::string_view text) {
   static constexpr char digits[] = "0123456789ABCDEF";
   std::string out;
   out.reserve(text.size());
   for (unsigned char c : text) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-        c == '*' || c == '-' || c == '.' || c == '_') {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '*' ||
+        c == '-' || c == '.' || c == '_') {
       out += char(c);
     } else if (c == ' ') {
       out += '+';
@@ -135,7 +133,8 @@ std::optional<FormFields> form_decode_fields(std::string_view body) {
     if (part.empty()) continue;
     auto eq = part.find('=');
     auto name = form_decode(part.substr(0, eq));
-    auto value = form_decode(eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1));
+    auto value =
+        form_decode(eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1));
     if (!name || !value) return std::nullopt;
     fields.emplace_back(std::move(*name), std::move(*value));
   }

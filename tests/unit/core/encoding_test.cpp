@@ -31,8 +31,8 @@ TEST(Pkce, S256ChallengeMatchesRfc7636AppendixB) {
 }
 
 TEST(FormEncoding, RoundTripsReservedCharacters) {
-  FormFields fields{{"grant_type", "refresh_token"}, {"scope", "openid profile"},
-                    {"x", "a&b=c%d+é"}};
+  FormFields fields{
+      {"grant_type", "refresh_token"}, {"scope", "openid profile"}, {"x", "a&b=c%d+é"}};
   std::string body = form_encode(fields);
   EXPECT_EQ(body, "grant_type=refresh_token&scope=openid+profile&x=a%26b%3Dc%25d%2B%C3%A9");
   EXPECT_EQ(form_decode_fields(body), fields);

@@ -37,7 +37,8 @@ TEST(Error, ToStringNamesCodeOAuthErrorAndStatus) {
   e.with_oauth({"invalid_grant", "token revoked", ""}).with_http_status(400);
   EXPECT_TRUE(e.is_oauth("invalid_grant"));
   EXPECT_FALSE(e.is_oauth("invalid_client"));
-  EXPECT_EQ(e.to_string(), "token_endpoint: refresh failed (invalid_grant: token revoked) [HTTP 400]");
+  EXPECT_EQ(e.to_string(),
+            "token_endpoint: refresh failed (invalid_grant: token revoked) [HTTP 400]");
 }
 
 }  // namespace
