@@ -18,6 +18,7 @@
 
 #include "freshtoken/platform/secret_stores.hpp"
 #include "freshtoken/sign_in.hpp"
+#include "freshtoken/version.hpp"
 
 namespace freshtoken::cli {
 namespace {
@@ -189,7 +190,7 @@ Result<void> Context::connect() {
   if (server_) return {};
   TransportOptions transport_options;
   transport_options.ca_file = options_.ca_file;
-  transport_options.user_agent = "freshtoken-cli/0.1";
+  transport_options.user_agent = "freshtoken-cli/" FRESHTOKEN_VERSION_STRING;
   transport_options.log = log_;
   transport_ = make_curl_transport(transport_options);
   ClientConfig client;

@@ -15,6 +15,7 @@
 
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "freshtoken/version.hpp"
 
 namespace fc = freshtoken::cli;
 
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
       "freshtoken-cli: call OAuth-protected HTTP APIs; the session is kept in the "
       "secret store and refreshed as needed."};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "freshtoken-cli " FRESHTOKEN_VERSION_STRING);
   // Global options are accepted after the command too ("get /api/me -v").
   app.fallthrough();
   app.add_option("--issuer", globals.issuer, "Authorization server (issuer URL)")

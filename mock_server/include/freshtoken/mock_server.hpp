@@ -18,6 +18,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "freshtoken/mock_server/export.hpp"
+
 namespace freshtoken::mock {
 
 struct MockServerOptions {
@@ -55,7 +57,7 @@ struct Fault {
   int times = 1;  // how many requests it applies to
 };
 
-class MockServer {
+class FRESHTOKEN_MOCK_SERVER_API MockServer {
  public:
   explicit MockServer(MockServerOptions options = {});
   ~MockServer();  // stops if running
@@ -87,7 +89,7 @@ class MockServer {
                               const std::string& client_id = "freshtoken-demo",
                               const std::string& scope = "openid profile api");
 
-  class Impl;
+  class FRESHTOKEN_MOCK_SERVER_NO_EXPORT Impl;
 
  private:
   std::unique_ptr<Impl> impl_;

@@ -32,6 +32,7 @@
 
 #include "freshtoken/clock.hpp"
 #include "freshtoken/error.hpp"
+#include "freshtoken/export.hpp"
 #include "freshtoken/secret.hpp"
 #include "freshtoken/token_set.hpp"
 #include "freshtoken/transport.hpp"
@@ -75,7 +76,7 @@ struct DeviceAuthorization {
   std::chrono::seconds interval{5};
 };
 
-class AuthorizationServer {
+class FRESHTOKEN_API AuthorizationServer {
  public:
   AuthorizationServer(std::shared_ptr<Transport> transport, ServerMetadata metadata,
                       ClientConfig client, std::shared_ptr<Clock> clock = system_clock());

@@ -8,9 +8,11 @@
 #include <chrono>
 #include <memory>
 
+#include "freshtoken/export.hpp"
+
 namespace freshtoken {
 
-class Clock {
+class FRESHTOKEN_API Clock {
  public:
   using time_point = std::chrono::system_clock::time_point;
   virtual ~Clock() = default;
@@ -18,10 +20,10 @@ class Clock {
 };
 
 // The wall clock (std::chrono::system_clock).
-std::shared_ptr<Clock> system_clock();
+FRESHTOKEN_API std::shared_ptr<Clock> system_clock();
 
 // A clock that moves only when told to; for tests, the SDK's and the application's own.
-class ManualClock : public Clock {
+class FRESHTOKEN_API ManualClock : public Clock {
  public:
   explicit ManualClock(time_point start = std::chrono::system_clock::now())
       : now_(start.time_since_epoch().count()) {}

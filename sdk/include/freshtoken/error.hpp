@@ -18,6 +18,8 @@
 #include <utility>
 #include <variant>
 
+#include "freshtoken/export.hpp"
+
 namespace freshtoken {
 
 enum class ErrorCode {
@@ -34,7 +36,7 @@ enum class ErrorCode {
   config,               // something impossible asked, e.g. a bearer token over plain http
 };
 
-std::string_view to_string(ErrorCode code);
+FRESHTOKEN_API std::string_view to_string(ErrorCode code);
 
 // The error fields of RFC 6749 §5.2 (and RFC 6750 §3, RFC 8628 §3.5) as the server sent them.
 struct OAuthError {
@@ -43,7 +45,7 @@ struct OAuthError {
   std::string uri;          // error_uri, may be empty
 };
 
-class Error {
+class FRESHTOKEN_API Error {
  public:
   Error(ErrorCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
@@ -85,7 +87,7 @@ class Error {
 };
 
 // Thrown by Result<T>::value() when the Result holds an Error.
-class Exception : public std::runtime_error {
+class FRESHTOKEN_API Exception : public std::runtime_error {
  public:
   explicit Exception(Error error);
   const Error& error() const { return error_; }

@@ -15,3 +15,4 @@
 #include "freshtoken/token_set.hpp"
 #include "freshtoken/token_source.hpp"
 #include "freshtoken/transport.hpp"
+#include "freshtoken/version.hpp"

@@ -15,9 +15,11 @@
 #include <utility>
 #include <vector>
 
+#include "freshtoken/export.hpp"
+
 namespace freshtoken {
 
-class Headers {
+class FRESHTOKEN_API Headers {
  public:
   using Field = std::pair<std::string, std::string>;
 
@@ -43,7 +45,7 @@ class Headers {
   std::vector<Field> fields_;
 };
 
-bool iequals(std::string_view a, std::string_view b);
+FRESHTOKEN_API bool iequals(std::string_view a, std::string_view b);
 
 // A copyable handle on a shared "cancelled" flag. Cancelling any copy cancels them all.
 class CancelToken {

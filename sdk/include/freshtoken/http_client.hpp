@@ -49,6 +49,7 @@
 #include <vector>
 
 #include "freshtoken/error.hpp"
+#include "freshtoken/export.hpp"
 #include "freshtoken/http.hpp"
 #include "freshtoken/logging.hpp"
 #include "freshtoken/token_source.hpp"
@@ -71,7 +72,7 @@ struct HttpClientOptions {
   LogSink log;
 };
 
-class HttpClient {
+class FRESHTOKEN_API HttpClient {
  public:
   // `tokens` may be null: the client then sends requests without a token.
   HttpClient(std::shared_ptr<Transport> transport, std::shared_ptr<TokenSource> tokens,

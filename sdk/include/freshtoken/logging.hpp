@@ -8,11 +8,13 @@
 #include <functional>
 #include <string_view>
 
+#include "freshtoken/export.hpp"
+
 namespace freshtoken {
 
 enum class LogLevel { debug, info, warning, error };
 
-std::string_view to_string(LogLevel level);
+FRESHTOKEN_API std::string_view to_string(LogLevel level);
 
 using LogSink = std::function<void(LogLevel level, std::string_view message)>;
 

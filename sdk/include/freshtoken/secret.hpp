@@ -14,9 +14,11 @@
 #include <string>
 #include <string_view>
 
+#include "freshtoken/export.hpp"
+
 namespace freshtoken {
 
-class Secret {
+class FRESHTOKEN_API Secret {
  public:
   Secret() = default;
   // Takes the value and wipes the caller's string.
@@ -37,7 +39,7 @@ class Secret {
   std::string fingerprint() const;
 
   // Constant-time comparison of the values.
-  friend bool operator==(const Secret& a, const Secret& b);
+  friend FRESHTOKEN_API bool operator==(const Secret& a, const Secret& b);
   friend bool operator!=(const Secret& a, const Secret& b) { return !(a == b); }
 
  private:
@@ -46,6 +48,6 @@ class Secret {
   std::size_t size_ = 0;
 };
 
-std::ostream& operator<<(std::ostream& out, const Secret& secret);
+FRESHTOKEN_API std::ostream& operator<<(std::ostream& out, const Secret& secret);
 
 }  // namespace freshtoken

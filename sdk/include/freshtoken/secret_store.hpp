@@ -12,11 +12,12 @@
 #include <string>
 
 #include "freshtoken/error.hpp"
+#include "freshtoken/export.hpp"
 #include "freshtoken/secret.hpp"
 
 namespace freshtoken {
 
-class SecretStore {
+class FRESHTOKEN_API SecretStore {
  public:
   virtual ~SecretStore() = default;
   virtual Result<Secret> load(const std::string& service, const std::string& account) = 0;

@@ -50,6 +50,7 @@
 #include "freshtoken/authorization_server.hpp"
 #include "freshtoken/clock.hpp"
 #include "freshtoken/error.hpp"
+#include "freshtoken/export.hpp"
 #include "freshtoken/logging.hpp"
 #include "freshtoken/secret.hpp"
 #include "freshtoken/secret_store.hpp"
@@ -106,7 +107,7 @@ struct SessionEvent {
   std::optional<Error> error;  // set for refresh_failed, login_required and store_failed
 };
 
-class Session : public TokenSource, public std::enable_shared_from_this<Session> {
+class FRESHTOKEN_API Session : public TokenSource, public std::enable_shared_from_this<Session> {
  public:
   // Never fails: an invalid configuration makes every later call fail with
   // ErrorCode::config. The store is not read until the first call that needs it.
@@ -149,7 +150,7 @@ class Session : public TokenSource, public std::enable_shared_from_this<Session>
   void unsubscribe(Subscription subscription);
 
  private:
-  class Impl;
+  class FRESHTOKEN_NO_EXPORT Impl;
   explicit Session(SessionOptions options);
   std::shared_ptr<Impl> impl_;
 };

@@ -41,6 +41,7 @@
 #include "freshtoken/authorization_server.hpp"
 #include "freshtoken/clock.hpp"
 #include "freshtoken/error.hpp"
+#include "freshtoken/export.hpp"
 #include "freshtoken/http.hpp"
 #include "freshtoken/secret.hpp"
 #include "freshtoken/token_set.hpp"
@@ -68,14 +69,14 @@ struct BrowserSignInOptions {
 // Runs the whole authorization code flow and returns the tokens. When the server returns an ID
 // token it is verified (signature against metadata().jwks_uri, iss, aud, exp/iat, nonce) before
 // the tokens are returned.
-Result<TokenSet> sign_in_with_browser(const AuthorizationServer& server,
-                                      const BrowserSignInOptions& options);
+FRESHTOKEN_API Result<TokenSet> sign_in_with_browser(const AuthorizationServer& server,
+                                                     const BrowserSignInOptions& options);
 
 // Opens `url` (http or https only) with $BROWSER when it is set, else xdg-open. The program
 // is started directly (posix_spawnp, the URL as its single argument, no shell), with stdin and
 // stdout on /dev/null; this returns once it started and reaps it in the background.
 // Errors: config when the URL is not http(s) or the program cannot be started.
-Result<void> open_system_browser(const std::string& url);
+FRESHTOKEN_API Result<void> open_system_browser(const std::string& url);
 
 // ---- Device sign-in (RFC 8628) ---------------------------------------------------------------
 
@@ -94,8 +95,8 @@ struct DeviceSignInOptions {
 // at the server's `interval` (authorization_pending: keep polling; slow_down: interval += 5 s;
 // network errors, 429 and 5xx: back off, doubling the interval). Stops with login_required on
 // access_denied, timeout on expired_token or when expires_in passes on the server's clock().
-Result<TokenSet> sign_in_with_device(const AuthorizationServer& server,
-                                     const DeviceSignInOptions& options);
+FRESHTOKEN_API Result<TokenSet> sign_in_with_device(const AuthorizationServer& server,
+                                                    const DeviceSignInOptions& options);
 
 // ---- ID tokens -------------------------------------------------------------------------------
 
@@ -118,7 +119,7 @@ struct IdTokenClaims {
 //
 // Errors: invalid_response naming the failed check; the transport's error when the JWKS
 // could not be fetched. Thread safety: verify() may be called from many threads at once.
-class IdTokenVerifier {
+class FRESHTOKEN_API IdTokenVerifier {
  public:
   IdTokenVerifier(std::shared_ptr<Transport> transport, std::string jwks_uri, std::string issuer,
                   std::string client_id, std::shared_ptr<Clock> clock = system_clock(),
@@ -141,10 +142,10 @@ class IdTokenVerifier {
 // AuthorizationServer::discover, with the discovered metadata kept per issuer for the life of
 // the process (failures are not cached). Each call returns a new AuthorizationServer bound to
 // `transport`, `client` and `clock`.
-Result<std::shared_ptr<AuthorizationServer>> discover_cached(
+FRESHTOKEN_API Result<std::shared_ptr<AuthorizationServer>> discover_cached(
     std::shared_ptr<Transport> transport, const std::string& issuer, ClientConfig client,
     std::shared_ptr<Clock> clock = system_clock());
 // Forgets every cached discovery document (tests; a configuration change).
-void clear_discovery_cache();
+FRESHTOKEN_API void clear_discovery_cache();
 
 }  // namespace freshtoken

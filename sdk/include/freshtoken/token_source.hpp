@@ -6,11 +6,12 @@
 #pragma once
 
 #include "freshtoken/error.hpp"
+#include "freshtoken/export.hpp"
 #include "freshtoken/secret.hpp"
 
 namespace freshtoken {
 
-class TokenSource {
+class FRESHTOKEN_API TokenSource {
  public:
   virtual ~TokenSource() = default;
   // A valid access token, refreshing (and waiting for the refresh) when it must.

@@ -13,12 +13,14 @@
 #include <string>
 
 #include "freshtoken/error.hpp"
+#include "freshtoken/export.hpp"
 #include "freshtoken/http.hpp"
 #include "freshtoken/logging.hpp"
+#include "freshtoken/version.hpp"
 
 namespace freshtoken {
 
-class Transport {
+class FRESHTOKEN_API Transport {
  public:
   virtual ~Transport() = default;
   virtual Result<Response> send(const Request& request) = 0;
@@ -32,7 +34,7 @@ struct TransportOptions {
   std::chrono::milliseconds connect_timeout{10'000};
   // Total time per exchange when the Request does not set its own.
   std::chrono::milliseconds timeout{30'000};
-  std::string user_agent = "freshtoken/0.1";
+  std::string user_agent = "freshtoken/" FRESHTOKEN_VERSION_STRING;
   // Where the transport reports what the application should know (e.g. verify_tls off);
   // may be empty.
   LogSink log;
@@ -40,6 +42,6 @@ struct TransportOptions {
 
 // The libcurl transport: keeps connections alive and shares them, with TLS sessions and
 // DNS, across threads.
-std::shared_ptr<Transport> make_curl_transport(TransportOptions options = {});
+FRESHTOKEN_API std::shared_ptr<Transport> make_curl_transport(TransportOptions options = {});
 
 }  // namespace freshtoken

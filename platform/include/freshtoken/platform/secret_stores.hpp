@@ -23,13 +23,14 @@
 #include <filesystem>
 #include <memory>
 
+#include "freshtoken/platform/export.hpp"
 #include "freshtoken/secret_store.hpp"
 
 namespace freshtoken {
 
 // Secrets kept in this process's memory only: for tests, and for applications that want
 // nothing persisted.
-std::shared_ptr<SecretStore> make_memory_store();
+FRESHTOKEN_PLATFORM_API std::shared_ptr<SecretStore> make_memory_store();
 
 // The Secret Service (GNOME Keyring, KWallet's Secret Service bridge, KeePassXC, ...) over
 // D-Bus, through libsecret. Items use the schema "org.freshtoken.Secret" with the attributes
@@ -39,7 +40,7 @@ std::shared_ptr<SecretStore> make_memory_store();
 // provider on it. A load from a locked collection is storage_unavailable, never not_found.
 // Calls are synchronous D-Bus round trips (milliseconds): keep them off latency-critical
 // paths.
-std::shared_ptr<SecretStore> make_libsecret_store();
+FRESHTOKEN_PLATFORM_API std::shared_ptr<SecretStore> make_libsecret_store();
 
 // One file per (service, account) in `directory` (created 0700 if missing), each file 0600,
 // replaced atomically (temporary file, fsync, rename, fsync of the directory), so a crash
@@ -47,9 +48,10 @@ std::shared_ptr<SecretStore> make_libsecret_store();
 // mode and ownership; load() and save() refuse (ErrorCode::storage) a file or directory that
 // another user owns or that group/other may access. Use only where no keyring exists
 // (headless servers, CI), and only when the application asks for it explicitly.
-std::shared_ptr<SecretStore> make_file_store(std::filesystem::path directory);
+FRESHTOKEN_PLATFORM_API std::shared_ptr<SecretStore> make_file_store(
+    std::filesystem::path directory);
 
 // The operating system's own store: libsecret on Linux. Never a file store.
-std::shared_ptr<SecretStore> default_secret_store();
+FRESHTOKEN_PLATFORM_API std::shared_ptr<SecretStore> default_secret_store();
 
 }  // namespace freshtoken
