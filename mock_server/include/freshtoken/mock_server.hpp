@@ -1,15 +1,16 @@
-// The bundled mock authorization server: a strict OAuth 2.0 / OpenID Connect server (discovery,
-// JWKS, authorization code with PKCE, refresh with rotation and reuse detection, client
-// credentials, device authorization, revocation, introspection, userinfo) plus a protected API
-// under /api/ and a control API under /mock/. Run it in-process from a test fixture, script it
-// through the C++ methods below (or the same operations over HTTP), and inspect its counters.
-//
-// Thread safety: every method may be called from any thread while the server is serving; all
-// state sits behind one mutex. start()/stop() must not race each other.
-// Errors: start() throws std::runtime_error when it cannot bind or load the TLS files; control
-// methods throw std::invalid_argument for unknown users, clients, codes or fault kinds.
-// start() ignores SIGPIPE process-wide unless the process already handles it (a client that
-// hangs up must not kill the process).
+/// @file
+/// The bundled mock authorization server: a strict OAuth 2.0 / OpenID Connect server (discovery,
+/// JWKS, authorization code with PKCE, refresh with rotation and reuse detection, client
+/// credentials, device authorization, revocation, introspection, userinfo) plus a protected API
+/// under /api/ and a control API under /mock/. Run it in-process from a test fixture, script it
+/// through the C++ methods below (or the same operations over HTTP), and inspect its counters.
+///
+/// Thread safety: every method may be called from any thread while the server is serving; all
+/// state sits behind one mutex. start()/stop() must not race each other.
+/// Errors: start() throws std::runtime_error when it cannot bind or load the TLS files; control
+/// methods throw std::invalid_argument for unknown users, clients, codes or fault kinds.
+/// start() ignores SIGPIPE process-wide unless the process already handles it (a client that
+/// hangs up must not kill the process).
 #pragma once
 
 #include <chrono>
@@ -22,69 +23,92 @@
 
 namespace freshtoken::mock {
 
+/// How a MockServer behaves; the same settings as the freshtoken-mock-server flags.
 struct MockServerOptions {
+  /// Address to listen on.
   std::string host = "127.0.0.1";
-  int port = 0;  // 0 = any free port
+  int port = 0;  ///< 0 = any free port
+  /// Access token lifetime (expires_in).
   std::chrono::seconds access_token_ttl{3600};
-  std::chrono::seconds refresh_token_ttl{30 * 24 * 3600};  // absolute, from the sign-in
-  std::chrono::seconds refresh_idle_ttl{14 * 24 * 3600};   // sliding, each refresh extends it
+  std::chrono::seconds refresh_token_ttl{30 * 24 * 3600};  ///< absolute, from the sign-in
+  std::chrono::seconds refresh_idle_ttl{14 * 24 * 3600};   ///< sliding, each refresh extends it
+  /// A new refresh token on each refresh; false omits it from the answer.
   bool rotation = true;
+  /// How long a rotated-out refresh token is still accepted (then answered with the
+  /// family's current one); after it, presenting it revokes the family.
   std::chrono::seconds reuse_grace{0};
-  std::string tls_cert_file, tls_key_file;  // both set = HTTPS
-  // Sign-ins at /authorize redirect at once as `alice`; device codes are approved as `alice`
-  // the moment they are issued.
+  /// PEM certificate and private key files; both set = HTTPS.
+  std::string tls_cert_file, tls_key_file;  ///< both set = HTTPS
+  /// Sign-ins at /authorize redirect at once as `alice`; device codes are approved as `alice`
+  /// the moment they are issued.
   bool auto_approve = false;
-  std::chrono::seconds device_interval{5};  // polling interval handed out by /device_authorization
-  std::chrono::seconds device_code_ttl{600};  // device_code / user_code lifetime
+  /// Polling interval handed out by /device_authorization.
+  std::chrono::seconds device_interval{5};
+  std::chrono::seconds device_code_ttl{600};  ///< device_code / user_code lifetime
+  /// How long an authorization code may be redeemed.
   std::chrono::seconds authorization_code_ttl{60};
-  int threads = 96;  // connection threads; each keep-alive connection holds one
+  int threads = 96;  ///< connection threads; each keep-alive connection holds one
 };
 
-// An armed fault; the same fields as POST /mock/faults.
+/// An armed fault; the same fields as POST /mock/faults.
 struct Fault {
-  // token | api | authorize | device_authorization | device | revoke | introspect | userinfo |
-  // discovery | jwks
+  /// token | api | authorize | device_authorization | device | revoke | introspect | userinfo |
+  /// discovery | jwks
   std::string endpoint = "token";
-  // status: answer `status` (+ body, + Retry-After when set) instead of handling.
-  // delay: sleep delay_ms, then handle. drop: close the connection without answering.
-  // truncate: handle, then send only half of the body. not_json: answer 200 with an HTML page.
-  // commit_then_drop: handle fully (state committed), then close without answering.
+  /// status: answer `status` (+ body, + Retry-After when set) instead of handling.
+  /// delay: sleep delay_ms, then handle. drop: close the connection without answering.
+  /// truncate: handle, then send only half of the body. not_json: answer 200 with an HTML page.
+  /// commit_then_drop: handle fully (state committed), then close without answering.
   std::string kind;
+  /// For `status`: the HTTP status to answer.
   int status = 503;
+  /// For `status`: a Retry-After value to send, e.g. "2"; empty sends none.
   std::string retry_after;
+  /// For `status`: the body to answer with.
   std::string body;
+  /// For `delay`: how long to wait before handling.
   int delay_ms = 0;
-  int times = 1;  // how many requests it applies to
+  int times = 1;  ///< how many requests it applies to
 };
 
+/// The mock authorization server; see mock_server.hpp and docs/mock-server.md.
 class FRESHTOKEN_MOCK_SERVER_API MockServer {
  public:
+  /// A server with these options; start() makes it serve.
   explicit MockServer(MockServerOptions options = {});
-  ~MockServer();  // stops if running
+  ~MockServer();  ///< stops if running
   MockServer(const MockServer&) = delete;
   MockServer& operator=(const MockServer&) = delete;
 
-  void start();  // binds and serves in background threads; throws std::runtime_error on failure
-  void stop();   // closes open connections too; idempotent
-  std::string issuer() const;  // "http://127.0.0.1:43121" (https:// with TLS)
+  void start();  ///< binds and serves in background threads; throws std::runtime_error on failure
+  void stop();   ///< closes open connections too; idempotent
+  std::string issuer() const;  ///< "http://127.0.0.1:43121" (https:// with TLS)
+  /// The port it listens on (the chosen one when options.port was 0).
   int port() const;
 
-  nlohmann::json stats() const;  // same JSON as GET /mock/stats
-  void reset();                  // forgets tokens, codes, counters, faults and the clock offset
+  nlohmann::json stats() const;  ///< same JSON as GET /mock/stats
+  void reset();                  ///< forgets tokens, codes, counters, faults and the clock offset
+  /// Arms a fault (POST /mock/faults).
   void arm_fault(const Fault& fault);
+  /// Revokes every access token issued so far: the next API call gets 401 invalid_token.
   void revoke_access_tokens();
+  /// Revokes the refresh token family of `refresh_token`, and its access tokens.
   void revoke_family(const std::string& refresh_token);
+  /// Revokes everything issued to `user`.
   void revoke_user(const std::string& user);
+  /// Approves a pending device code as `user` (POST /mock/device/approve).
   void approve_device(const std::string& user_code, const std::string& user = "alice");
+  /// Denies a pending device code: the next poll gets access_denied.
   void deny_device(const std::string& user_code);
-  void set_clock_offset(std::chrono::seconds offset);  // absolute offset from the real clock
-  void advance_clock(std::chrono::seconds by);         // adds to the current offset
+  void set_clock_offset(std::chrono::seconds offset);  ///< absolute offset from the real clock
+  void advance_clock(std::chrono::seconds by);         ///< adds to the current offset
+  /// The server clock's current offset from the real clock.
   std::chrono::seconds clock_offset() const;
-  nlohmann::json jwks() const;  // same JSON as GET /jwks
+  nlohmann::json jwks() const;  ///< same JSON as GET /jwks
 
-  // Test convenience: tokens as if `user` had just completed an authorization_code sign-in for
-  // `client_id` (the token endpoint's JSON answer: access_token, token_type, expires_in,
-  // refresh_token, scope, id_token when scope has openid). Not counted in token_requests.
+  /// Test convenience: tokens as if `user` had just completed an authorization_code sign-in for
+  /// `client_id` (the token endpoint's JSON answer: access_token, token_type, expires_in,
+  /// refresh_token, scope, id_token when scope has openid). Not counted in token_requests.
   nlohmann::json issue_tokens(const std::string& user = "alice",
                               const std::string& client_id = "freshtoken-demo",
                               const std::string& scope = "openid profile api");

@@ -1,5 +1,6 @@
-// The whole public API of the freshtoken SDK in one include. Secret stores live in the
-// platform library: freshtoken/platform/secret_stores.hpp.
+/// @file
+/// The whole public API of the freshtoken SDK in one include. Secret stores live in the
+/// platform library: freshtoken/platform/secret_stores.hpp.
 #pragma once
 
 #include "freshtoken/authorization_server.hpp"

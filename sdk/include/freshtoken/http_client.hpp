@@ -1,44 +1,45 @@
-// HttpClient: the wrapper applications call protected APIs through. It attaches
-// `Authorization: Bearer <token>` from a TokenSource (a Session) to each attempt, retries once
-// after a 401 that says the token is bad, follows redirects itself with the credential rules
-// below, and offers asynchronous sends so that a GUI thread never blocks on a refresh.
-//
-// Rules:
-// - The caller's Request is never modified; every attempt works on a copy.
-// - A request that already carries its own `Authorization` header is not managed: it is sent
-//   as is, no token is fetched and a 401 is returned without a retry.
-// - A bearer token is never sent over plain http:// except to a loopback host (localhost,
-//   127.0.0.0/8, ::1): such a send fails with ErrorCode::config before anything is sent.
-// - A 401 with no WWW-Authenticate, or with a Bearer challenge whose error is "invalid_token"
-//   or absent, invalidates exactly the token that was sent and resends once with the token the
-//   source hands out next (which may be one another thread already obtained). A second 401 is
-//   returned. Other 401 challenges and 403 (insufficient_scope) are returned untouched. A
-//   streamed body (Request::body_stream) is never resent: the token is invalidated and the
-//   401 returned.
-// - Redirects (301, 302, 303, 307, 308) are followed up to max_redirects; more is an
-//   ErrorCode::invalid_response error. 303, and 301/302 after a POST, become a GET without a
-//   body (RFC 9110 §15.4). Same origin (scheme, host, port) keeps the credentials. Another
-//   origin never sees Authorization, Proxy-Authorization, Cookie or the extra
-//   `sensitive_headers`: they are dropped (and no token is attached for the rest of the
-//   chain) or, with CrossOriginRedirects::stop, the 3xx response is returned to the caller.
-//   https -> http redirects fail with ErrorCode::tls. A 307/308 of a streamed body, a 3xx
-//   without a usable Location (missing, or not http/https) and max_redirects = 0 return the
-//   3xx response.
-// - Request::timeout applies to each exchange; Request::cancel is checked before each one.
-// - The log sink gets one debug line per exchange ("GET https://host/path -> 200 (attempt
-//   1)") and an info line per 401 retry with the token's fingerprint; never a query string,
-//   userinfo, header or body.
-//
-// Errors: whatever the transport returns (network, tls, timeout, cancelled), whatever the
-// TokenSource returns (e.g. login_required), config for a malformed or non-http(s) URL or a
-// refused plain-http send, tls for an https -> http redirect, invalid_response for a redirect
-// loop. HTTP 4xx/5xx statuses are Responses, not Errors.
-//
-// Thread safety: all methods may be called from many threads at once. Async completions run
-// on the client's worker threads; a callback may call back into the client (but must not
-// block on another async result: it would hold a worker) and may drop the last reference to it. The
-// destructor lets exchanges already on the wire finish, completes queued work with
-// ErrorCode::cancelled without sending it, and joins the workers.
+/// @file
+/// HttpClient: the wrapper applications call protected APIs through. It attaches
+/// `Authorization: Bearer <token>` from a TokenSource (a Session) to each attempt, retries once
+/// after a 401 that says the token is bad, follows redirects itself with the credential rules
+/// below, and offers asynchronous sends so that a GUI thread never blocks on a refresh.
+///
+/// Rules:
+/// - The caller's Request is never modified; every attempt works on a copy.
+/// - A request that already carries its own `Authorization` header is not managed: it is sent
+///   as is, no token is fetched and a 401 is returned without a retry.
+/// - A bearer token is never sent over plain http:// except to a loopback host (localhost,
+///   127.0.0.0/8, ::1): such a send fails with ErrorCode::config before anything is sent.
+/// - A 401 with no WWW-Authenticate, or with a Bearer challenge whose error is "invalid_token"
+///   or absent, invalidates exactly the token that was sent and resends once with the token the
+///   source hands out next (which may be one another thread already obtained). A second 401 is
+///   returned. Other 401 challenges and 403 (insufficient_scope) are returned untouched. A
+///   streamed body (Request::body_stream) is never resent: the token is invalidated and the
+///   401 returned.
+/// - Redirects (301, 302, 303, 307, 308) are followed up to max_redirects; more is an
+///   ErrorCode::invalid_response error. 303, and 301/302 after a POST, become a GET without a
+///   body (RFC 9110 §15.4). Same origin (scheme, host, port) keeps the credentials. Another
+///   origin never sees Authorization, Proxy-Authorization, Cookie or the extra
+///   `sensitive_headers`: they are dropped (and no token is attached for the rest of the
+///   chain) or, with CrossOriginRedirects::stop, the 3xx response is returned to the caller.
+///   https -> http redirects fail with ErrorCode::tls. A 307/308 of a streamed body, a 3xx
+///   without a usable Location (missing, or not http/https) and max_redirects = 0 return the
+///   3xx response.
+/// - Request::timeout applies to each exchange; Request::cancel is checked before each one.
+/// - The log sink gets one debug line per exchange ("GET https://host/path -> 200 (attempt
+///   1)") and an info line per 401 retry with the token's fingerprint; never a query string,
+///   userinfo, header or body.
+///
+/// Errors: whatever the transport returns (network, tls, timeout, cancelled), whatever the
+/// TokenSource returns (e.g. login_required), config for a malformed or non-http(s) URL or a
+/// refused plain-http send, tls for an https -> http redirect, invalid_response for a redirect
+/// loop. HTTP 4xx/5xx statuses are Responses, not Errors.
+///
+/// Thread safety: all methods may be called from many threads at once. Async completions run
+/// on the client's worker threads; a callback may call back into the client (but must not
+/// block on another async result: it would hold a worker) and may drop the last reference to it.
+/// The destructor lets exchanges already on the wire finish, completes queued work with
+/// ErrorCode::cancelled without sending it, and joins the workers.
 #pragma once
 
 #include <cstddef>
@@ -57,44 +58,58 @@
 
 namespace freshtoken {
 
+/// What HttpClient does with a redirect to another origin.
 enum class CrossOriginRedirects {
-  follow_without_credentials,  // drop credential headers, then follow
-  stop,                        // return the 3xx response to the caller
+  follow_without_credentials,  ///< drop credential headers, then follow
+  stop,                        ///< return the 3xx response to the caller
 };
 
+/// Options of an HttpClient.
 struct HttpClientOptions {
+  /// Redirects followed per request; 0 returns every 3xx to the caller.
   int max_redirects = 5;
+  /// Follow cross-origin redirects without credentials, or stop.
   CrossOriginRedirects cross_origin_redirects = CrossOriginRedirects::follow_without_credentials;
-  // Extra header names (e.g. "X-Api-Key") treated like Authorization on redirects.
+  /// Extra header names (e.g. "X-Api-Key") treated like Authorization on redirects.
   std::vector<std::string> sensitive_headers;
-  // Worker threads for send_async, started on first use (at least one).
+  /// Worker threads for send_async, started on first use (at least one).
   std::size_t async_threads = 2;
+  /// One debug line per exchange and an info line per 401 retry; may be empty.
   LogSink log;
 };
 
+/// Sends requests with a fresh bearer token, retries once after a 401 invalid_token and
+/// follows redirects safely; the rules, errors and thread safety are in http_client.hpp.
 class FRESHTOKEN_API HttpClient {
  public:
-  // `tokens` may be null: the client then sends requests without a token.
+  /// `tokens` may be null: the client then sends requests without a token.
   HttpClient(std::shared_ptr<Transport> transport, std::shared_ptr<TokenSource> tokens,
              HttpClientOptions options = {});
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
+  /// Sends `request` with the token attached, following the rules of http_client.hpp.
   Result<Response> send(const Request& request);
 
+  /// send() of a GET.
   Result<Response> get(const std::string& url, Headers headers = {});
+  /// send() of a POST of `body` with that Content-Type.
   Result<Response> post(const std::string& url, std::string body,
                         std::string content_type = "application/json", Headers headers = {});
+  /// send() of a PUT of `body` with that Content-Type.
   Result<Response> put(const std::string& url, std::string body,
                        std::string content_type = "application/json", Headers headers = {});
+  /// send() of a PATCH of `body` with that Content-Type.
   Result<Response> patch(const std::string& url, std::string body,
                          std::string content_type = "application/json", Headers headers = {});
+  /// send() of a DELETE.
   Result<Response> del(const std::string& url, Headers headers = {});
 
-  // Runs send() on a worker thread. Once destruction has begun, completes at once with
-  // ErrorCode::cancelled (the callback then runs on the calling thread).
+  /// Runs send() on a worker thread. Once destruction has begun, completes at once with
+  /// ErrorCode::cancelled (the callback then runs on the calling thread).
   std::future<Result<Response>> send_async(Request request);
+  /// Runs send() on a worker thread and passes the result to `on_done` there.
   void send_async(Request request, std::function<void(Result<Response>)> on_done);
 
  private:

@@ -1,11 +1,12 @@
-// Secret: a string that must never be printed, logged or left behind in memory.
-//
-// The bytes live in one heap buffer that is zeroed (OPENSSL_cleanse) when the Secret is
-// destroyed or overwritten; moves transfer the buffer, so no stray copy is left behind.
-// Streaming a Secret prints its fingerprint ("sha256:1a2b3c4d"), never its value; reveal()
-// is the one, greppable way to read the value.
-//
-// Thread safety: a const Secret may be read from many threads.
+/// @file
+/// Secret: a string that must never be printed, logged or left behind in memory.
+///
+/// The bytes live in one heap buffer that is zeroed (OPENSSL_cleanse) when the Secret is
+/// destroyed or overwritten; moves transfer the buffer, so no stray copy is left behind.
+/// Streaming a Secret prints its fingerprint ("sha256:1a2b3c4d"), never its value; reveal()
+/// is the one, greppable way to read the value.
+///
+/// Thread safety: a const Secret may be read from many threads.
 #pragma once
 
 #include <cstddef>
@@ -18,28 +19,40 @@
 
 namespace freshtoken {
 
+/// A token, code or password: zeroed on release, printed only as its fingerprint.
 class FRESHTOKEN_API Secret {
  public:
+  /// Empty.
   Secret() = default;
-  // Takes the value and wipes the caller's string.
+  /// Takes the value and wipes the caller's string.
   explicit Secret(std::string&& value);
+  /// Copies the value.
   explicit Secret(std::string_view value);
+  /// Copies into a buffer of its own.
   Secret(const Secret& other);
+  /// Takes over the buffer; `other` is left empty.
   Secret(Secret&& other) noexcept;
+  /// Wipes the old value, then copies.
   Secret& operator=(const Secret& other);
+  /// Wipes the old value, then takes over the buffer.
   Secret& operator=(Secret&& other) noexcept;
+  /// Zeroes the buffer.
   ~Secret();
 
+  /// The value: the one, greppable way to read it. Never log it.
   std::string_view reveal() const { return {data_.get(), size_}; }
+  /// True when there is no value.
   bool empty() const { return size_ == 0; }
+  /// The length of the value in bytes.
   std::size_t size() const { return size_; }
 
-  // "sha256:" and the first 8 hex digits of the SHA-256 of the value; "(empty)" when empty.
-  // Safe to log: it identifies a token without disclosing it.
+  /// "sha256:" and the first 8 hex digits of the SHA-256 of the value; "(empty)" when empty.
+  /// Safe to log: it identifies a token without disclosing it.
   std::string fingerprint() const;
 
-  // Constant-time comparison of the values.
+  /// Constant-time comparison of the values.
   friend FRESHTOKEN_API bool operator==(const Secret& a, const Secret& b);
+  /// Constant-time comparison of the values.
   friend bool operator!=(const Secret& a, const Secret& b) { return !(a == b); }
 
  private:
@@ -48,6 +61,7 @@ class FRESHTOKEN_API Secret {
   std::size_t size_ = 0;
 };
 
+/// Writes the fingerprint, never the value.
 FRESHTOKEN_API std::ostream& operator<<(std::ostream& out, const Secret& secret);
 
 }  // namespace freshtoken

@@ -1,8 +1,9 @@
-// TokenSource: where an HttpClient gets the access token it attaches (the shape of Go's
-// oauth2.TokenSource). Session is the real one; tests and applications with their own token
-// logic may supply another.
-//
-// Thread safety: both methods may be called from many threads at once.
+/// @file
+/// TokenSource: where an HttpClient gets the access token it attaches (the shape of Go's
+/// oauth2.TokenSource). Session is the real one; tests and applications with their own token
+/// logic may supply another.
+///
+/// Thread safety: both methods may be called from many threads at once.
 #pragma once
 
 #include "freshtoken/error.hpp"
@@ -11,14 +12,15 @@
 
 namespace freshtoken {
 
+/// Hands out access tokens to an HttpClient; Session is the real one. See token_source.hpp.
 class FRESHTOKEN_API TokenSource {
  public:
   virtual ~TokenSource() = default;
-  // A valid access token, refreshing (and waiting for the refresh) when it must.
+  /// A valid access token, refreshing (and waiting for the refresh) when it must.
   virtual Result<Secret> token() = 0;
-  // The resource server rejected `rejected` (a 401 invalid_token). If it is still the
-  // current token, the next token() obtains a new one; if it was already replaced, this
-  // does nothing.
+  /// The resource server rejected `rejected` (a 401 invalid_token). If it is still the
+  /// current token, the next token() obtains a new one; if it was already replaced, this
+  /// does nothing.
   virtual void invalidate(const Secret& rejected) = 0;
 };
 

@@ -1,11 +1,12 @@
-// Transport: the one seam under everything — send a Request, get a Response.
-//
-// An HTTP status of 4xx or 5xx is a Response, not an Error; Errors are for exchanges that
-// did not complete (network, tls, timeout, cancelled). A Transport never follows redirects:
-// redirects are the HttpClient's business, because only it knows which credentials a
-// request carries.
-//
-// Thread safety: send() may be called from many threads at once.
+/// @file
+/// Transport: the one seam under everything — send a Request, get a Response.
+///
+/// An HTTP status of 4xx or 5xx is a Response, not an Error; Errors are for exchanges that
+/// did not complete (network, tls, timeout, cancelled). A Transport never follows redirects:
+/// redirects are the HttpClient's business, because only it knows which credentials a
+/// request carries.
+///
+/// Thread safety: send() may be called from many threads at once.
 #pragma once
 
 #include <chrono>
@@ -20,28 +21,34 @@
 
 namespace freshtoken {
 
+/// Sends one HTTP request; see transport.hpp for what is an Error and what is a Response.
 class FRESHTOKEN_API Transport {
  public:
   virtual ~Transport() = default;
+  /// One exchange, without following redirects. Errors: network, tls, timeout, cancelled,
+  /// config (a malformed URL or an unsupported scheme).
   virtual Result<Response> send(const Request& request) = 0;
 };
 
+/// Options of make_curl_transport().
 struct TransportOptions {
-  // Extra CA bundle (PEM) to trust, e.g. a test CA; empty means the system's.
+  /// Extra CA bundle (PEM) to trust, e.g. a test CA; empty means the system's.
   std::string ca_file;
-  // Turning this off is for local experiments only; the SDK logs a warning when it is off.
+  /// Turning this off is for local experiments only; the SDK logs a warning when it is off.
   bool verify_tls = true;
+  /// How long establishing a connection (TCP and TLS) may take.
   std::chrono::milliseconds connect_timeout{10'000};
-  // Total time per exchange when the Request does not set its own.
+  /// Total time per exchange when the Request does not set its own.
   std::chrono::milliseconds timeout{30'000};
+  /// The User-Agent header; empty sends none.
   std::string user_agent = "freshtoken/" FRESHTOKEN_VERSION_STRING;
-  // Where the transport reports what the application should know (e.g. verify_tls off);
-  // may be empty.
+  /// Where the transport reports what the application should know (e.g. verify_tls off);
+  /// may be empty.
   LogSink log;
 };
 
-// The libcurl transport: keeps connections alive and shares them, with TLS sessions and
-// DNS, across threads.
+/// The libcurl transport: keeps connections alive and shares them, with TLS sessions and
+/// DNS, across threads.
 FRESHTOKEN_API std::shared_ptr<Transport> make_curl_transport(TransportOptions options = {});
 
 }  // namespace freshtoken

@@ -1,23 +1,24 @@
-// The secret-store backends that ship with freshtoken.
-//
-// Each returns a SecretStore (see freshtoken/secret_store.hpp for the contract every backend
-// passes: not_found / storage_unavailable / storage). The SDK never picks a plaintext store on
-// its own: a file store exists only when the application asks for one by name.
-//
-// Thread safety: every store returned here may be shared by many threads.
-//
-// Where the other platforms plug in (not built here; see docs/secret-stores.md):
-//   default_secret_store() is the one switch. On Linux it returns make_libsecret_store().
-//   - macOS: a make_keychain_store() in platform/macos/keychain_store.cpp, using
-//     SecItemCopyMatching / SecItemAdd / SecItemUpdate / SecItemDelete on
-//     kSecClassGenericPassword items keyed by kSecAttrService + kSecAttrAccount.
-//     errSecItemNotFound -> not_found; errSecInteractionNotAllowed (keychain locked, no UI
-//     allowed) and errSecNotAvailable -> storage_unavailable; any other OSStatus -> storage.
-//   - Windows: a make_credential_manager_store() in platform/windows/credman_store.cpp, using
-//     CredReadW / CredWriteW / CredDeleteW on CRED_TYPE_GENERIC credentials whose TargetName is
-//     "service/account" (UserName = account, CRED_PERSIST_LOCAL_MACHINE).
-//     ERROR_NOT_FOUND -> not_found; ERROR_NO_SUCH_LOGON_SESSION -> storage_unavailable; any
-//     other error -> storage.
+/// @file
+/// The secret-store backends that ship with freshtoken.
+///
+/// Each returns a SecretStore (see freshtoken/secret_store.hpp for the contract every backend
+/// passes: not_found / storage_unavailable / storage). The SDK never picks a plaintext store on
+/// its own: a file store exists only when the application asks for one by name.
+///
+/// Thread safety: every store returned here may be shared by many threads.
+///
+/// Where the other platforms plug in (not built here; see docs/secret-stores.md):
+///   default_secret_store() is the one switch. On Linux it returns make_libsecret_store().
+///   - macOS: a make_keychain_store() in platform/macos/keychain_store.cpp, using
+///     SecItemCopyMatching / SecItemAdd / SecItemUpdate / SecItemDelete on
+///     kSecClassGenericPassword items keyed by kSecAttrService + kSecAttrAccount.
+///     errSecItemNotFound -> not_found; errSecInteractionNotAllowed (keychain locked, no UI
+///     allowed) and errSecNotAvailable -> storage_unavailable; any other OSStatus -> storage.
+///   - Windows: a make_credential_manager_store() in platform/windows/credman_store.cpp, using
+///     CredReadW / CredWriteW / CredDeleteW on CRED_TYPE_GENERIC credentials whose TargetName is
+///     "service/account" (UserName = account, CRED_PERSIST_LOCAL_MACHINE).
+///     ERROR_NOT_FOUND -> not_found; ERROR_NO_SUCH_LOGON_SESSION -> storage_unavailable; any
+///     other error -> storage.
 #pragma once
 
 #include <filesystem>
@@ -28,30 +29,30 @@
 
 namespace freshtoken {
 
-// Secrets kept in this process's memory only: for tests, and for applications that want
-// nothing persisted.
+/// Secrets kept in this process's memory only: for tests, and for applications that want
+/// nothing persisted.
 FRESHTOKEN_PLATFORM_API std::shared_ptr<SecretStore> make_memory_store();
 
-// The Secret Service (GNOME Keyring, KWallet's Secret Service bridge, KeePassXC, ...) over
-// D-Bus, through libsecret. Items use the schema "org.freshtoken.Secret" with the attributes
-// "service" and "account" and go into the default collection. It never shows a prompt:
-// whatever would need one (a locked collection, creating the first keyring) fails with
-// storage_unavailable. Also storage_unavailable: no D-Bus session bus, no Secret Service
-// provider on it. A load from a locked collection is storage_unavailable, never not_found.
-// Calls are synchronous D-Bus round trips (milliseconds): keep them off latency-critical
-// paths.
+/// The Secret Service (GNOME Keyring, KWallet's Secret Service bridge, KeePassXC, ...) over
+/// D-Bus, through libsecret. Items use the schema "org.freshtoken.Secret" with the attributes
+/// "service" and "account" and go into the default collection. It never shows a prompt:
+/// whatever would need one (a locked collection, creating the first keyring) fails with
+/// storage_unavailable. Also storage_unavailable: no D-Bus session bus, no Secret Service
+/// provider on it. A load from a locked collection is storage_unavailable, never not_found.
+/// Calls are synchronous D-Bus round trips (milliseconds): keep them off latency-critical
+/// paths.
 FRESHTOKEN_PLATFORM_API std::shared_ptr<SecretStore> make_libsecret_store();
 
-// One file per (service, account) in `directory` (created 0700 if missing), each file 0600,
-// replaced atomically (temporary file, fsync, rename, fsync of the directory), so a crash
-// leaves the old or the new value. The secret is NOT encrypted: the file's protection is its
-// mode and ownership; load() and save() refuse (ErrorCode::storage) a file or directory that
-// another user owns or that group/other may access. Use only where no keyring exists
-// (headless servers, CI), and only when the application asks for it explicitly.
+/// One file per (service, account) in `directory` (created 0700 if missing), each file 0600,
+/// replaced atomically (temporary file, fsync, rename, fsync of the directory), so a crash
+/// leaves the old or the new value. The secret is NOT encrypted: the file's protection is its
+/// mode and ownership; load() and save() refuse (ErrorCode::storage) a file or directory that
+/// another user owns or that group/other may access. Use only where no keyring exists
+/// (headless servers, CI), and only when the application asks for it explicitly.
 FRESHTOKEN_PLATFORM_API std::shared_ptr<SecretStore> make_file_store(
     std::filesystem::path directory);
 
-// The operating system's own store: libsecret on Linux. Never a file store.
+/// The operating system's own store: libsecret on Linux. Never a file store.
 FRESHTOKEN_PLATFORM_API std::shared_ptr<SecretStore> default_secret_store();
 
 }  // namespace freshtoken
