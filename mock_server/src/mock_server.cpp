@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -179,34 +180,36 @@ bool loopback_redirect_ok(const std::string& uri) {
   return true;
 }
 
-// Parses an application/x-www-form-urlencoded body; refuses repeated parameters (RFC 6749
-// §3.1/§3.2) and malformed escapes.
-std::optional<Params> parse_form(const std::string& body, std::string& error) {
-  const auto fields = util::form_decode_fields(body);
-  if (!fields) {
-    error = "The request body is not valid application/x-www-form-urlencoded";
+// The strict shared decoder (util::parse_form): malformed escapes and repeated parameters
+// (RFC 6749 §3.1/§3.2) are refused with `error` saying which.
+std::optional<Params> params_from(std::string_view text, std::string_view what,
+                                  std::string& error) {
+  auto form = util::parse_form(text);
+  if (!form) {
+    error = std::string(what) + ": " + form.describe();
     return std::nullopt;
   }
   Params params;
-  for (const auto& [name, value] : *fields) {
-    if (name.empty()) continue;
-    if (!params.emplace(name, value).second) {
-      error = "Parameter '" + name + "' is repeated";
-      return std::nullopt;
-    }
-  }
+  for (auto& [name, value] : form.fields) params.emplace(std::move(name), std::move(value));
   return params;
 }
 
+std::optional<Params> parse_form(const std::string& body, std::string& error) {
+  return params_from(body, "The request body is not valid application/x-www-form-urlencoded",
+                     error);
+}
+
+// httplib's req.params decodes leniently (a bad escape passes through as is), so the query
+// is read again from the raw request target.
 std::optional<Params> query_params(const httplib::Request& req, std::string& error) {
-  Params params;
-  for (const auto& [name, value] : req.params) {
-    if (!params.emplace(name, value).second) {
-      error = "Parameter '" + name + "' is repeated";
-      return std::nullopt;
-    }
-  }
-  return params;
+  const std::string& target = req.target;
+  const auto q = target.find('?');
+  if (q == std::string::npos) return Params{};
+  std::string_view query(target);
+  query = query.substr(q + 1);
+  if (const auto hash = query.find('#'); hash != std::string_view::npos)
+    query = query.substr(0, hash);
+  return params_from(query, "The query string is not valid", error);
 }
 
 std::string get(const Params& params, const std::string& name) {

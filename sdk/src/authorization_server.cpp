@@ -134,8 +134,8 @@ Result<std::shared_ptr<AuthorizationServer>> AuthorizationServer::discover(
     std::shared_ptr<Transport> transport, const std::string& issuer, ClientConfig client,
     std::shared_ptr<Clock> clock) {
   if (!transport) return Error(ErrorCode::config, "discovery: no transport");
-  auto parts = detail::split_url(issuer);
-  if (!parts || parts->path.find_first_of("?#") != std::string::npos) {
+  auto parsed = detail::parse_url(issuer);
+  if (!parsed || parsed->has_query || parsed->has_fragment) {
     return Error(ErrorCode::config,
                  "discovery: the issuer must be an absolute URL without query or fragment");
   }

@@ -1,8 +1,5 @@
 #include "freshtoken/http_client.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -16,218 +13,17 @@
 #include <utility>
 #include <vector>
 
-#include "oauth_parsing.hpp"
+#include "url.hpp"
 #include "www_authenticate.hpp"
 
 namespace freshtoken {
 
 namespace {
 
-// ---------------------------------------------------------------------------------------------
-// URLs: a deliberately strict parser for absolute http(s) URLs and RFC 3986 §5 reference
-// resolution. Anything odd (whitespace, backslashes, strange host characters) is rejected so
-// that what we check (scheme, host) is what the transport will connect to.
-
-struct Url {
-  std::string scheme;    // lower case
-  std::string userinfo;  // never logged
-  std::string host;      // lower case; IPv6 literals keep their brackets
-  int port = 0;          // effective port
-  bool explicit_port = false;
-  std::string path;
-  std::string query;
-  bool has_query = false;
-};
-
-char lower(char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; }
+using detail::Url;
 
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-// The scheme of a URI reference ("https" in "https://..."), empty when it has none.
-std::string_view scheme_of(std::string_view s) {
-  if (s.empty() || !is_alpha(s[0])) return {};
-  for (std::size_t i = 1; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == ':') return s.substr(0, i);
-    if (!is_alpha(c) && !is_digit(c) && c != '+' && c != '-' && c != '.') return {};
-  }
-  return {};
-}
-
-bool has_forbidden_chars(std::string_view s) {
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u == 0x7f || c == '\\') return true;
-  }
-  return false;
-}
-
-bool valid_reg_name(std::string_view host) {
-  for (char c : host) {
-    auto u = static_cast<unsigned char>(c);
-    if (!(u >= 0x80 || is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_'))
-      return false;
-  }
-  return true;
-}
-
-std::string remove_dot_segments(std::string_view in) {
-  std::string out;
-  while (!in.empty()) {
-    if (in.substr(0, 3) == "../") {
-      in.remove_prefix(3);
-    } else if (in.substr(0, 2) == "./") {
-      in.remove_prefix(2);
-    } else if (in.substr(0, 3) == "/./") {
-      in.remove_prefix(2);
-    } else if (in == "/.") {
-      in = "/";
-    } else if (in.substr(0, 4) == "/../" || in == "/..") {
-      in = in.size() == 3 ? std::string_view("/") : in.substr(3);
-      auto slash = out.rfind('/');
-      out.erase(slash == std::string::npos ? 0 : slash);
-    } else if (in == "." || in == "..") {
-      in = {};
-    } else {
-      auto next = in.find('/', in[0] == '/' ? 1 : 0);
-      if (next == std::string_view::npos) next = in.size();
-      out.append(in.substr(0, next));
-      in.remove_prefix(next);
-    }
-  }
-  return out;
-}
-
-Result<Url> parse_url(std::string_view text) {
-  auto bad = [](const char* what) {
-    return Error(ErrorCode::config, std::string("bad URL: ") + what);
-  };
-  if (has_forbidden_chars(text)) return bad("contains whitespace, control characters or '\\'");
-  std::string_view scheme = scheme_of(text);
-  if (scheme.empty()) return bad("not absolute");
-  Url url;
-  for (char c : scheme) url.scheme += lower(c);
-  if (url.scheme != "http" && url.scheme != "https") return bad("scheme is not http or https");
-  std::string_view rest = text.substr(scheme.size() + 1);
-  if (rest.substr(0, 2) != "//") return bad("no authority");
-  rest.remove_prefix(2);
-  if (auto hash = rest.find('#'); hash != std::string_view::npos) rest = rest.substr(0, hash);
-
-  auto authority_end = rest.find_first_of("/?");
-  std::string_view authority = rest.substr(0, authority_end);
-  rest = authority_end == std::string_view::npos ? std::string_view() : rest.substr(authority_end);
-
-  if (auto at = authority.rfind('@'); at != std::string_view::npos) {
-    url.userinfo = std::string(authority.substr(0, at));
-    authority.remove_prefix(at + 1);
-  }
-  std::string_view port_text;
-  if (!authority.empty() && authority[0] == '[') {
-    auto close = authority.find(']');
-    if (close == std::string_view::npos) return bad("unterminated IPv6 literal");
-    std::string literal(authority.substr(1, close - 1));
-    in6_addr addr{};
-    if (inet_pton(AF_INET6, literal.c_str(), &addr) != 1) return bad("invalid IPv6 literal");
-    url.host = "[";
-    for (char c : literal) url.host += lower(c);
-    url.host += "]";
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after[0] != ':') return bad("junk after IPv6 literal");
-      port_text = after.substr(1);
-    }
-  } else {
-    auto colon = authority.find(':');
-    std::string_view host = authority.substr(0, colon);
-    if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
-    if (!valid_reg_name(host)) return bad("invalid host");
-    for (char c : host) url.host += lower(c);
-  }
-  if (url.host.empty()) return bad("empty host");
-  url.port = url.scheme == "https" ? 443 : 80;
-  if (!port_text.empty()) {
-    if (port_text.size() > 5) return bad("invalid port");
-    int port = 0;
-    for (char c : port_text) {
-      if (!is_digit(c)) return bad("invalid port");
-      port = port * 10 + (c - '0');
-    }
-    if (port == 0 || port > 65535) return bad("invalid port");
-    url.port = port;
-    url.explicit_port = true;
-  }
-  auto q = rest.find('?');
-  url.path = std::string(rest.substr(0, q));
-  if (q != std::string_view::npos) {
-    url.has_query = true;
-    url.query = std::string(rest.substr(q + 1));
-  }
-  return url;
-}
-
-std::string host_port(const Url& url) {
-  std::string out = url.host;
-  if (url.explicit_port) out += ":" + std::to_string(url.port);
-  return out;
-}
-
-std::string to_string(const Url& url) {
-  std::string out = url.scheme + "://";
-  if (!url.userinfo.empty()) out += url.userinfo + "@";
-  out += host_port(url) + url.path;
-  if (url.has_query) out += "?" + url.query;
-  return out;
-}
-
-// For logs and error messages: no userinfo, no query (it may hold codes or keys).
-std::string redacted(const Url& url) {
-  return url.scheme + "://" + host_port(url) + (url.path.empty() ? "/" : url.path);
-}
-
-bool same_origin(const Url& a, const Url& b) {
-  return a.scheme == b.scheme && a.host == b.host && a.port == b.port;
-}
-
-// RFC 3986 §5.2 with the base's fragment dropped; nullopt when `ref` is unusable.
-std::optional<Url> resolve(const Url& base, std::string_view ref) {
-  if (ref.empty() || has_forbidden_chars(ref)) return std::nullopt;
-  if (!scheme_of(ref).empty()) {
-    auto url = parse_url(ref);
-    if (!url) return std::nullopt;
-    url->path = remove_dot_segments(url->path);
-    return std::move(*url);
-  }
-  if (ref.substr(0, 2) == "//") {
-    auto url = parse_url(base.scheme + ":" + std::string(ref));
-    if (!url) return std::nullopt;
-    url->path = remove_dot_segments(url->path);
-    return std::move(*url);
-  }
-  if (auto hash = ref.find('#'); hash != std::string_view::npos) ref = ref.substr(0, hash);
-  Url url = base;
-  auto q = ref.find('?');
-  std::string_view path = ref.substr(0, q);
-  url.has_query = q != std::string_view::npos;
-  url.query = url.has_query ? std::string(ref.substr(q + 1)) : std::string();
-  if (path.empty()) {
-    if (!url.has_query) {
-      url.has_query = base.has_query;
-      url.query = base.query;
-    }
-  } else if (path[0] == '/') {
-    url.path = remove_dot_segments(path);
-  } else {
-    std::string merged;
-    if (base.path.empty()) {
-      merged = "/" + std::string(path);
-    } else {
-      merged = base.path.substr(0, base.path.rfind('/') + 1) + std::string(path);
-    }
-    url.path = remove_dot_segments(merged);
-  }
-  return url;
-}
 
 // Whether a 401 says the token itself is bad: no challenge at all, or a Bearer challenge
 // whose error is invalid_token or absent. Sets `reason` for the log.
@@ -295,13 +91,13 @@ struct HttpClient::Impl {
 
   Result<Response> send_checked(const Request& request, const std::atomic<bool>* stopping) const {
     if (!transport) return Error(ErrorCode::config, "HttpClient has no transport");
-    auto url = parse_url(request.url);
+    auto url = detail::parse_url(request.url);
     if (!url) return url.error();
     // A caller-supplied Authorization header means the caller manages authentication.
     const bool manage = tokens && !request.headers.contains("Authorization");
     if (manage && url->scheme == "http" && !detail::is_loopback_host(url->host)) {
       return Error(ErrorCode::config, "refusing to send a bearer token over plain http to " +
-                                          redacted(*url) + " (only loopback hosts may use http)");
+                                          url->redacted() + " (only loopback hosts may use http)");
     }
     std::optional<Secret> token;
     if (manage) {
@@ -315,7 +111,7 @@ struct HttpClient::Impl {
         return std::move(outcome.result);
       }
       std::string reason;
-      const std::string where = request.method + " " + redacted(*url);
+      const std::string where = request.method + " " + url->redacted();
       if (!token_rejected(outcome.result->headers, reason)) return std::move(outcome.result);
       if (attempt > 1) {
         // A freshly obtained token rejected again: refreshing once more would not help.
@@ -351,7 +147,7 @@ struct HttpClient::Impl {
       if (token_sent) hop.headers.set("Authorization", "Bearer " + std::string(token->reveal()));
       auto result = transport->send(hop);
       if (options.log) {  // built only for a sink: this is the per-request hot path
-        std::string line = hop.method + " " + redacted(url);
+        std::string line = hop.method + " " + url.redacted();
         line += result ? " -> " + std::to_string(result->status)
                        : " failed: " + std::string(freshtoken::to_string(result.error().code()));
         line += " (attempt " + std::to_string(attempt);
@@ -364,25 +160,26 @@ struct HttpClient::Impl {
       if (!is_redirect(status) || options.max_redirects <= 0)
         return {std::move(result), token_sent};
       auto location = result->headers.get("Location");
-      std::optional<Url> target = location ? resolve(url, *location) : std::nullopt;
+      std::optional<Url> target =
+          location ? detail::resolve_reference(url, *location) : std::nullopt;
       if (!target) return {std::move(result), token_sent};
       if (redirects >= options.max_redirects) {
         return {Error(ErrorCode::invalid_response, "too many redirects (more than " +
                                                        std::to_string(options.max_redirects) +
-                                                       ") from " + redacted(original_url))
+                                                       ") from " + original_url.redacted())
                     .with_http_status(status),
                 false};
       }
       if (url.scheme == "https" && target->scheme == "http") {
         return {Error(ErrorCode::tls, "refusing a redirect from https to plain http (" +
-                                          redacted(url) + " -> " + redacted(*target) + ")")
+                                          url.redacted() + " -> " + target->redacted() + ")")
                     .with_http_status(status),
                 false};
       }
       const bool to_get = (status == 303 && hop.method != "HEAD") ||
                           ((status == 301 || status == 302) && hop.method == "POST");
       if (!to_get && !hop.body_replayable()) return {std::move(result), token_sent};
-      if (!same_origin(url, *target)) {
+      if (!detail::same_origin(url, *target)) {
         if (options.cross_origin_redirects == CrossOriginRedirects::stop) {
           return {std::move(result), token_sent};
         }
@@ -402,10 +199,10 @@ struct HttpClient::Impl {
         }
       }
       if (options.log)
-        log(LogLevel::debug, "following " + std::to_string(status) + " to " + redacted(*target) +
+        log(LogLevel::debug, "following " + std::to_string(status) + " to " + target->redacted() +
                                  (credentials ? "" : " without credentials"));
       url = std::move(*target);
-      hop.url = to_string(url);
+      hop.url = url.serialize();
     }
   }
 };

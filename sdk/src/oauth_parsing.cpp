@@ -1,8 +1,5 @@
 #include "oauth_parsing.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -469,59 +466,13 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
   return std::min(delay, cap);
 }
 
-std::optional<UrlParts> split_url(std::string_view url) {
-  auto scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos || scheme_end == 0) return std::nullopt;
-  UrlParts parts;
-  parts.scheme = to_lower(url.substr(0, scheme_end));
-  for (char c : parts.scheme) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.') {
-      return std::nullopt;
-    }
-  }
-  auto rest = url.substr(scheme_end + 3);
-  auto authority_end = rest.find_first_of("/?#");
-  parts.authority = std::string(rest.substr(0, authority_end));
-  parts.path =
-      authority_end == std::string_view::npos ? "" : std::string(rest.substr(authority_end));
-
-  std::string_view host = parts.authority;
-  if (auto at = host.rfind('@'); at != std::string_view::npos) host.remove_prefix(at + 1);
-  if (!host.empty() && host.front() == '[') {
-    auto close = host.find(']');
-    if (close == std::string_view::npos) return std::nullopt;
-    auto after = host.substr(close + 1);
-    if (!after.empty() && after.front() != ':') return std::nullopt;
-    host = host.substr(1, close - 1);
-  } else if (auto colon = host.find(':'); colon != std::string_view::npos) {
-    host = host.substr(0, colon);
-  }
-  if (host.empty()) return std::nullopt;
-  parts.host = to_lower(host);
-  return parts;
-}
-
-bool is_loopback_host(std::string_view host) {
-  auto lowered = to_lower(host);
-  if (lowered == "localhost" || lowered == "localhost.") return true;
-  if (lowered.size() >= 2 && lowered.front() == '[' && lowered.back() == ']') {
-    lowered = lowered.substr(1, lowered.size() - 2);
-  }
-  in6_addr v6{};
-  if (inet_pton(AF_INET6, lowered.c_str(), &v6) == 1) {
-    return IN6_IS_ADDR_LOOPBACK(&v6) || (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127);
-  }
-  in_addr v4{};
-  return inet_pton(AF_INET, lowered.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
-}
-
 Result<void> check_endpoint_url(std::string_view what, std::string_view url) {
-  auto parts = split_url(url);
-  if (!parts) {
-    return Error(ErrorCode::config, std::string(what) + " is not an absolute URL");
+  auto parsed = parse_url(url);
+  if (!parsed) {
+    return Error(ErrorCode::config, std::string(what) + " is not an absolute http(s) URL");
   }
-  if (parts->scheme == "https") return {};
-  if (parts->scheme == "http" && is_loopback_host(parts->host)) return {};
+  if (parsed->scheme == "https") return {};
+  if (is_loopback_host(parsed->host)) return {};
   return Error(ErrorCode::config, std::string(what) +
                                       " must use https (plain http is allowed only to a "
                                       "loopback host)");
@@ -532,10 +483,11 @@ std::string openid_configuration_url(std::string_view issuer) {
 }
 
 std::string oauth_metadata_url(std::string_view issuer) {
-  auto parts = split_url(issuer);
-  if (!parts) return strip_trailing_slash(issuer) + "/.well-known/oauth-authorization-server";
-  return parts->scheme + "://" + parts->authority + "/.well-known/oauth-authorization-server" +
-         strip_trailing_slash(parts->path);
+  auto parsed = parse_url(issuer);
+  if (!parsed) return strip_trailing_slash(issuer) + "/.well-known/oauth-authorization-server";
+  Url url = std::move(*parsed);
+  url.path = "/.well-known/oauth-authorization-server" + strip_trailing_slash(url.path);
+  return url.serialize();
 }
 
 Error error_from_response(const Response& response, TimePoint now, std::string_view context) {

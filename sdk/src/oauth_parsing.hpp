@@ -14,6 +14,7 @@
 #include "freshtoken/error.hpp"
 #include "freshtoken/http.hpp"
 #include "freshtoken/token_set.hpp"
+#include "url.hpp"  // is_loopback_host, parse_url
 
 namespace freshtoken::detail {
 
@@ -56,20 +57,6 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
 
 // RFC 9110 §5.6.7 HTTP-date: IMF-fixdate, and the obsolete RFC 850 and asctime forms.
 std::optional<TimePoint> parse_http_date(std::string_view value);
-
-// The pieces of an absolute URL that the SDK checks. `host` is lower-cased, without the
-// brackets of an IPv6 literal; `path` keeps query and fragment.
-struct UrlParts {
-  std::string scheme;     // lower-case
-  std::string authority;  // as written ("user@host:port")
-  std::string host;
-  std::string path;
-};
-std::optional<UrlParts> split_url(std::string_view url);
-
-// localhost, 127.0.0.0/8, ::1 (bracketed or not) and IPv4-mapped 127/8: the hosts to which
-// plain http is allowed (RFC 8252 §8.3).
-bool is_loopback_host(std::string_view host);
 
 // `url` is https, or http to a loopback host. Errors: config, naming `what` (not the URL's
 // query, which may carry anything).

@@ -109,26 +109,21 @@ RedirectOutcome evaluate_redirect(std::string_view request_line,
     out.kind = RedirectOutcome::Kind::method_not_allowed;
     return out;
   }
-  auto fields = util::form_decode_fields(line->query);
-  if (!fields) return out;  // bad_request
-
-  std::optional<std::string> code, state, iss, error, description;
-  for (auto& [name, value] : *fields) {
-    std::optional<std::string>* slot = nullptr;
-    if (name == "code") slot = &code;
-    if (name == "state") slot = &state;
-    if (name == "iss") slot = &iss;
-    if (name == "error") slot = &error;
-    if (name == "error_description") slot = &description;
-    if (!slot) continue;
-    if (*slot) {
-      // RFC 6749 §3.1: parameters must not be repeated; a repeat smells of injection.
-      return failed(ErrorCode::invalid_response,
-                    "the authorization response repeats the parameter '" + name + "'",
-                    "The response from the sign-in page was malformed.");
-    }
-    *slot = std::move(value);
+  auto form = util::parse_form(line->query);
+  if (form.status == util::ParsedForm::Status::malformed_escape) return out;  // bad_request
+  if (form.status == util::ParsedForm::Status::repeated_name) {
+    // RFC 6749 §3.1: parameters must not be repeated; a repeat smells of injection.
+    return failed(
+        ErrorCode::invalid_response,
+        "the authorization response repeats the parameter '" + printable(form.name, 40) + "'",
+        "The response from the sign-in page was malformed.");
   }
+  auto take = [&form](std::string_view name) -> std::optional<std::string> {
+    const std::string* value = form.find(name);
+    return value ? std::optional<std::string>(*value) : std::nullopt;
+  };
+  std::optional<std::string> code = take("code"), state = take("state"), iss = take("iss"),
+                             error = take("error"), description = take("error_description");
   Secret received_code(code ? std::move(*code) : std::string());
 
   // state first: an unsolicited redirect (error or not) must not be believed.

@@ -2,6 +2,8 @@
 
 #include <array>
 #include <cstdint>
+#include <set>
+#include <utility>
 
 namespace freshtoken::util {
 
@@ -64,6 +66,57 @@ int hex_value(char c) {
   return -1;
 }
 
+// Decodes '+' and %XX into `out`; npos on success, else the offset of the bad '%'.
+std::size_t decode_component(std::string_view text, std::string& out) {
+  out.clear();
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '+') {
+      out += ' ';
+    } else if (c == '%') {
+      if (i + 2 >= text.size()) return i;
+      int hi = hex_value(text[i + 1]);
+      int lo = hex_value(text[i + 2]);
+      if (hi < 0 || lo < 0) return i;
+      out += char(hi * 16 + lo);
+      i += 2;
+    } else {
+      out += c;
+    }
+  }
+  return std::string_view::npos;
+}
+
+// Calls on_field(name, value) for every non-empty part of "a=1&b=2"; npos on success, else
+// the offset of the first malformed escape (or what on_field returned when not npos).
+template <typename OnField>
+std::size_t for_each_field(std::string_view body, OnField&& on_field) {
+  std::string name;
+  std::string value;
+  std::size_t start = 0;
+  while (start < body.size()) {
+    auto amp = body.find('&', start);
+    if (amp == std::string_view::npos) amp = body.size();
+    std::string_view part = body.substr(start, amp - start);
+    if (!part.empty()) {
+      auto eq = part.find('=');
+      std::string_view raw_name = part.substr(0, eq);
+      std::string_view raw_value =
+          eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1);
+      if (auto bad = decode_component(raw_name, name); bad != std::string_view::npos) {
+        return start + bad;
+      }
+      if (auto bad = decode_component(raw_value, value); bad != std::string_view::npos) {
+        return start + eq + 1 + bad;
+      }
+      if (auto stop = on_field(name, value); stop != std::string_view::npos) return stop;
+    }
+    start = amp + 1;
+  }
+  return std::string_view::npos;
+}
+
 }  // namespace
 
 std::string base64url_encode(std::string_view bytes) { return encode(bytes, kBase64Url, false); }
@@ -94,22 +147,7 @@ std::string form_encode(std::string_view text) {
 
 std::optional<std::string> form_decode(std::string_view text) {
   std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '+') {
-      out += ' ';
-    } else if (c == '%') {
-      if (i + 2 >= text.size()) return std::nullopt;
-      int hi = hex_value(text[i + 1]);
-      int lo = hex_value(text[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out += char(hi * 16 + lo);
-      i += 2;
-    } else {
-      out += c;
-    }
-  }
+  if (decode_component(text, out) != std::string_view::npos) return std::nullopt;
   return out;
 }
 
@@ -126,19 +164,65 @@ std::string form_encode(const FormFields& fields) {
 
 std::optional<FormFields> form_decode_fields(std::string_view body) {
   FormFields fields;
-  while (!body.empty()) {
-    auto amp = body.find('&');
-    std::string_view part = body.substr(0, amp);
-    body = amp == std::string_view::npos ? std::string_view{} : body.substr(amp + 1);
-    if (part.empty()) continue;
-    auto eq = part.find('=');
-    auto name = form_decode(part.substr(0, eq));
-    auto value =
-        form_decode(eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1));
-    if (!name || !value) return std::nullopt;
-    fields.emplace_back(std::move(*name), std::move(*value));
-  }
+  auto bad = for_each_field(body, [&](std::string& name, std::string& value) {
+    fields.emplace_back(std::move(name), std::move(value));
+    return std::string_view::npos;
+  });
+  if (bad != std::string_view::npos) return std::nullopt;
   return fields;
+}
+
+const std::string* ParsedForm::find(std::string_view wanted) const {
+  for (const auto& field : fields) {
+    if (field.first == wanted) return &field.second;
+  }
+  return nullptr;
+}
+
+std::string ParsedForm::describe() const {
+  switch (status) {
+    case Status::ok:
+      return {};
+    case Status::malformed_escape:
+      return "malformed percent-escape at byte " + std::to_string(offset);
+    case Status::repeated_name: {
+      // The name comes from the peer: printable and short, for a log line or an HTML page.
+      std::string shown;
+      for (char c : name) {
+        if (shown.size() >= 64) {
+          shown += "...";
+          break;
+        }
+        shown += (c >= 0x20 && c < 0x7f) ? c : '?';
+      }
+      return "parameter '" + shown + "' is repeated";
+    }
+  }
+  return {};
+}
+
+ParsedForm parse_form(std::string_view text) {
+  ParsedForm out;
+  std::set<std::string> seen;
+  constexpr std::size_t kRepeated = std::string_view::npos - 1;
+  auto stop = for_each_field(text, [&](std::string& name, std::string& value) {
+    if (name.empty()) return std::string_view::npos;
+    if (!seen.insert(name).second) {
+      out.name = std::move(name);
+      return kRepeated;
+    }
+    out.fields.emplace_back(std::move(name), std::move(value));
+    return std::string_view::npos;
+  });
+  if (stop == std::string_view::npos) return out;
+  out.fields.clear();
+  if (stop == kRepeated) {
+    out.status = ParsedForm::Status::repeated_name;
+  } else {
+    out.status = ParsedForm::Status::malformed_escape;
+    out.offset = stop;
+  }
+  return out;
 }
 
 }  // namespace freshtoken::util

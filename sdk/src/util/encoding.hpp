@@ -2,6 +2,7 @@
 // base64, and application/x-www-form-urlencoded (WHATWG URL §5).
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,7 +25,29 @@ std::optional<std::string> form_decode(std::string_view text);
 using FormFields = std::vector<std::pair<std::string, std::string>>;
 // "a=1&b=2"
 std::string form_encode(const FormFields& fields);
-// Parses "a=1&b=2"; nullopt when any part is malformed.
+// Parses "a=1&b=2" keeping repeats and empty names; nullopt when any part is malformed.
+// For reading protocol parameters use parse_form, which also refuses repeats.
 std::optional<FormFields> form_decode_fields(std::string_view body);
+
+// What parse_form read, or why it refused.
+struct ParsedForm {
+  enum class Status { ok, malformed_escape, repeated_name };
+  Status status = Status::ok;
+  FormFields fields;       // ok: the parameters in order, each name once, none empty
+  std::string name;        // repeated_name: the name (decoded) that appears twice
+  std::size_t offset = 0;  // malformed_escape: byte offset of the bad '%' in the input
+
+  explicit operator bool() const { return status == Status::ok; }
+  // The value of `name`, nullptr when absent.
+  const std::string* find(std::string_view name) const;
+  // "" when ok, else a short reason naming the parameter or the offset, never a value.
+  std::string describe() const;
+};
+
+// The strict decoder of an application/x-www-form-urlencoded body or query string, as OAuth
+// reads requests and redirects: '+' is a space, %XX a byte, any other '%' is refused, and a
+// parameter name that appears twice is refused (RFC 6749 §3.1, §3.2). Empty parts
+// ("a=1&&b=2") and parts with an empty name ("=x") name no parameter and are skipped.
+ParsedForm parse_form(std::string_view text);
 
 }  // namespace freshtoken::util

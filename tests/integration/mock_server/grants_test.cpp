@@ -87,6 +87,31 @@ TEST_F(GrantsTest, AuthorizeRefusesUnknownClientAndNonLoopbackRedirectWithoutRed
   EXPECT_FALSE(res->has_header("Location"));
 }
 
+TEST_F(GrantsTest, AuthorizeQueryIsDecodedStrictlyWithoutRedirecting) {
+  // The same decoder as form bodies: a malformed escape or a repeated parameter is a 400
+  // naming the problem, before anything could redirect.
+  const std::string base =
+      "/authorize?response_type=code&client_id=freshtoken-demo&scope=api&"
+      "code_challenge_method=S256&code_challenge=" +
+      pkce_challenge("x") + "&redirect_uri=" + util::form_encode(redirect_uri());
+  struct Case {
+    std::string extra;
+    std::string says;
+  };
+  for (const Case& c :
+       {Case{"&state=%zz", "malformed percent-escape"}, Case{"&state=a&state=b", "is repeated"},
+        Case{"&state=a&%73tate=a", "is repeated"}}) {
+    auto res = http_->Get((base + c.extra).c_str());
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 400) << c.extra;
+    EXPECT_FALSE(res->has_header("Location")) << c.extra;
+    EXPECT_NE(res->body.find(c.says), std::string::npos) << c.extra;
+  }
+  auto fine = http_->Get((base + "&state=a%20b+c").c_str());
+  ASSERT_TRUE(fine);
+  EXPECT_EQ(fine->status, 200);
+}
+
 TEST_F(GrantsTest, LoopbackRedirectMatchesAnyPortAndPath) {
   for (const std::string uri : {"http://127.0.0.1:1/a", "http://127.0.0.1:65535/deep/path?x=1",
                                 "http://[::1]:8080/cb", "http://127.0.0.1/"}) {

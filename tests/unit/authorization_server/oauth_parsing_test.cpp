@@ -242,18 +242,12 @@ TEST(HttpDate, LeapDayIsValidOnlyInLeapYears) {
   EXPECT_FALSE(parse_http_date("Wed, 29 Feb 2023 00:00:00 GMT").has_value());
 }
 
-TEST(Urls, SplitsHostsIncludingIpv6LiteralsAndUserinfo) {
-  auto a = split_url("HTTPS://user:pw@AS.Example:8443/p?q#f");
-  ASSERT_TRUE(a);
-  EXPECT_EQ(a->scheme, "https");
-  EXPECT_EQ(a->host, "as.example");
-  EXPECT_EQ(a->path, "/p?q#f");
-  auto b = split_url("http://[::1]:8080/token");
-  ASSERT_TRUE(b);
-  EXPECT_EQ(b->host, "::1");
-  EXPECT_FALSE(split_url("as.example/token"));
-  EXPECT_FALSE(split_url("https:///path"));
-  EXPECT_FALSE(split_url("http://[::1/x"));
+TEST(Urls, OauthMetadataUrlUsesTheParsedIssuer) {
+  // RFC 8414 §3.1 with the shared parser: scheme and host lower-cased, port kept.
+  EXPECT_EQ(oauth_metadata_url("HTTPS://AS.Example:8443/tenant/"),
+            "https://as.example:8443/.well-known/oauth-authorization-server/tenant");
+  EXPECT_EQ(oauth_metadata_url("http://[::1]:8080"),
+            "http://[::1]:8080/.well-known/oauth-authorization-server");
 }
 
 TEST(Urls, OnlyHttpsOrLoopbackHttpIsAcceptedForEndpoints) {
@@ -266,6 +260,9 @@ TEST(Urls, OnlyHttpsOrLoopbackHttpIsAcceptedForEndpoints) {
   EXPECT_FALSE(check_endpoint_url("e", "http://localhost@evil.example/token"));
   EXPECT_FALSE(check_endpoint_url("e", "ftp://as.example/token"));
   EXPECT_FALSE(check_endpoint_url("e", "/token"));
+  EXPECT_FALSE(check_endpoint_url("e", "https://as.example:99999/token"));
+  EXPECT_FALSE(check_endpoint_url("e", "https://as example/token"));
+  EXPECT_TRUE(check_endpoint_url("e", "http://[::ffff:127.0.0.1]:8/token"));
   EXPECT_EQ(check_endpoint_url("token_endpoint", "http://x/").error().code(), ErrorCode::config);
 }
 

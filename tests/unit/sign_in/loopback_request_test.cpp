@@ -86,6 +86,10 @@ TEST(Redirect, RepeatedParametersFail) {
   out = evaluate("/callback?code=c&code=d&state=the-state");
   ASSERT_EQ(out.kind, Kind::failed);
   EXPECT_TRUE(out.code.empty());
+  // RFC 6749 §3.1 holds for every parameter, also ones the SDK does not read.
+  out = evaluate("/callback?code=c&state=the-state&extra=1&%65xtra=2");
+  ASSERT_EQ(out.kind, Kind::failed);
+  EXPECT_NE(out.error->message().find("'extra'"), std::string::npos);
 }
 
 TEST(Redirect, IssuerMismatchFails) {

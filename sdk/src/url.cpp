@@ -1,0 +1,224 @@
+#include "url.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <utility>
+
+namespace freshtoken::detail {
+
+namespace {
+
+char lower(char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; }
+bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+std::string lowered(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) out += lower(c);
+  return out;
+}
+
+bool has_forbidden_chars(std::string_view s) {
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7f || c == '\\') return true;
+  }
+  return false;
+}
+
+// RFC 3986 reg-name without percent-encoding (which would hide what we compare), plus raw
+// UTF-8 bytes for internationalised names.
+bool valid_reg_name(std::string_view host) {
+  for (char c : host) {
+    auto u = static_cast<unsigned char>(c);
+    if (!(u >= 0x80 || is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_'))
+      return false;
+  }
+  return true;
+}
+
+Error bad(const char* what) { return Error(ErrorCode::config, std::string("bad URL: ") + what); }
+
+}  // namespace
+
+std::string Url::host_port() const {
+  return explicit_port ? host + ":" + std::to_string(port) : host;
+}
+
+std::string Url::origin() const {
+  const int default_port = scheme == "https" ? 443 : 80;
+  std::string out = scheme + "://" + host;
+  if (port != default_port) out += ":" + std::to_string(port);
+  return out;
+}
+
+std::string Url::serialize() const {
+  std::string out = scheme + "://";
+  if (!userinfo.empty()) out += userinfo + "@";
+  out += host_port() + path;
+  if (has_query) out += "?" + query;
+  return out;
+}
+
+std::string Url::redacted() const {
+  return scheme + "://" + host_port() + (path.empty() ? "/" : path);
+}
+
+std::string_view scheme_of(std::string_view s) {
+  if (s.empty() || !is_alpha(s[0])) return {};
+  for (std::size_t i = 1; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == ':') return s.substr(0, i);
+    if (!is_alpha(c) && !is_digit(c) && c != '+' && c != '-' && c != '.') return {};
+  }
+  return {};
+}
+
+Result<Url> parse_url(std::string_view text) {
+  if (has_forbidden_chars(text)) return bad("contains whitespace, control characters or '\\'");
+  std::string_view scheme = scheme_of(text);
+  if (scheme.empty()) return bad("not absolute");
+  Url url;
+  url.scheme = lowered(scheme);
+  if (url.scheme != "http" && url.scheme != "https") return bad("scheme is not http or https");
+  std::string_view rest = text.substr(scheme.size() + 1);
+  if (rest.substr(0, 2) != "//") return bad("no authority");
+  rest.remove_prefix(2);
+  if (auto hash = rest.find('#'); hash != std::string_view::npos) {
+    url.has_fragment = true;
+    rest = rest.substr(0, hash);
+  }
+
+  auto authority_end = rest.find_first_of("/?");
+  std::string_view authority = rest.substr(0, authority_end);
+  rest = authority_end == std::string_view::npos ? std::string_view() : rest.substr(authority_end);
+
+  // The last '@' ends the userinfo: "http://127.0.0.1@evil.example/" goes to evil.example.
+  if (auto at = authority.rfind('@'); at != std::string_view::npos) {
+    url.userinfo = std::string(authority.substr(0, at));
+    authority.remove_prefix(at + 1);
+  }
+  std::string_view port_text;
+  if (!authority.empty() && authority[0] == '[') {
+    auto close = authority.find(']');
+    if (close == std::string_view::npos) return bad("unterminated IPv6 literal");
+    std::string literal = lowered(authority.substr(1, close - 1));
+    in6_addr addr{};
+    if (inet_pton(AF_INET6, literal.c_str(), &addr) != 1) return bad("invalid IPv6 literal");
+    url.host = "[" + literal + "]";
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after[0] != ':') return bad("junk after IPv6 literal");
+      port_text = after.substr(1);
+    }
+  } else {
+    auto colon = authority.find(':');
+    std::string_view host = authority.substr(0, colon);
+    if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
+    if (!valid_reg_name(host)) return bad("invalid host");
+    url.host = lowered(host);
+  }
+  if (url.host.empty()) return bad("empty host");
+  url.port = url.scheme == "https" ? 443 : 80;
+  if (!port_text.empty()) {
+    if (port_text.size() > 5) return bad("invalid port");
+    int port = 0;
+    for (char c : port_text) {
+      if (!is_digit(c)) return bad("invalid port");
+      port = port * 10 + (c - '0');
+    }
+    if (port == 0 || port > 65535) return bad("invalid port");
+    url.port = port;
+    url.explicit_port = true;
+  }
+  auto q = rest.find('?');
+  url.path = std::string(rest.substr(0, q));
+  if (q != std::string_view::npos) {
+    url.has_query = true;
+    url.query = std::string(rest.substr(q + 1));
+  }
+  return url;
+}
+
+std::string remove_dot_segments(std::string_view in) {
+  std::string out;
+  while (!in.empty()) {
+    if (in.substr(0, 3) == "../") {
+      in.remove_prefix(3);
+    } else if (in.substr(0, 2) == "./") {
+      in.remove_prefix(2);
+    } else if (in.substr(0, 3) == "/./") {
+      in.remove_prefix(2);
+    } else if (in == "/.") {
+      in = "/";
+    } else if (in.substr(0, 4) == "/../" || in == "/..") {
+      in = in.size() == 3 ? std::string_view("/") : in.substr(3);
+      auto slash = out.rfind('/');
+      out.erase(slash == std::string::npos ? 0 : slash);
+    } else if (in == "." || in == "..") {
+      in = {};
+    } else {
+      auto next = in.find('/', in[0] == '/' ? 1 : 0);
+      if (next == std::string_view::npos) next = in.size();
+      out.append(in.substr(0, next));
+      in.remove_prefix(next);
+    }
+  }
+  return out;
+}
+
+bool same_origin(const Url& a, const Url& b) {
+  return a.scheme == b.scheme && a.host == b.host && a.port == b.port;
+}
+
+std::optional<Url> resolve_reference(const Url& base, std::string_view ref) {
+  if (ref.empty() || has_forbidden_chars(ref)) return std::nullopt;
+  if (!scheme_of(ref).empty() || ref.substr(0, 2) == "//") {
+    // Absolute or scheme-relative: a new authority, parsed like any request URL.
+    auto url = ref[0] == '/' ? parse_url(base.scheme + ":" + std::string(ref)) : parse_url(ref);
+    if (!url || !url->userinfo.empty()) return std::nullopt;
+    url->path = remove_dot_segments(url->path);
+    url->has_fragment = false;
+    return std::move(*url);
+  }
+  if (auto hash = ref.find('#'); hash != std::string_view::npos) ref = ref.substr(0, hash);
+  Url url = base;
+  url.has_fragment = false;
+  auto q = ref.find('?');
+  std::string_view path = ref.substr(0, q);
+  url.has_query = q != std::string_view::npos;
+  url.query = url.has_query ? std::string(ref.substr(q + 1)) : std::string();
+  if (path.empty()) {
+    if (!url.has_query) {
+      url.has_query = base.has_query;
+      url.query = base.query;
+    }
+  } else if (path[0] == '/') {
+    url.path = remove_dot_segments(path);
+  } else {
+    // §5.2.3 merge: a base with an authority and an empty path merges as "/".
+    std::string merged = base.path.empty()
+                             ? "/" + std::string(path)
+                             : base.path.substr(0, base.path.rfind('/') + 1) + std::string(path);
+    url.path = remove_dot_segments(merged);
+  }
+  return url;
+}
+
+bool is_loopback_host(std::string_view host) {
+  std::string name = lowered(host);
+  if (name == "localhost" || name == "localhost.") return true;
+  if (name.size() >= 2 && name.front() == '[' && name.back() == ']') {
+    name = name.substr(1, name.size() - 2);
+  }
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, name.c_str(), &v6) == 1) {
+    return IN6_IS_ADDR_LOOPBACK(&v6) || (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127);
+  }
+  in_addr v4{};
+  return inet_pton(AF_INET, name.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
+}
+
+}  // namespace freshtoken::detail
