@@ -22,15 +22,17 @@ bool has_control_characters(std::string_view text) {
 }
 
 void check_url_parts(std::string_view url) {
-  auto parts = split_url(url);
-  if (!parts) return;
-  FUZZ_CHECK(!parts->scheme.empty());
-  FUZZ_CHECK(!parts->host.empty());
-  for (char c : parts->scheme) FUZZ_CHECK(!(c >= 'A' && c <= 'Z'));
-  for (char c : parts->host) FUZZ_CHECK(!(c >= 'A' && c <= 'Z'));
+  auto parsed = parse_url(url);
+  if (!parsed) {
+    FUZZ_CHECK(!check_endpoint_url("endpoint", url));
+    return;
+  }
+  FUZZ_CHECK(!parsed->host.empty());
+  for (char c : parsed->scheme) FUZZ_CHECK(!(c >= 'A' && c <= 'Z'));
+  for (char c : parsed->host) FUZZ_CHECK(!(c >= 'A' && c <= 'Z'));
   // The endpoint check accepts exactly https, or http to a loopback host.
   const bool allowed =
-      parts->scheme == "https" || (parts->scheme == "http" && is_loopback_host(parts->host));
+      parsed->scheme == "https" || (parsed->scheme == "http" && is_loopback_host(parsed->host));
   FUZZ_CHECK(static_cast<bool>(check_endpoint_url("endpoint", url)) == allowed);
 }
 

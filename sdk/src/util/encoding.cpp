@@ -202,26 +202,30 @@ std::string ParsedForm::describe() const {
 }
 
 ParsedForm parse_form(std::string_view text) {
+  // A malformed escape anywhere wins over a repeat: the input is then not a form at all.
   ParsedForm out;
   std::set<std::string> seen;
-  constexpr std::size_t kRepeated = std::string_view::npos - 1;
-  auto stop = for_each_field(text, [&](std::string& name, std::string& value) {
-    if (name.empty()) return std::string_view::npos;
+  bool repeated = false;
+  auto bad = for_each_field(text, [&](std::string& name, std::string& value) {
+    if (name.empty() || repeated) return std::string_view::npos;
     if (!seen.insert(name).second) {
+      repeated = true;
       out.name = std::move(name);
-      return kRepeated;
+    } else {
+      out.fields.emplace_back(std::move(name), std::move(value));
     }
-    out.fields.emplace_back(std::move(name), std::move(value));
     return std::string_view::npos;
   });
-  if (stop == std::string_view::npos) return out;
-  out.fields.clear();
-  if (stop == kRepeated) {
+  if (bad != std::string_view::npos) {
+    out.status = ParsedForm::Status::malformed_escape;
+    out.offset = bad;
+    out.name.clear();
+  } else if (repeated) {
     out.status = ParsedForm::Status::repeated_name;
   } else {
-    out.status = ParsedForm::Status::malformed_escape;
-    out.offset = stop;
+    return out;
   }
+  out.fields.clear();
   return out;
 }
 

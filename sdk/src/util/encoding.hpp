@@ -47,7 +47,8 @@ struct ParsedForm {
 // The strict decoder of an application/x-www-form-urlencoded body or query string, as OAuth
 // reads requests and redirects: '+' is a space, %XX a byte, any other '%' is refused, and a
 // parameter name that appears twice is refused (RFC 6749 §3.1, §3.2). Empty parts
-// ("a=1&&b=2") and parts with an empty name ("=x") name no parameter and are skipped.
+// ("a=1&&b=2") and parts with an empty name ("=x") name no parameter and are skipped. A
+// malformed escape anywhere is reported before a repeat.
 ParsedForm parse_form(std::string_view text);
 
 }  // namespace freshtoken::util

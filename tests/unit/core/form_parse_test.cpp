@@ -52,6 +52,8 @@ TEST(ParseForm, ARepeatedNameIsRefusedEvenWhenEncodedDifferently) {
     EXPECT_EQ(form.status, Status::repeated_name) << text;
     EXPECT_TRUE(form.fields.empty()) << text;
   }
+  // A malformed escape after the repeat makes the whole input malformed.
+  EXPECT_EQ(parse_form("a=1&a=2&b=%zz").status, Status::malformed_escape);
   auto form = parse_form("code=SECRET1&code=SECRET2");
   EXPECT_EQ(form.name, "code");
   EXPECT_EQ(form.describe(), "parameter 'code' is repeated");
