@@ -3,10 +3,11 @@
 //
 // Connection reuse: a pool of (multi, easy) handle pairs. A send takes one pair, runs the
 // exchange, and puts it back; the multi handle's connection cache keeps the connection
-// alive for the next send on any thread. DNS and TLS sessions are shared across the pool
-// through a curl share handle. Connections themselves are NOT put in the share handle: in
-// libcurl < 8.x sharing the connection cache between concurrently running threads is a known
-// data race (curl issue #4915), and the pool gives the same reuse without it.
+// alive for the next send. A thread gets back the pair it used last when that pair is idle,
+// so each thread keeps its own connection as long as there are enough. DNS and TLS sessions are
+// shared across the pool through a curl share handle. Connections themselves are NOT put in the
+// share handle: in libcurl < 8.x sharing the connection cache between concurrently running threads
+// is a known data race (curl issue #4915), and the pool gives the same reuse without it.
 //
 // Thread safety: send() may be called from many threads at once; no lock is held during a
 // transfer except the short ones curl's share callbacks take.
@@ -55,7 +56,8 @@ class CurlTransport final : public Transport {
   // Declared before the pool so that it is destroyed after every handle attached to it.
   std::unique_ptr<Share> share_;
   std::mutex pool_mutex_;
-  std::vector<HandlePtr> idle_;  // LIFO: the most recently used connection is the warmest
+  // The handle this thread used last if it is idle, else the most recently used (warmest).
+  std::vector<HandlePtr> idle_;
   std::atomic<std::uint64_t> connections_opened_{0};
   std::atomic<std::uint64_t> exchanges_{0};
 };
