@@ -107,9 +107,6 @@ class Session::Impl {
   // The cross-process lock of this account: held, or empty when it cannot be used at all
   // (then the refresh goes on without it). Errors: timeout, cancelled.
   Result<std::optional<ProcessLock>> lock_account();
-  // For sign_in/sign_out, which must not give up: the lock if it can be had within the
-  // policy's refresh_lock_timeout, else nothing (logged) and they go ahead without it.
-  std::optional<ProcessLock> lock_account_for(const char* what);
   std::optional<Error> give_up(const Error& error, const Secret& refresh_token,
                                std::vector<SessionEvent>& events);
   // store_mutex_ held: adopt what another process saved, if it holds another refresh token.
@@ -415,9 +412,6 @@ Result<void> Session::Impl::sign_in(TokenSet tokens) {
   next.id_token = std::move(tokens.id_token);
   const std::string fingerprint = next.refresh_token.fingerprint();
 
-  // Held like a refresh holds it, so that another process's refresh, already past its
-  // re-read, cannot save its rotated tokens over this sign-in.
-  const auto account_lock = lock_account_for("sign-in");
   Result<void> saved;
   {
     std::lock_guard<std::mutex> store_lock(store_mutex_);
@@ -453,10 +447,6 @@ Result<void> Session::Impl::sign_out() {
   Secret access_token;
   Result<void> outcome;
   {
-    // A refresh running in another process saves its rotated tokens under this lock: taking
-    // it means that save lands before the erase below (and its token is the one revoked),
-    // never after it, which would sign the account back in.
-    const auto account_lock = lock_account_for("sign-out");
     std::lock_guard<std::mutex> store_lock(store_mutex_);
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -659,14 +649,6 @@ Result<std::optional<ProcessLock>> Session::Impl::lock_account() {
       log(LogLevel::debug, "waiting for another process's refresh of this account");
     }
   }
-}
-
-std::optional<ProcessLock> Session::Impl::lock_account_for(const char* what) {
-  auto lock = lock_account();
-  if (lock) return std::move(*lock);
-  log(LogLevel::warning, std::string(what) + " goes ahead without the cross-process lock: " +
-                             lock.error().to_string());
-  return std::nullopt;
 }
 
 std::optional<Error> Session::Impl::give_up(const Error& error, const Secret& refresh_token,

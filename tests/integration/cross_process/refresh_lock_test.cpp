@@ -16,7 +16,6 @@
 #include "freshtoken/session.hpp"
 #include "freshtoken/transport.hpp"
 #include "process_lock.hpp"
-#include "stored_tokens.hpp"
 
 namespace freshtoken {
 namespace {
@@ -160,40 +159,6 @@ TEST_F(RefreshLockTest, TheLockIsFreeWhileARefreshSleepsBeforeItsRetry) {
   auto result = token.get();
   ASSERT_TRUE(result) << result.error().to_string();
   EXPECT_EQ(refresh_grants(), 2);
-}
-
-TEST_F(RefreshLockTest, SignOutWaitsForAnotherProcessesRefreshAndRevokesAndErasesWhatItSaved) {
-  start(true);
-  auto session = make_session();
-  sign_in(*session);
-  auto held = ProcessLock::acquire(kService, account(), 5s);  // "another process" refreshing
-  ASSERT_TRUE(held) << held.error().to_string();
-  auto signing_out = std::async(std::launch::async, [&] { return session->sign_out(); });
-  // It cannot finish while the other process holds the lock, however fast it would be.
-  EXPECT_EQ(signing_out.wait_for(300ms), std::future_status::timeout);
-
-  // The other process saves its rotated tokens, then releases the lock.
-  const json issued = server_->issue_tokens("alice");
-  detail::StoredTokens rotated;
-  rotated.refresh_token = Secret(issued["refresh_token"].get<std::string>());
-  rotated.access_token = Secret(issued["access_token"].get<std::string>());
-  rotated.token_type = "Bearer";
-  rotated.issued_at = clock_->now();
-  rotated.expires_at = clock_->now() + 1h;
-  ASSERT_TRUE(store_->save(kService, account(), detail::encode_stored_tokens(rotated)));
-  held->release();
-
-  auto signed_out = signing_out.get();
-  EXPECT_TRUE(signed_out) << signed_out.error().to_string();
-  // Erased after the other process's save, not before it (which would sign alice back in) ...
-  auto left = store_->load(kService, account());
-  ASSERT_FALSE(left);
-  EXPECT_EQ(left.error().code(), ErrorCode::not_found);
-  // ... and the token revoked is the one that was saved, not the superseded one.
-  auto refreshed = as_->refresh(rotated.refresh_token, {});
-  ASSERT_FALSE(refreshed);
-  EXPECT_EQ(refreshed.error().oauth().value_or(OAuthError{}).error, "invalid_grant")
-      << refreshed.error().to_string();
 }
 
 }  // namespace
