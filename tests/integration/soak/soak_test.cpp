@@ -214,8 +214,11 @@ TEST_F(SoakTest, ThousandsOfCallsWithRefreshesRotationsAnd401sFailNoneAndStopGro
   const json stats = server_->stats();
   SCOPED_TRACE(stats.dump());
   ASSERT_EQ(steps_, calls / kStepEvery);
-  EXPECT_GT(lifetimes_, 20);
-  EXPECT_GT(revocations_, 20);
+  // Steps alternate, so each kind happened half the time: 36 times each in the plain build,
+  // 9 in a sanitizer build.
+  EXPECT_GE(lifetimes_, steps_ / 2);
+  EXPECT_GE(revocations_, steps_ / 2);
+  EXPECT_GE(steps_, 18);
   // One refresh per elapsed lifetime and per revocation (single flight held every time),
   // except for the last step, which comes after the last call and so costs nothing. A few
   // extra are tolerated: nothing here forbids an early proactive refresh.
