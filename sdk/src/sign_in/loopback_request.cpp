@@ -113,10 +113,9 @@ RedirectOutcome evaluate_redirect(std::string_view request_line,
   if (form.status == util::ParsedForm::Status::malformed_escape) return out;  // bad_request
   if (form.status == util::ParsedForm::Status::repeated_name) {
     // RFC 6749 §3.1: parameters must not be repeated; a repeat smells of injection.
-    return failed(
-        ErrorCode::invalid_response,
-        "the authorization response repeats the parameter '" + printable(form.name, 40) + "'",
-        "The response from the sign-in page was malformed.");
+    return failed(ErrorCode::invalid_response,
+                  "the authorization response is malformed: " + form.describe(),
+                  "The response from the sign-in page was malformed.");
   }
   auto take = [&form](std::string_view name) -> std::optional<std::string> {
     const std::string* value = form.find(name);

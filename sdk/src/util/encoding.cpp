@@ -179,24 +179,40 @@ const std::string* ParsedForm::find(std::string_view wanted) const {
   return nullptr;
 }
 
+namespace {
+
+// Parameter names from the IANA "OAuth Parameters" registry that freshtoken and the mock
+// server read or send.
+bool is_oauth_parameter_name(std::string_view name) {
+  static constexpr std::string_view kNames[] = {
+      // RFC 6749
+      "client_id", "client_secret", "response_type", "redirect_uri", "scope", "state", "code",
+      "error", "error_description", "error_uri", "grant_type", "access_token", "token_type",
+      "expires_in", "refresh_token",
+      // RFC 7009, 7636, 8628, 8707, 9207
+      "token", "token_type_hint", "code_verifier", "code_challenge", "code_challenge_method",
+      "device_code", "user_code", "resource", "iss",
+      // OpenID Connect Core
+      "nonce", "prompt", "login_hint", "id_token_hint", "max_age", "response_mode"};
+  for (std::string_view known : kNames) {
+    if (name == known) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 std::string ParsedForm::describe() const {
   switch (status) {
     case Status::ok:
       return {};
     case Status::malformed_escape:
       return "malformed percent-escape at byte " + std::to_string(offset);
-    case Status::repeated_name: {
-      // The name comes from the peer: printable and short, for a log line or an HTML page.
-      std::string shown;
-      for (char c : name) {
-        if (shown.size() >= 64) {
-          shown += "...";
-          break;
-        }
-        shown += (c >= 0x20 && c < 0x7f) ? c : '?';
-      }
-      return "parameter '" + shown + "' is repeated";
-    }
+    case Status::repeated_name:
+      // The name comes from the peer and could carry anything, a secret included: it is shown
+      // only when it is one of the protocol's own parameter names, which are never secret.
+      if (is_oauth_parameter_name(name)) return "parameter '" + name + "' is repeated";
+      return "a parameter is repeated";
   }
   return {};
 }

@@ -34,13 +34,15 @@ struct ParsedForm {
   enum class Status { ok, malformed_escape, repeated_name };
   Status status = Status::ok;
   FormFields fields;       // ok: the parameters in order, each name once, none empty
-  std::string name;        // repeated_name: the name (decoded) that appears twice
+  std::string name;        // repeated_name: the name (decoded) that appears twice; from the
+                           // peer, so never put it in a message: use describe()
   std::size_t offset = 0;  // malformed_escape: byte offset of the bad '%' in the input
 
   explicit operator bool() const { return status == Status::ok; }
   // The value of `name`, nullptr when absent.
   const std::string* find(std::string_view name) const;
-  // "" when ok, else a short reason naming the parameter or the offset, never a value.
+  // "" when ok, else a short reason: the offset, or the repeated parameter's name when it is
+  // a registered OAuth parameter name. Never a value, never other text from the peer.
   std::string describe() const;
 };
 
