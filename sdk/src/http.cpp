@@ -28,7 +28,10 @@ void Headers::remove(std::string_view name) {
                 fields_.end());
 }
 
-bool Headers::contains(std::string_view name) const { return get(name).has_value(); }
+bool Headers::contains(std::string_view name) const {
+  return std::any_of(fields_.begin(), fields_.end(),
+                     [&](const Field& f) { return iequals(f.first, name); });
+}
 
 std::optional<std::string> Headers::get(std::string_view name) const {
   for (const auto& f : fields_)

@@ -144,7 +144,13 @@ struct HttpClient::Impl {
         return {Error(ErrorCode::cancelled, "request cancelled"), false};
       }
       const bool token_sent = token && credentials;
-      if (token_sent) hop.headers.set("Authorization", "Bearer " + std::string(token->reveal()));
+      if (token_sent) {
+        const std::string_view value = token->reveal();
+        std::string authorization;
+        authorization.reserve(7 + value.size());
+        authorization.append("Bearer ").append(value);
+        hop.headers.set("Authorization", std::move(authorization));
+      }
       auto result = transport->send(hop);
       if (options.log) {  // built only for a sink: this is the per-request hot path
         std::string line = hop.method + " " + url.redacted();

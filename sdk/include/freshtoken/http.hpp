@@ -30,6 +30,8 @@ class FRESHTOKEN_API Headers {
   Headers() = default;
   /// The given fields, in order (same-name fields are all kept).
   Headers(std::initializer_list<Field> fields);
+  /// The given fields, in order, taken over without copying.
+  explicit Headers(std::vector<Field> fields) : fields_(std::move(fields)) {}
 
   /// Appends a field, keeping any others of the same name.
   void add(std::string name, std::string value);

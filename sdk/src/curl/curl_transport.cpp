@@ -392,6 +392,7 @@ Result<Response> CurlTransport::send(const Request& request) {
 
   // Build the header list first: a bad field is the caller's error and needs no handle.
   HeaderList header_list;
+  std::string line;  // one buffer for every "Name: value" line; curl copies each
   curl_off_t stream_length = -1;
   bool has_content_type = false;
   bool has_expect = false;
@@ -411,7 +412,13 @@ Result<Response> CurlTransport::send(const Request& request) {
     if (iequals(name, "Content-Type")) has_content_type = true;
     if (iequals(name, "Expect")) has_expect = true;
     // "Name;" is curl's spelling of a field with an empty value ("Name:" would remove it).
-    if (!header_list.append(value.empty() ? name + ";" : name + ": " + value))
+    line.assign(name);
+    if (value.empty()) {
+      line += ';';
+    } else {
+      line.append(": ").append(value);
+    }
+    if (!header_list.append(line))
       return Error(ErrorCode::network, "out of memory building request headers");
   }
   if (sends_body) {
@@ -430,6 +437,9 @@ Result<Response> CurlTransport::send(const Request& request) {
 
   Exchange ex;
   ex.request = &request;
+  // Room for a typical response's fields: growing the vector field by field was 4 of the
+  // ~20 allocations per request the SDK adds to libcurl's own (counted with valgrind in bench/).
+  ex.header_fields.reserve(16);
   const char* const error_buffer = handle->error_buffer;
   handle->error_buffer[0] = '\0';
 
@@ -535,8 +545,7 @@ Result<Response> CurlTransport::send(const Request& request) {
 
   Response response;
   response.status = static_cast<int>(status);
-  for (auto& [name, value] : ex.header_fields)
-    response.headers.add(std::move(name), std::move(value));
+  response.headers = Headers(std::move(ex.header_fields));
   response.body = std::move(ex.body);
   return response;
 }
