@@ -90,7 +90,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
 
-  const std::string escaped = html_escape(received);
+  const std::string escaped = util::html_escape(received);
   FUZZ_CHECK(escaped.find_first_of("<>\"'") == std::string::npos);
   return 0;
 }

@@ -122,32 +122,6 @@ bool has_scope(const std::string& scope, const std::string& wanted) {
   return std::find(items.begin(), items.end(), wanted) != items.end();
 }
 
-std::string html_escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 std::string string_member(const json& object, const char* key) {
   const auto it = object.find(key);
   return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
@@ -231,8 +205,8 @@ void send_html(httplib::Response& res, int status, const std::string& title,
                const std::string& body) {
   res.status = status;
   res.set_content("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" +
-                      html_escape(title) + "</title></head><body><h1>" + html_escape(title) +
-                      "</h1>\n" + body + "\n</body></html>\n",
+                      util::html_escape(title) + "</title></head><body><h1>" +
+                      util::html_escape(title) + "</h1>\n" + body + "\n</body></html>\n",
                   "text/html; charset=utf-8");
 }
 
@@ -616,7 +590,7 @@ void MockServer::Impl::install_routes(httplib::Server& server) {
   server.Get("/", [this](const httplib::Request&, httplib::Response& res) {
     const std::string iss = issuer();
     send_html(res, 200, "freshtoken mock authorization server",
-              "<p>Issuer: " + html_escape(iss) +
+              "<p>Issuer: " + util::html_escape(iss) +
                   "</p><p><a href=\"/.well-known/openid-configuration\">discovery</a></p>");
   });
 
@@ -1071,7 +1045,7 @@ void MockServer::Impl::authorize(const httplib::Request& req, httplib::Response&
     params = query_params(req, error);
   }
   if (!params) {
-    send_html(res, 400, "Invalid request", "<p>" + html_escape(error) + "</p>");
+    send_html(res, 400, "Invalid request", "<p>" + util::html_escape(error) + "</p>");
     return;
   }
   const Params& p = *params;
@@ -1140,14 +1114,14 @@ void MockServer::Impl::authorize(const httplib::Request& req, httplib::Response&
     std::string hidden;
     for (const auto& [name, value] : p) {
       if (name == "username" || name == "password" || name == "action") continue;
-      hidden += "<input type=\"hidden\" name=\"" + html_escape(name) + "\" value=\"" +
-                html_escape(value) + "\">\n";
+      hidden += "<input type=\"hidden\" name=\"" + util::html_escape(name) + "\" value=\"" +
+                util::html_escape(value) + "\">\n";
     }
     const bool failed = req.method == "POST";
     send_html(res, 200, "Sign in to freshtoken mock",
               std::string(failed ? "<p class=\"error\">Wrong user name or password.</p>\n" : "") +
-                  "<p>Client <b>" + html_escape(client_id) +
-                  "</b> asks for: " + html_escape(join_scope(items)) +
+                  "<p>Client <b>" + util::html_escape(client_id) +
+                  "</b> asks for: " + util::html_escape(join_scope(items)) +
                   "</p>\n<form method=\"post\" action=\"/authorize\">\n" + hidden +
                   "<label>User <input name=\"username\" value=\"alice\"></label>\n"
                   "<label>Password <input name=\"password\" type=\"password\"></label>\n"
@@ -1435,7 +1409,8 @@ void MockServer::Impl::device_page(const httplib::Request& req, httplib::Respons
   } else {
     params = query_params(req, error);
   }
-  if (!params) return send_html(res, 400, "Invalid request", "<p>" + html_escape(error) + "</p>");
+  if (!params)
+    return send_html(res, 400, "Invalid request", "<p>" + util::html_escape(error) + "</p>");
   const std::string user_code = get(*params, "user_code");
   if (req.method == "POST") {
     const std::string user = get(*params, "username");
@@ -1456,7 +1431,7 @@ void MockServer::Impl::device_page(const httplib::Request& req, httplib::Respons
   send_html(res, 200, "Connect a device",
             "<form method=\"post\" action=\"/device\">\n"
             "<label>Code <input name=\"user_code\" value=\"" +
-                html_escape(user_code) +
+                util::html_escape(user_code) +
                 "\"></label>\n"
                 "<label>User <input name=\"username\" value=\"alice\"></label>\n"
                 "<label>Password <input name=\"password\" type=\"password\"></label>\n"

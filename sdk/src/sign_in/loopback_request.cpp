@@ -166,33 +166,6 @@ RedirectOutcome evaluate_redirect(std::string_view request_line,
   return out;
 }
 
-std::string html_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 std::string http_page(int status, std::string_view title, std::string_view message) {
   std::string_view status_text = "OK";
   switch (status) {
@@ -216,8 +189,9 @@ std::string http_page(int status, std::string_view title, std::string_view messa
       break;
   }
   std::string body = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" +
-                     html_escape(title) + "</title></head>\n<body><h1>" + html_escape(title) +
-                     "</h1>\n<p>" + html_escape(message) + "</p></body></html>\n";
+                     util::html_escape(title) + "</title></head>\n<body><h1>" +
+                     util::html_escape(title) + "</h1>\n<p>" + util::html_escape(message) +
+                     "</p></body></html>\n";
   std::string out = "HTTP/1.1 " + std::to_string(status) + " " + std::string(status_text) +
                     "\r\n"
                     "Content-Type: text/html; charset=utf-8\r\n"

@@ -59,6 +59,5 @@ RedirectOutcome evaluate_redirect(std::string_view request_line,
 
 // The full HTTP response for the browser: a small HTML page. `message` is HTML-escaped here.
 std::string http_page(int status, std::string_view title, std::string_view message);
-std::string html_escape(std::string_view text);
 
 }  // namespace freshtoken::detail

@@ -53,4 +53,7 @@ struct ParsedForm {
 // malformed escape anywhere is reported before a repeat.
 ParsedForm parse_form(std::string_view text);
 
+// Text for an HTML page's body or attribute value: & < > " ' as character references.
+std::string html_escape(std::string_view text);
+
 }  // namespace freshtoken::util
