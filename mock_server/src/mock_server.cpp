@@ -215,6 +215,20 @@ bool is_form(const httplib::Request& req) {
   return type.rfind("application/x-www-form-urlencoded", 0) == 0;
 }
 
+// The parameters of a form POST to an OAuth endpoint (token, device authorization,
+// revocation, introspection), or nullopt after answering invalid_request.
+std::optional<Params> read_form_post(const httplib::Request& req, httplib::Response& res) {
+  if (!is_form(req)) {
+    oauth_error(res, 400, "invalid_request",
+                "Content-Type must be application/x-www-form-urlencoded");
+    return std::nullopt;
+  }
+  std::string error;
+  auto form = parse_form(req.body, error);
+  if (!form) oauth_error(res, 400, "invalid_request", error);
+  return form;
+}
+
 // What a successful client authentication (or identification, for public clients) yields.
 struct ClientAuth {
   const ClientInfo* client = nullptr;
@@ -1148,13 +1162,8 @@ void MockServer::Impl::authorize(const httplib::Request& req, httplib::Response&
 // ---------------------------------------------------------------- /token
 
 void MockServer::Impl::token(const httplib::Request& req, httplib::Response& res) {
-  if (!is_form(req)) {
-    return oauth_error(res, 400, "invalid_request",
-                       "Content-Type must be application/x-www-form-urlencoded");
-  }
-  std::string error;
-  const auto form = parse_form(req.body, error);
-  if (!form) return oauth_error(res, 400, "invalid_request", error);
+  const auto form = read_form_post(req, res);
+  if (!form) return;
   const std::string grant = get(*form, "grant_type");
   if (grant.empty()) return oauth_error(res, 400, "invalid_request", "grant_type is missing");
   const ClientAuth auth = authenticate_client(req, *form);
@@ -1345,13 +1354,8 @@ void MockServer::Impl::grant_device_code(const ClientInfo& client, const Params&
 // ---------------------------------------------------------------- device authorization
 
 void MockServer::Impl::device_authorization(const httplib::Request& req, httplib::Response& res) {
-  if (!is_form(req)) {
-    return oauth_error(res, 400, "invalid_request",
-                       "Content-Type must be application/x-www-form-urlencoded");
-  }
-  std::string error;
-  const auto form = parse_form(req.body, error);
-  if (!form) return oauth_error(res, 400, "invalid_request", error);
+  const auto form = read_form_post(req, res);
+  if (!form) return;
   const ClientAuth auth = authenticate_client(req, *form);
   if (auth.client == nullptr) return answer_client_error(res, auth);
   if (auth.client->grants.count(kGrantDevice) == 0) {
@@ -1442,13 +1446,8 @@ void MockServer::Impl::device_page(const httplib::Request& req, httplib::Respons
 // ---------------------------------------------------------------- revoke / introspect
 
 void MockServer::Impl::revoke(const httplib::Request& req, httplib::Response& res) {
-  if (!is_form(req)) {
-    return oauth_error(res, 400, "invalid_request",
-                       "Content-Type must be application/x-www-form-urlencoded");
-  }
-  std::string error;
-  const auto form = parse_form(req.body, error);
-  if (!form) return oauth_error(res, 400, "invalid_request", error);
+  const auto form = read_form_post(req, res);
+  if (!form) return;
   const ClientAuth auth = authenticate_client(req, *form);
   if (auth.client == nullptr) return answer_client_error(res, auth);
   const std::string token = get(*form, "token");
@@ -1490,13 +1489,8 @@ std::optional<json> MockServer::Impl::valid_access_claims(const std::string& tok
 }
 
 void MockServer::Impl::introspect(const httplib::Request& req, httplib::Response& res) {
-  if (!is_form(req)) {
-    return oauth_error(res, 400, "invalid_request",
-                       "Content-Type must be application/x-www-form-urlencoded");
-  }
-  std::string error;
-  const auto form = parse_form(req.body, error);
-  if (!form) return oauth_error(res, 400, "invalid_request", error);
+  const auto form = read_form_post(req, res);
+  if (!form) return;
   const ClientAuth auth = authenticate_client(req, *form);
   if (auth.client == nullptr) return answer_client_error(res, auth);
   const std::string token = get(*form, "token");
