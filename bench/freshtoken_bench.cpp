@@ -224,6 +224,9 @@ class RawCurlStep {
     url_ = api_url(options);
     const std::string bearer = "Authorization: Bearer " + access_token;
     headers_ = curl_slist_append(headers_, bearer.c_str());
+    // The same request bytes as the SDK's, which names itself as a user agent should.
+    const std::string user_agent = "User-Agent: " + freshtoken::TransportOptions().user_agent;
+    headers_ = curl_slist_append(headers_, user_agent.c_str());
     if (options.body_bytes > 0) {
       headers_ = curl_slist_append(headers_, "Content-Type: application/octet-stream");
       headers_ = curl_slist_append(headers_, "Expect:");

@@ -290,6 +290,11 @@ CurlTransport::CurlTransport(TransportOptions options) : options_(std::move(opti
                                                 curl_easy_strerror(global_init_result()));
     return;
   }
+  if (!is_field_value(options_.user_agent)) {
+    init_error_.emplace(ErrorCode::config, "the user agent contains CR, LF or NUL");
+    return;
+  }
+  if (!options_.user_agent.empty()) user_agent_line_ = "User-Agent: " + options_.user_agent;
   share_ = std::make_unique<Share>();
   if (!share_->handle)
     init_error_.emplace(ErrorCode::network, "libcurl share handle: out of memory");
@@ -346,8 +351,6 @@ void CurlTransport::configure(Handle& h) const {
   curl_easy_setopt(easy, CURLOPT_TCP_KEEPIDLE, 60L);
   curl_easy_setopt(easy, CURLOPT_TCP_KEEPINTVL, 30L);
   curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
-  if (!options_.user_agent.empty())
-    curl_easy_setopt(easy, CURLOPT_USERAGENT, options_.user_agent.c_str());
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
   curl_easy_setopt(easy, CURLOPT_SSLVERSION, long(CURL_SSLVERSION_TLSv1_2));
@@ -396,6 +399,7 @@ Result<Response> CurlTransport::send(const Request& request) {
   curl_off_t stream_length = -1;
   bool has_content_type = false;
   bool has_expect = false;
+  bool has_user_agent = false;
   for (const auto& [name, value] : request.headers) {
     if (!is_token(name))
       return Error(ErrorCode::config, "request header name is not a valid HTTP token: '" +
@@ -411,6 +415,7 @@ Result<Response> CurlTransport::send(const Request& request) {
     }
     if (iequals(name, "Content-Type")) has_content_type = true;
     if (iequals(name, "Expect")) has_expect = true;
+    if (iequals(name, "User-Agent")) has_user_agent = true;
     // "Name;" is curl's spelling of a field with an empty value ("Name:" would remove it).
     line.assign(name);
     if (value.empty()) {
@@ -421,6 +426,11 @@ Result<Response> CurlTransport::send(const Request& request) {
     if (!header_list.append(line))
       return Error(ErrorCode::network, "out of memory building request headers");
   }
+  // A header line rather than CURLOPT_USERAGENT, which makes libcurl format the line again
+  // with its printf on every transfer: 5.9k instructions a request, 4% of a keep-alive
+  // exchange (callgrind, bench/). A caller's own User-Agent wins, as it did with the option.
+  if (!has_user_agent && !user_agent_line_.empty() && !header_list.append(user_agent_line_))
+    return Error(ErrorCode::network, "out of memory building request headers");
   if (sends_body) {
     // A stream of unknown length goes out chunked on HTTP/1.1 (as DATA frames on HTTP/2):
     // curl decides that itself, so no Transfer-Encoding field is added here.

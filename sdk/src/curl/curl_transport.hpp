@@ -53,6 +53,8 @@ class CurlTransport final : public Transport {
 
   const TransportOptions options_;
   std::optional<Error> init_error_;
+  // "User-Agent: ..." sent as a request header line, empty for none (see send()).
+  std::string user_agent_line_;
   // Declared before the pool so that it is destroyed after every handle attached to it.
   std::unique_ptr<Share> share_;
   std::mutex pool_mutex_;

@@ -151,6 +151,31 @@ TEST_F(CurlTransportTest, UserAgentComesFromTheOptions) {
   auto res = make_curl_transport(options)->send(make("GET", server_.url("/echo")));
   ASSERT_TRUE(res) << res.error().to_string();
   EXPECT_EQ(res->headers.get("X-Echo-User-Agent"), "test-agent/7");
+  // The default names the SDK and its version; twice, so a reused handle still sends it.
+  for (int i = 0; i < 2; ++i) {
+    res = transport_->send(make("GET", server_.url("/echo")));
+    ASSERT_TRUE(res) << res.error().to_string();
+    EXPECT_EQ(res->headers.get("X-Echo-User-Agent"), "freshtoken/" FRESHTOKEN_VERSION_STRING);
+  }
+}
+
+TEST_F(CurlTransportTest, ARequestsOwnUserAgentWinsAndAnEmptyOptionSendsNone) {
+  Request request = make("GET", server_.url("/echo"));
+  request.headers.set("user-agent", "app/2");
+  auto res = transport_->send(request);
+  ASSERT_TRUE(res) << res.error().to_string();
+  EXPECT_EQ(res->headers.get_all("X-Echo-User-Agent"), std::vector<std::string>{"app/2"});
+
+  TransportOptions options;
+  options.user_agent.clear();
+  res = make_curl_transport(options)->send(make("GET", server_.url("/echo")));
+  ASSERT_TRUE(res) << res.error().to_string();
+  EXPECT_EQ(res->headers.get("X-Echo-User-Agent"), "");
+
+  options.user_agent = "bad\r\nX-Injected: 1";
+  res = make_curl_transport(options)->send(make("GET", server_.url("/echo")));
+  ASSERT_FALSE(res);
+  EXPECT_EQ(res.error().code(), ErrorCode::config);
 }
 
 TEST_F(CurlTransportTest, RedirectIsReturnedNotFollowed) {
