@@ -14,9 +14,8 @@ bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 std::string lowered(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) out += lower(c);
+  std::string out(text);
+  for (char& c : out) c = lower(c);
   return out;
 }
 
@@ -213,9 +212,12 @@ bool is_loopback_host(std::string_view host) {
   if (name.size() >= 2 && name.front() == '[' && name.back() == ']') {
     name = name.substr(1, name.size() - 2);
   }
-  in6_addr v6{};
-  if (inet_pton(AF_INET6, name.c_str(), &v6) == 1) {
-    return IN6_IS_ADDR_LOOPBACK(&v6) || (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127);
+  // Only an IPv6 address has a ':'; trying just the family it can be saves a failed parse
+  // on every plain-http request (HttpClient asks this for each one).
+  if (name.find(':') != std::string::npos) {
+    in6_addr v6{};
+    return inet_pton(AF_INET6, name.c_str(), &v6) == 1 &&
+           (IN6_IS_ADDR_LOOPBACK(&v6) || (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127));
   }
   in_addr v4{};
   return inet_pton(AF_INET, name.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
