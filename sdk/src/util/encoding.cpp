@@ -117,6 +117,25 @@ std::size_t for_each_field(std::string_view body, OnField&& on_field) {
   return std::string_view::npos;
 }
 
+// Parameter names from the IANA "OAuth Parameters" registry that freshtoken and the mock
+// server read or send.
+bool is_oauth_parameter_name(std::string_view name) {
+  static constexpr std::string_view kNames[] = {
+      // RFC 6749
+      "client_id", "client_secret", "response_type", "redirect_uri", "scope", "state", "code",
+      "error", "error_description", "error_uri", "grant_type", "access_token", "token_type",
+      "expires_in", "refresh_token",
+      // RFC 7009, 7636, 8628, 8707, 9207
+      "token", "token_type_hint", "code_verifier", "code_challenge", "code_challenge_method",
+      "device_code", "user_code", "resource", "iss",
+      // OpenID Connect Core
+      "nonce", "prompt", "login_hint", "id_token_hint", "max_age", "response_mode"};
+  for (std::string_view known : kNames) {
+    if (name == known) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::string base64url_encode(std::string_view bytes) { return encode(bytes, kBase64Url, false); }
@@ -178,29 +197,6 @@ const std::string* ParsedForm::find(std::string_view wanted) const {
   }
   return nullptr;
 }
-
-namespace {
-
-// Parameter names from the IANA "OAuth Parameters" registry that freshtoken and the mock
-// server read or send.
-bool is_oauth_parameter_name(std::string_view name) {
-  static constexpr std::string_view kNames[] = {
-      // RFC 6749
-      "client_id", "client_secret", "response_type", "redirect_uri", "scope", "state", "code",
-      "error", "error_description", "error_uri", "grant_type", "access_token", "token_type",
-      "expires_in", "refresh_token",
-      // RFC 7009, 7636, 8628, 8707, 9207
-      "token", "token_type_hint", "code_verifier", "code_challenge", "code_challenge_method",
-      "device_code", "user_code", "resource", "iss",
-      // OpenID Connect Core
-      "nonce", "prompt", "login_hint", "id_token_hint", "max_age", "response_mode"};
-  for (std::string_view known : kNames) {
-    if (name == known) return true;
-  }
-  return false;
-}
-
-}  // namespace
 
 std::string ParsedForm::describe() const {
   switch (status) {
