@@ -1,6 +1,5 @@
 // The file store: one 0600 file per (service, account) in a 0700 directory.
 #include <fcntl.h>
-#include <openssl/crypto.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -93,7 +92,7 @@ class FileStore final : public SecretStore {
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) {
         int err = errno;
-        OPENSSL_cleanse(value.data(), value.size());
+        util::wipe(value);
         return Error(ErrorCode::storage, "cannot read " + path.string() + ": " + errno_text(err));
       }
       if (n == 0) break;

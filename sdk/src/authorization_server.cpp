@@ -1,10 +1,9 @@
 #include "freshtoken/authorization_server.hpp"
 
-#include <openssl/crypto.h>
-
 #include <utility>
 
 #include "oauth_parsing.hpp"
+#include "util/crypto.hpp"
 #include "util/encoding.hpp"
 
 namespace freshtoken {
@@ -13,10 +12,7 @@ namespace {
 
 constexpr std::string_view kDeviceCodeGrant = "urn:ietf:params:oauth:grant-type:device_code";
 
-void wipe(std::string& text) {
-  if (!text.empty()) OPENSSL_cleanse(text.data(), text.size());
-  text.clear();
-}
+using util::wipe;
 
 void wipe(util::FormFields& fields) {
   for (auto& [name, value] : fields) wipe(value);

@@ -1,6 +1,6 @@
 #include "freshtoken/secret.hpp"
 
-#include <openssl/crypto.h>
+#include <openssl/crypto.h>  // CRYPTO_memcmp
 
 #include <cstring>
 #include <ostream>
@@ -20,8 +20,7 @@ std::unique_ptr<char[]> copy_bytes(std::string_view value) {
 }  // namespace
 
 Secret::Secret(std::string&& value) : data_(copy_bytes(value)), size_(value.size()) {
-  OPENSSL_cleanse(value.data(), value.size());
-  value.clear();
+  util::wipe(value);
 }
 
 Secret::Secret(std::string_view value) : data_(copy_bytes(value)), size_(value.size()) {}
@@ -55,7 +54,7 @@ Secret& Secret::operator=(Secret&& other) noexcept {
 Secret::~Secret() { wipe(); }
 
 void Secret::wipe() noexcept {
-  if (data_) OPENSSL_cleanse(data_.get(), size_);
+  if (data_) util::wipe(data_.get(), size_);
   data_.reset();
   size_ = 0;
 }

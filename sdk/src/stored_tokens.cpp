@@ -1,11 +1,11 @@
 #include "stored_tokens.hpp"
 
-#include <openssl/crypto.h>
-
 #include <cmath>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <utility>
+
+#include "util/crypto.hpp"
 
 namespace freshtoken::detail {
 
@@ -21,10 +21,7 @@ constexpr double kMaxUnixSeconds = 8e9;
 void wipe_strings(json& document) {
   if (!document.is_object()) return;
   for (auto& item : document.items()) {
-    if (item.value().is_string()) {
-      auto& text = item.value().get_ref<std::string&>();
-      OPENSSL_cleanse(text.data(), text.size());
-    }
+    if (item.value().is_string()) util::wipe(item.value().get_ref<std::string&>());
   }
 }
 

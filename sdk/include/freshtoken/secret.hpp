@@ -1,7 +1,7 @@
 /// @file
 /// Secret: a string that must never be printed, logged or left behind in memory.
 ///
-/// The bytes live in one heap buffer that is zeroed (OPENSSL_cleanse) when the Secret is
+/// The bytes live in one heap buffer that is zeroed (explicit_bzero) when the Secret is
 /// destroyed or overwritten; moves transfer the buffer, so no stray copy is left behind.
 /// Streaming a Secret prints its fingerprint ("sha256:1a2b3c4d"), never its value; reveal()
 /// is the one, greppable way to read the value.

@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <openssl/crypto.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -13,6 +12,8 @@
 #include <cstring>
 #include <utility>
 #include <vector>
+
+#include "util/crypto.hpp"
 
 namespace freshtoken::detail {
 
@@ -30,8 +31,7 @@ void close_connection(Connection& c) {
   if (c.fd >= 0) ::close(c.fd);
   c.fd = -1;
   // The buffer may hold an authorization code.
-  if (!c.received.empty()) OPENSSL_cleanse(c.received.data(), c.received.size());
-  c.received.clear();
+  util::wipe(c.received);
 }
 
 // Best effort, bounded: a browser that does not read its answer must not hold us up.
@@ -185,7 +185,7 @@ Result<Secret> LoopbackListener::wait_for_code(const RedirectExpectation& expect
         continue;
       }
       c.received.append(buffer, static_cast<std::size_t>(n));
-      OPENSSL_cleanse(buffer, static_cast<std::size_t>(n));
+      util::wipe(buffer, static_cast<std::size_t>(n));
 
       std::string_view line;
       switch (find_request_head(c.received, &line)) {

@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 
 #include <cstdlib>
+#include <cstring>
 
 namespace freshtoken::util {
 
@@ -34,6 +35,15 @@ std::string hex(std::string_view bytes) {
     out += digits[c & 0xf];
   }
   return out;
+}
+
+void wipe(char* data, std::size_t size) noexcept {
+  if (size > 0) explicit_bzero(data, size);
+}
+
+void wipe(std::string& text) noexcept {
+  wipe(text.data(), text.size());
+  text.clear();
 }
 
 }  // namespace freshtoken::util

@@ -14,5 +14,11 @@ std::string sha256(std::string_view data);
 std::string random_bytes(std::size_t count);
 // Lower-case hex.
 std::string hex(std::string_view bytes);
+// Zeroes bytes that held a token, code or password, in a way the compiler cannot drop as a
+// dead store (explicit_bzero: a vectorised memset, several times cheaper than
+// OPENSSL_cleanse's byte loop on the per-request path).
+void wipe(char* data, std::size_t size) noexcept;
+// Zeroes the string's bytes, then empties it.
+void wipe(std::string& text) noexcept;
 
 }  // namespace freshtoken::util
