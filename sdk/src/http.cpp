@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "util/crypto.hpp"
+
 namespace freshtoken {
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -23,9 +25,16 @@ void Headers::set(std::string name, std::string value) {
 }
 
 void Headers::remove(std::string_view name) {
-  fields_.erase(std::remove_if(fields_.begin(), fields_.end(),
-                               [&](const Field& f) { return iequals(f.first, name); }),
-                fields_.end());
+  auto kept = fields_.begin();
+  for (auto it = fields_.begin(); it != fields_.end(); ++it) {
+    if (iequals(it->first, name)) {
+      util::wipe(it->second);
+    } else {
+      if (kept != it) *kept = std::move(*it);
+      ++kept;
+    }
+  }
+  fields_.erase(kept, fields_.end());
 }
 
 bool Headers::contains(std::string_view name) const {

@@ -79,7 +79,10 @@ struct HttpClient::Impl {
     bool token_sent = false;  // our token went out on the exchange that produced `result`
   };
 
-  Result<Response> send(const Request& request, const std::atomic<bool>* stopping) const {
+  // `request` is the client's own copy (or one built for get() and friends): the first hop of
+  // each attempt sends it as it is, with the Authorization field added for the exchange and
+  // removed (wiped) after it, so no attempt has to copy it.
+  Result<Response> send(Request& request, const std::atomic<bool>* stopping) const {
     try {
       return send_checked(request, stopping);
     } catch (const std::exception&) {
@@ -89,7 +92,7 @@ struct HttpClient::Impl {
     }
   }
 
-  Result<Response> send_checked(const Request& request, const std::atomic<bool>* stopping) const {
+  Result<Response> send_checked(Request& request, const std::atomic<bool>* stopping) const {
     if (!transport) return Error(ErrorCode::config, "HttpClient has no transport");
     auto url = detail::parse_url(request.url);
     if (!url) return url.error();
@@ -133,10 +136,27 @@ struct HttpClient::Impl {
     }
   }
 
-  // One attempt: the request and the redirects it leads to.
-  Outcome follow(const Request& original, const Url& original_url, const Secret* token, int attempt,
+  // Sends `hop` with the bearer in an Authorization field that exists only for the exchange:
+  // it is removed, and so wiped (Headers::remove), however the exchange ends.
+  Result<Response> send_with_token(Request& hop, const Secret& token) const {
+    const std::string_view value = token.reveal();
+    std::string authorization;
+    authorization.reserve(7 + value.size());
+    authorization.append("Bearer ").append(value);
+    hop.headers.add("Authorization", std::move(authorization));
+    struct Remove {
+      Headers& headers;
+      ~Remove() { headers.remove("Authorization"); }
+    } remove{hop.headers};
+    return transport->send(hop);
+  }
+
+  // One attempt: the request and the redirects it leads to. `original` comes back as it was;
+  // a redirect works on a copy.
+  Outcome follow(Request& original, const Url& original_url, const Secret* token, int attempt,
                  const std::atomic<bool>* stopping) const {
-    Request hop = original;
+    Request* hop = &original;
+    std::optional<Request> redirected;
     Url url = original_url;
     bool credentials = true;  // still on the original origin
     for (int redirects = 0;; ++redirects) {
@@ -144,16 +164,9 @@ struct HttpClient::Impl {
         return {Error(ErrorCode::cancelled, "request cancelled"), false};
       }
       const bool token_sent = token && credentials;
-      if (token_sent) {
-        const std::string_view value = token->reveal();
-        std::string authorization;
-        authorization.reserve(7 + value.size());
-        authorization.append("Bearer ").append(value);
-        hop.headers.set("Authorization", std::move(authorization));
-      }
-      auto result = transport->send(hop);
+      auto result = token_sent ? send_with_token(*hop, *token) : transport->send(*hop);
       if (options.log) {  // built only for a sink: this is the per-request hot path
-        std::string line = hop.method + " " + url.redacted();
+        std::string line = hop->method + " " + url.redacted();
         line += result ? " -> " + std::to_string(result->status)
                        : " failed: " + std::string(freshtoken::to_string(result.error().code()));
         line += " (attempt " + std::to_string(attempt);
@@ -182,33 +195,34 @@ struct HttpClient::Impl {
                     .with_http_status(status),
                 false};
       }
-      const bool to_get = (status == 303 && hop.method != "HEAD") ||
-                          ((status == 301 || status == 302) && hop.method == "POST");
-      if (!to_get && !hop.body_replayable()) return {std::move(result), token_sent};
+      const bool to_get = (status == 303 && hop->method != "HEAD") ||
+                          ((status == 301 || status == 302) && hop->method == "POST");
+      if (!to_get && !hop->body_replayable()) return {std::move(result), token_sent};
+      if (!redirected) hop = &redirected.emplace(original);
       if (!detail::same_origin(url, *target)) {
         if (options.cross_origin_redirects == CrossOriginRedirects::stop) {
           return {std::move(result), token_sent};
         }
         credentials = false;
         for (const char* name : {"Authorization", "Proxy-Authorization", "Cookie", "Cookie2"}) {
-          hop.headers.remove(name);
+          hop->headers.remove(name);
         }
-        for (const auto& name : options.sensitive_headers) hop.headers.remove(name);
+        for (const auto& name : options.sensitive_headers) hop->headers.remove(name);
       }
       if (to_get) {
-        hop.method = "GET";
-        hop.body.clear();
-        hop.body_stream = nullptr;
+        hop->method = "GET";
+        hop->body.clear();
+        hop->body_stream = nullptr;
         for (const char* name :
              {"Content-Type", "Content-Length", "Content-Encoding", "Transfer-Encoding"}) {
-          hop.headers.remove(name);
+          hop->headers.remove(name);
         }
       }
       if (options.log)
         log(LogLevel::debug, "following " + std::to_string(status) + " to " + target->redacted() +
                                  (credentials ? "" : " without credentials"));
       url = std::move(*target);
-      hop.url = url.serialize();
+      hop->url = url.serialize();
     }
   }
 };
@@ -274,13 +288,16 @@ HttpClient::~HttpClient() {
   }
 }
 
-Result<Response> HttpClient::send(const Request& request) { return impl_->send(request, nullptr); }
+Result<Response> HttpClient::send(const Request& request) {
+  Request own = request;  // the caller's Request is never modified
+  return impl_->send(own, nullptr);
+}
 
 Result<Response> HttpClient::get(const std::string& url, Headers headers) {
   Request request;
   request.url = url;
   request.headers = std::move(headers);
-  return send(request);
+  return impl_->send(request, nullptr);
 }
 
 namespace {
@@ -300,18 +317,23 @@ Request with_body(std::string method, const std::string& url, std::string body,
 
 Result<Response> HttpClient::post(const std::string& url, std::string body,
                                   std::string content_type, Headers headers) {
-  return send(with_body("POST", url, std::move(body), std::move(content_type), std::move(headers)));
+  Request request =
+      with_body("POST", url, std::move(body), std::move(content_type), std::move(headers));
+  return impl_->send(request, nullptr);
 }
 
 Result<Response> HttpClient::put(const std::string& url, std::string body, std::string content_type,
                                  Headers headers) {
-  return send(with_body("PUT", url, std::move(body), std::move(content_type), std::move(headers)));
+  Request request =
+      with_body("PUT", url, std::move(body), std::move(content_type), std::move(headers));
+  return impl_->send(request, nullptr);
 }
 
 Result<Response> HttpClient::patch(const std::string& url, std::string body,
                                    std::string content_type, Headers headers) {
-  return send(
-      with_body("PATCH", url, std::move(body), std::move(content_type), std::move(headers)));
+  Request request =
+      with_body("PATCH", url, std::move(body), std::move(content_type), std::move(headers));
+  return impl_->send(request, nullptr);
 }
 
 Result<Response> HttpClient::del(const std::string& url, Headers headers) {
@@ -319,7 +341,7 @@ Result<Response> HttpClient::del(const std::string& url, Headers headers) {
   request.method = "DELETE";
   request.url = url;
   request.headers = std::move(headers);
-  return send(request);
+  return impl_->send(request, nullptr);
 }
 
 std::future<Result<Response>> HttpClient::send_async(Request request) {
@@ -333,7 +355,7 @@ std::future<Result<Response>> HttpClient::send_async(Request request) {
 void HttpClient::send_async(Request request, std::function<void(Result<Response>)> on_done) {
   auto impl = impl_;
   Pool::Task task = [impl, request = std::move(request), on_done = std::move(on_done)](
-                        bool cancelled, const std::atomic<bool>& stopping) {
+                        bool cancelled, const std::atomic<bool>& stopping) mutable {
     Result<Response> result = cancelled ? Result<Response>(Error(ErrorCode::cancelled,
                                                                  "HttpClient destroyed before the "
                                                                  "request was sent"))

@@ -37,7 +37,8 @@ class FRESHTOKEN_API Headers {
   void add(std::string name, std::string value);
   /// Replaces every field of that name with one.
   void set(std::string name, std::string value);
-  /// Removes every field of that name.
+  /// Removes every field of that name. Their values are zeroed first: header values are
+  /// often credentials (Authorization, Cookie), and a removed one must not linger in memory.
   void remove(std::string_view name);
   /// True when a field of that name exists.
   bool contains(std::string_view name) const;

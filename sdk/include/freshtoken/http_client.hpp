@@ -5,7 +5,7 @@
 /// below, and offers asynchronous sends so that a GUI thread never blocks on a refresh.
 ///
 /// Rules:
-/// - The caller's Request is never modified; every attempt works on a copy.
+/// - The caller's Request is never modified.
 /// - A request that already carries its own `Authorization` header is not managed: it is sent
 ///   as is, no token is fetched and a 401 is returned without a retry.
 /// - A bearer token is never sent over plain http:// except to a loopback host (localhost,

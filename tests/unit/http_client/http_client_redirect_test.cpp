@@ -243,5 +243,28 @@ TEST_F(HttpClientRedirectTest, Unauthorized401AfterSameOriginRedirectRetriesFrom
   EXPECT_EQ(tokens->invalidated(), std::vector<std::string>{"token-1"});
 }
 
+// post() hands the client a Request it owns and sends without copying; a 303 then works on a
+// copy, so the retry after a 401 resends the original POST and its body.
+TEST_F(HttpClientRedirectTest, RetryAfterASeeOtherResendsTheOriginalPost) {
+  transport->enqueue(redirect(303, "/b"));
+  transport->enqueue(response(401));
+  transport->enqueue(redirect(303, "/b"));
+  transport->enqueue(response(200));
+  auto result = client->post("https://api.example/a", R"({"n":1})", "application/json");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 200);
+  ASSERT_EQ(transport->request_count(), 4u);
+  EXPECT_EQ(sent(1).method, "GET");
+  EXPECT_TRUE(sent(1).body.empty());
+  for (std::size_t i : {0u, 2u}) {
+    EXPECT_EQ(sent(i).method, "POST") << i;
+    EXPECT_EQ(sent(i).url, "https://api.example/a") << i;
+    EXPECT_EQ(sent(i).body, R"({"n":1})") << i;
+    EXPECT_EQ(sent(i).headers.get("Content-Type"), "application/json") << i;
+    EXPECT_EQ(sent(i).headers.get_all("Authorization").size(), 1u) << i;
+  }
+  EXPECT_EQ(sent(2).headers.get("Authorization"), bearer("token-2"));
+}
+
 }  // namespace
 }  // namespace freshtoken

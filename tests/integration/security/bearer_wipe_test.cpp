@@ -1,0 +1,147 @@
+// Every copy of the bearer that the SDK makes on the heap is wiped before it is released:
+// the Secret HttpClient gets from its TokenSource, the "Bearer ..." Authorization value,
+// the transport's header lines. This program replaces the global allocation functions (a
+// replacement the language allows, [replacement.functions]): operator new hands out zeroed
+// memory, so whatever a block holds when operator delete gets it was written during its
+// lifetime, and operator delete counts the blocks that still hold the planted token.
+// libcurl's own copies (its request buffer) live in malloc'ed memory this cannot see and
+// the SDK cannot wipe; docs/reliability.md says so.
+#include <gtest/gtest.h>
+#include <malloc.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <string>
+#include <string_view>
+
+#include "freshtoken/http_client.hpp"
+#include "freshtoken/transport.hpp"
+#include "test_servers.hpp"
+
+namespace {
+
+// Only ever in static storage and in the SDK's own buffers.
+constexpr std::string_view kToken = "planted-bearer-wipe-canary-0123456789abcdefghijklmnop";
+
+std::atomic<long> unwiped_releases{0};
+
+void* allocate(std::size_t size) {
+  void* p = std::malloc(size == 0 ? 1 : size);
+  if (p) std::memset(p, 0, malloc_usable_size(p));
+  return p;
+}
+
+void release(void* p) noexcept {
+  if (p == nullptr) return;
+  if (memmem(p, malloc_usable_size(p), kToken.data(), kToken.size()) != nullptr) ++unwiped_releases;
+  std::free(p);
+}
+
+}  // namespace
+
+void* operator new(std::size_t size) {
+  if (void* p = allocate(size)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t size) {
+  if (void* p = allocate(size)) return p;
+  throw std::bad_alloc();
+}
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept { return allocate(size); }
+void* operator new[](std::size_t size, const std::nothrow_t&) noexcept { return allocate(size); }
+void operator delete(void* p) noexcept { release(p); }
+void operator delete[](void* p) noexcept { release(p); }
+void operator delete(void* p, std::size_t) noexcept { release(p); }
+void operator delete[](void* p, std::size_t) noexcept { release(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { release(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { release(p); }
+
+namespace freshtoken {
+namespace {
+
+using testing::RawServer;
+
+class PlantedToken : public TokenSource {
+ public:
+  Result<Secret> token() override { return Secret(kToken); }
+  void invalidate(const Secret&) override {}
+};
+
+// Answers each request on a kept-alive connection from a buffer on its stack (so the server
+// holds no heap copy of the token): /redirect -> 302 to /final, /reject -> 401
+// invalid_token, anything else -> 200 "ok". Counts the requests that carried the token.
+std::atomic<int> requests_with_token{0};
+
+void serve(int fd, const std::atomic<bool>& stopping) {
+  char head[16384];
+  for (;;) {
+    std::size_t size = 0;
+    while (size < sizeof(head) &&
+           std::string_view(head, size).find("\r\n\r\n") == std::string_view::npos) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 20) == 0) {
+        if (stopping) return;
+        continue;
+      }
+      const ssize_t n = ::recv(fd, head + size, sizeof(head) - size, 0);
+      if (n <= 0) return;
+      size += static_cast<std::size_t>(n);
+    }
+    const std::string_view request(head, size);
+    if (request.find(kToken) != std::string_view::npos) ++requests_with_token;
+    const char* answer =
+        request.rfind("GET /redirect ", 0) == 0
+            ? "HTTP/1.1 302 Found\r\nLocation: /final\r\nContent-Length: 0\r\n\r\n"
+        : request.rfind("GET /reject ", 0) == 0
+            ? "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer error=\"invalid_token\"\r\n"
+              "Content-Length: 0\r\n\r\n"
+            : "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    if (::send(fd, answer, std::strlen(answer), MSG_NOSIGNAL) < 0) return;
+    std::memset(head, 0, sizeof(head));
+  }
+}
+
+TEST(BearerWipe, NoHeapCopyOfTheBearerIsReleasedUnwiped) {
+  RawServer server(&serve);
+  HttpClient client(make_curl_transport(), std::make_shared<PlantedToken>());
+  unwiped_releases = 0;
+  requests_with_token = 0;
+
+  for (int i = 0; i < 3; ++i) {
+    auto got = client.get(server.url("/resource"));
+    ASSERT_TRUE(got) << got.error().to_string();
+    EXPECT_EQ(got->status, 200);
+  }
+  Request request;  // through send(), which copies the caller's Request
+  request.url = server.url("/resource");
+  auto sent = client.send(request);
+  ASSERT_TRUE(sent) << sent.error().to_string();
+  auto redirected = client.get(server.url("/redirect"));  // token on both hops (same origin)
+  ASSERT_TRUE(redirected) << redirected.error().to_string();
+  EXPECT_EQ(redirected->status, 200);
+  auto rejected = client.get(server.url("/reject"));  // a 401, then the one retry
+  ASSERT_TRUE(rejected) << rejected.error().to_string();
+  EXPECT_EQ(rejected->status, 401);
+
+  EXPECT_EQ(requests_with_token.load(), 3 + 1 + 2 + 2);
+  EXPECT_EQ(unwiped_releases.load(), 0);
+}
+
+// The check itself can fail: a heap string that held the token and is released unwiped is
+// counted.
+TEST(BearerWipe, TheCheckSeesAnUnwipedCopy) {
+  unwiped_releases = 0;
+  {
+    auto copy = std::make_unique<std::string>("Bearer ");
+    copy->append(kToken);
+  }
+  EXPECT_EQ(unwiped_releases.load(), 1);
+}
+
+}  // namespace
+}  // namespace freshtoken
