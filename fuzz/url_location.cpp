@@ -4,6 +4,8 @@
 // well-formed URL of the same origin; a resolved Location is such a URL too, with dot
 // segments gone, no userinfo unless it kept the request's own authority, and nothing in it
 // that could split an HTTP header; the loopback predicate agrees with what the parser gives.
+#include <arpa/inet.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -62,10 +64,18 @@ void check_url(const Url& url) {
   FUZZ_CHECK(redacted ==
              url.scheme + "://" + url.host_port() + (url.path.empty() ? "/" : url.path));
 
-  // Plain http is allowed to loopback hosts only: names that look like one must be one.
+  // Plain http is allowed to loopback hosts only: names that look like one must be one, and
+  // an IPv4 literal is one exactly when inet_pton reads it as 127.0.0.0/8.
   if (is_loopback_host(url.host)) {
     FUZZ_CHECK(url.host == "localhost" || url.host == "localhost." || url.host[0] == '[' ||
                (url.host[0] >= '0' && url.host[0] <= '9'));
+  }
+  if (url.host[0] != '[') {
+    in_addr v4{};
+    const bool ipv4_loopback =
+        inet_pton(AF_INET, url.host.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
+    FUZZ_CHECK(is_loopback_host(url.host) ==
+               (ipv4_loopback || url.host == "localhost" || url.host == "localhost."));
   }
 }
 

@@ -5,6 +5,8 @@
 
 #include <utility>
 
+#include "freshtoken/http.hpp"  // iequals
+
 namespace freshtoken::detail {
 
 namespace {
@@ -36,6 +38,29 @@ bool valid_reg_name(std::string_view host) {
       return false;
   }
   return true;
+}
+
+// A dotted-quad address in 127.0.0.0/8, read as inet_pton(AF_INET) reads one: four decimal
+// parts of 0-255, no leading zeros, nothing else.
+bool is_ipv4_loopback(std::string_view name) {
+  std::size_t i = 0;
+  unsigned first = 0;
+  for (int part = 0; part < 4; ++part) {
+    if (part > 0) {
+      if (i >= name.size() || name[i] != '.') return false;
+      ++i;
+    }
+    const std::size_t start = i;
+    unsigned value = 0;
+    for (; i < name.size() && is_digit(name[i]); ++i) {
+      if (i > start && value == 0) return false;  // a leading zero
+      value = value * 10 + unsigned(name[i] - '0');
+      if (value > 255) return false;
+    }
+    if (i == start) return false;
+    if (part == 0) first = value;
+  }
+  return i == name.size() && first == 127;
 }
 
 Error bad(const char* what) { return Error(ErrorCode::config, std::string("bad URL: ") + what); }
@@ -212,20 +237,18 @@ std::optional<Url> resolve_reference(const Url& base, std::string_view ref) {
 }
 
 bool is_loopback_host(std::string_view host) {
-  std::string name = lowered(host);
-  if (name == "localhost" || name == "localhost.") return true;
+  if (iequals(host, "localhost") || iequals(host, "localhost.")) return true;
+  std::string_view name = host;
   if (name.size() >= 2 && name.front() == '[' && name.back() == ']') {
     name = name.substr(1, name.size() - 2);
   }
-  // Only an IPv6 address has a ':'; trying just the family it can be saves a failed parse
-  // on every plain-http request (HttpClient asks this for each one).
-  if (name.find(':') != std::string::npos) {
-    in6_addr v6{};
-    return inet_pton(AF_INET6, name.c_str(), &v6) == 1 &&
-           (IN6_IS_ADDR_LOOPBACK(&v6) || (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127));
-  }
-  in_addr v4{};
-  return inet_pton(AF_INET, name.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
+  // Only an IPv6 address has a ':'. An IPv4 one is read in place: HttpClient asks this for
+  // every plain-http request.
+  if (name.find(':') == std::string_view::npos) return is_ipv4_loopback(name);
+  const std::string text(name);  // inet_pton wants a NUL-terminated string
+  in6_addr v6{};
+  return inet_pton(AF_INET6, text.c_str(), &v6) == 1 &&
+         (IN6_IS_ADDR_LOOPBACK(&v6) || (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127));
 }
 
 }  // namespace freshtoken::detail

@@ -2,6 +2,7 @@
 // authorization-server checks compare, and RFC 3986 §5.2 resolution of Location.
 #include "url.hpp"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -35,6 +36,27 @@ TEST(ParseUrl, DefaultPortsPerSchemeAndEmptyPortMeansDefault) {
   EXPECT_EQ(empty_port.port, 443);
   EXPECT_FALSE(empty_port.explicit_port);
   EXPECT_EQ(parsed("https://a.example:65535/").port, 65535);
+}
+
+// The loopback check reads IPv4 literals itself; it must agree with inet_pton on every
+// spelling, odd ones included.
+TEST(IsLoopbackHost, ReadsIpv4LiteralsExactlyAsInetPtonDoes) {
+  for (const char* host :
+       {"127.0.0.1",   "127.255.255.255", "127.0.0.0",   "127.1.2.3",  "126.0.0.1",
+        "128.0.0.1",   "0.0.0.0",         "127.0.0.01",  "127.00.0.1", "0127.0.0.1",
+        "127.0.0",     "127.0.0.1.",      "127.0.0.1.1", "127..0.1",   ".127.0.0.1",
+        "127.0.0.256", "127.0.0.1000",    "1270.0.0.1",  "127.0.0.1a", "127.0.0.-1",
+        "127.0.0.+1",  "127.0.0. 1",      "127",         "",           "."}) {
+    in_addr v4{};
+    const bool expected = inet_pton(AF_INET, host, &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
+    EXPECT_EQ(is_loopback_host(host), expected) << host;
+  }
+  EXPECT_TRUE(is_loopback_host("LocalHost"));
+  EXPECT_TRUE(is_loopback_host("localhost."));
+  EXPECT_TRUE(is_loopback_host("::1"));
+  EXPECT_TRUE(is_loopback_host("[0:0:0:0:0:0:0:1]"));
+  EXPECT_FALSE(is_loopback_host("[::2]"));
+  EXPECT_FALSE(is_loopback_host("localhost.example"));
 }
 
 TEST(ParseUrl, Ipv6LiteralsKeepTheirBracketsAndAreLowerCased) {
