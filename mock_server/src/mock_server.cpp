@@ -342,8 +342,8 @@ class MockServer::Impl {
     std::lock_guard<std::mutex> lock(mutex_);
     return clock_offset_;
   }
-  json issue_tokens(const std::string& user, const std::string& client_id,
-                    const std::string& scope);
+  json issue_tokens(const std::string& user, const std::string& client_id, const std::string& scope,
+                    std::optional<std::chrono::seconds> access_ttl);
 
  private:
   struct Family {
@@ -395,14 +395,17 @@ class MockServer::Impl {
 
   // Token minting (mutex held).
   std::string mint_access_token_locked(const std::string& client_id, const std::string& user,
-                                       const std::string& scope, const std::string& family_id);
+                                       const std::string& scope, const std::string& family_id,
+                                       std::chrono::seconds ttl);
   std::string mint_id_token_locked(const std::string& client_id, const std::string& user,
                                    const std::string& scope, const std::string& nonce);
   std::string new_family_locked(const std::string& client_id, const std::string& user,
                                 const std::string& scope, std::string* family_id);
+  // The access token lives `access_ttl`, by default the server's --access-token-ttl.
   json token_response_locked(const std::string& client_id, const std::string& user,
                              const std::string& scope, const std::string& nonce,
-                             const std::string& family_id, const std::string& refresh_token);
+                             const std::string& family_id, const std::string& refresh_token,
+                             std::optional<std::chrono::seconds> access_ttl = std::nullopt);
   void revoke_family_locked(const std::string& family_id);
 
   // Endpoints.
@@ -852,7 +855,11 @@ void MockServer::Impl::deny_device(const std::string& user_code) {
 }
 
 json MockServer::Impl::issue_tokens(const std::string& user, const std::string& client_id,
-                                    const std::string& scope) {
+                                    const std::string& scope,
+                                    std::optional<std::chrono::seconds> access_ttl) {
+  if (access_ttl && access_ttl->count() <= 0) {
+    throw std::invalid_argument("access_token_ttl_s must be a positive number of seconds");
+  }
   const ClientInfo* client = find_client(client_id);
   if (client == nullptr || client->grants.count(kGrantCode) == 0) {
     throw std::invalid_argument("unknown or non-interactive client: " + client_id);
@@ -865,7 +872,8 @@ json MockServer::Impl::issue_tokens(const std::string& user, const std::string& 
   std::lock_guard<std::mutex> lock(mutex_);
   std::string family_id;
   const std::string refresh = new_family_locked(client_id, user, join_scope(items), &family_id);
-  return token_response_locked(client_id, user, join_scope(items), "", family_id, refresh);
+  return token_response_locked(client_id, user, join_scope(items), "", family_id, refresh,
+                               access_ttl);
 }
 
 void MockServer::Impl::control(const httplib::Request& req, const std::string& text,
@@ -929,9 +937,16 @@ void MockServer::Impl::control(const httplib::Request& req, const std::string& t
       set_clock_offset(std::chrono::seconds(body["offset_seconds"].get<long long>()));
       ok({{"offset_seconds", clock_offset().count()}});
     } else if (path == "/mock/tokens" && req.method == "POST") {
+      std::optional<std::chrono::seconds> access_ttl;
+      if (body.contains("access_token_ttl_s")) {
+        if (!body["access_token_ttl_s"].is_number_integer()) {
+          throw std::invalid_argument("access_token_ttl_s must be an integer");
+        }
+        access_ttl = std::chrono::seconds(body["access_token_ttl_s"].get<long long>());
+      }
       ok(issue_tokens(body.value("user", std::string("alice")),
                       body.value("client_id", std::string("freshtoken-demo")),
-                      body.value("scope", std::string("openid profile api"))));
+                      body.value("scope", std::string("openid profile api")), access_ttl));
     } else {
       oauth_error(res, 404, "not_found", "Unknown control endpoint");
     }
@@ -947,13 +962,14 @@ void MockServer::Impl::control(const httplib::Request& req, const std::string& t
 std::string MockServer::Impl::mint_access_token_locked(const std::string& client_id,
                                                        const std::string& user,
                                                        const std::string& scope,
-                                                       const std::string& family_id) {
+                                                       const std::string& family_id,
+                                                       std::chrono::seconds ttl) {
   // `iat`/`exp` are whole seconds and a token is refused once exp <= floor(now): the issue
   // time is rounded UP so that every token lives at least the advertised expires_in.
   const auto now_time = now_locked();
   auto now = epoch_seconds(now_time);
   if (now_time.time_since_epoch() > std::chrono::seconds(now)) ++now;
-  const std::int64_t exp = now + options_.access_token_ttl.count();
+  const std::int64_t exp = now + ttl.count();
   const std::string jti = random_token(16);
   const json claims = {{"iss", issuer_},
                        {"sub", user.empty() ? client_id : user},
@@ -1002,10 +1018,12 @@ std::string MockServer::Impl::new_family_locked(const std::string& client_id,
 json MockServer::Impl::token_response_locked(const std::string& client_id, const std::string& user,
                                              const std::string& scope, const std::string& nonce,
                                              const std::string& family_id,
-                                             const std::string& refresh_token) {
-  json answer = {{"access_token", mint_access_token_locked(client_id, user, scope, family_id)},
+                                             const std::string& refresh_token,
+                                             std::optional<std::chrono::seconds> access_ttl) {
+  const std::chrono::seconds ttl = access_ttl.value_or(options_.access_token_ttl);
+  json answer = {{"access_token", mint_access_token_locked(client_id, user, scope, family_id, ttl)},
                  {"token_type", "Bearer"},
-                 {"expires_in", options_.access_token_ttl.count()},
+                 {"expires_in", ttl.count()},
                  {"scope", scope}};
   if (!refresh_token.empty()) answer["refresh_token"] = refresh_token;
   if (!user.empty() && has_scope(scope, "openid")) {
@@ -1660,8 +1678,9 @@ nlohmann::json MockServer::jwks() const {
   return {{"keys", nlohmann::json::array({detail::SigningKey::instance().jwk()})}};
 }
 nlohmann::json MockServer::issue_tokens(const std::string& user, const std::string& client_id,
-                                        const std::string& scope) {
-  return impl_->issue_tokens(user, client_id, scope);
+                                        const std::string& scope,
+                                        std::optional<std::chrono::seconds> access_token_ttl) {
+  return impl_->issue_tokens(user, client_id, scope, access_token_ttl);
 }
 
 }  // namespace freshtoken::mock

@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -109,9 +110,12 @@ class FRESHTOKEN_MOCK_SERVER_API MockServer {
   /// Test convenience: tokens as if `user` had just completed an authorization_code sign-in for
   /// `client_id` (the token endpoint's JSON answer: access_token, token_type, expires_in,
   /// refresh_token, scope, id_token when scope has openid). Not counted in token_requests.
+  /// `access_token_ttl` gives this access token another lifetime than the server's (tokens
+  /// refreshed from it get the server's again); it must be positive.
   nlohmann::json issue_tokens(const std::string& user = "alice",
                               const std::string& client_id = "freshtoken-demo",
-                              const std::string& scope = "openid profile api");
+                              const std::string& scope = "openid profile api",
+                              std::optional<std::chrono::seconds> access_token_ttl = std::nullopt);
 
   class FRESHTOKEN_MOCK_SERVER_NO_EXPORT Impl;
 

@@ -467,6 +467,29 @@ TEST_F(ApiTest, ControlApiStatsClockAndReset) {
   EXPECT_EQ(body_of(get_with_token("/api/me", body_of(issued)["access_token"]))["sub"], "bob");
 }
 
+// A token with its own lifetime: what a benchmark baseline that cannot refresh needs on a
+// server whose tokens live seconds.
+TEST_F(ApiTest, ControlTokensMayHaveTheirOwnLifetime) {
+  auto issued = post_json("/mock/tokens", R"({"access_token_ttl_s": 7200})");
+  ASSERT_TRUE(issued);
+  ASSERT_EQ(issued->status, 200);
+  const json tokens = body_of(issued);
+  EXPECT_EQ(tokens["expires_in"], 7200);
+  const json claims = decode_part(split_jwt(tokens["access_token"])[1]);
+  EXPECT_EQ(claims["exp"].get<long>() - claims["iat"].get<long>(), 7200);
+  server_->set_clock_offset(seconds(3601));  // past the server's own one-hour lifetime
+  EXPECT_EQ(get_with_token("/api/me", tokens["access_token"])->status, 200);
+  // Refreshed tokens get the server's lifetime again.
+  EXPECT_EQ(body_of(refresh(tokens["refresh_token"]))["expires_in"], 3600);
+
+  for (const char* bad : {R"({"access_token_ttl_s": 0})", R"({"access_token_ttl_s": -5})",
+                          R"({"access_token_ttl_s": "long"})"}) {
+    auto res = post_json("/mock/tokens", bad);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 400) << bad;
+  }
+}
+
 TEST_F(ApiTest, ControlPostWithoutContentLengthDoesNotWaitForABody) {
   // What `curl -X POST <issuer>/mock/reset` sends.
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
