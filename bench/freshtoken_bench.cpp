@@ -48,7 +48,8 @@ struct Options {
   int threads = 1;
   long requests = 1000;  // per thread
   double duration = 0;   // seconds; > 0 replaces --requests
-  int warmup = 2;        // per thread, before the measured phase
+  int warmup = 2;        // per thread and mode, before the measured phase
+  int slice_ms = 250;    // interleaved mode: how long each mode's turn lasts
   std::string ca_file;
   std::size_t body_bytes = 0;
   std::string client_id = "freshtoken-demo";
@@ -136,10 +137,11 @@ std::optional<json> control_call(const Options& options, const std::string& meth
   }
 }
 
-// Tokens as after a sign-in, from the mock server's control API (no browser needed).
-std::optional<json> initial_tokens(const Options& options) {
-  const json ask = {
-      {"user", options.user}, {"client_id", options.client_id}, {"scope", options.scope}};
+// Tokens as after a sign-in, from the mock server's control API (no browser needed), with the
+// server's access-token lifetime, or `lifetime_s` when it is given.
+std::optional<json> initial_tokens(const Options& options, std::optional<long> lifetime_s = {}) {
+  json ask = {{"user", options.user}, {"client_id", options.client_id}, {"scope", options.scope}};
+  if (lifetime_s) ask["access_token_ttl_s"] = *lifetime_s;
   auto tokens = control_call(options, "POST", "/mock/tokens", ask.dump());
   if (!tokens || !tokens->contains("access_token") || !tokens->contains("refresh_token")) {
     std::cerr << "freshtoken-bench: POST /mock/tokens gave no tokens\n";
@@ -178,6 +180,8 @@ struct Gate {
   int ready = 0;
   bool go = false;
   std::atomic<bool> stop{false};
+  // Interleaved runs: the index of the mode whose turn it is (always 0 otherwise).
+  std::atomic<std::size_t> turn{0};
 
   void arrive_and_wait() {
     std::unique_lock<std::mutex> lock(mutex);
@@ -190,22 +194,29 @@ struct Gate {
 // One request of the workload; returns "" on success, else a short failure kind.
 using Step = std::function<std::string(ThreadResult&)>;
 
-void worker(const Options& options, Gate& gate, ThreadResult& out, const Step& step) {
-  ThreadResult warm;
-  for (int i = 0; i < options.warmup; ++i) step(warm);
-  out.connects += warm.connects;
+// steps[i] and out[i] belong to the i-th measured mode; each request runs the step of the mode
+// whose turn it is when it starts.
+void worker(const Options& options, Gate& gate, const std::vector<Step>& steps,
+            std::vector<ThreadResult>& out) {
+  for (std::size_t mode = 0; mode < steps.size(); ++mode) {
+    ThreadResult warm;
+    for (int i = 0; i < options.warmup; ++i) steps[mode](warm);
+    out[mode].connects += warm.connects;
+  }
   gate.arrive_and_wait();
   const long limit = options.duration > 0 ? -1 : options.requests;
-  if (limit > 0) out.latencies_us.reserve(static_cast<std::size_t>(limit));
+  if (limit > 0) out[0].latencies_us.reserve(static_cast<std::size_t>(limit));
   for (long i = 0; limit < 0 || i < limit; ++i) {
     if (limit < 0 && gate.stop.load(std::memory_order_relaxed)) break;
+    const std::size_t mode = gate.turn.load(std::memory_order_relaxed);
+    ThreadResult& result = out[mode];
     const auto start = SteadyClock::now();
-    std::string failure = step(out);
+    std::string failure = steps[mode](result);
     const auto end = SteadyClock::now();
-    out.latencies_us.push_back(std::chrono::duration<float, std::micro>(end - start).count());
+    result.latencies_us.push_back(std::chrono::duration<float, std::micro>(end - start).count());
     if (!failure.empty()) {
-      ++out.failures;
-      ++out.failure_kinds[failure];
+      ++result.failures;
+      ++result.failure_kinds[failure];
     }
   }
 }
@@ -326,11 +337,63 @@ double percentile(const std::vector<float>& sorted, double p) {
   return double(sorted[std::min(index, sorted.size() - 1)]);
 }
 
+// Requests, rate, latency, failures and CPU of one mode's share of a run.
+json mode_report(const std::vector<ThreadResult>& results, double seconds, CpuTimes cpu) {
+  std::vector<float> latencies;
+  long failures = 0;
+  std::size_t response_bytes = 0;
+  std::map<std::string, long> failure_kinds;
+  for (const auto& r : results) {
+    latencies.insert(latencies.end(), r.latencies_us.begin(), r.latencies_us.end());
+    failures += r.failures;
+    response_bytes += r.response_bytes;
+    for (const auto& [kind, n] : r.failure_kinds) failure_kinds[kind] += n;
+  }
+  std::sort(latencies.begin(), latencies.end());
+  const auto requests = static_cast<long>(latencies.size());
+  const double per_request = requests > 0 ? 1.0 / double(requests) : 0;
+  json report;
+  report["requests"] = requests;
+  report["seconds"] = seconds;
+  report["requests_per_second"] = seconds > 0 ? double(requests) / seconds : 0;
+  report["latency_ms"] = {{"p50", percentile(latencies, 0.50) / 1000},
+                          {"p90", percentile(latencies, 0.90) / 1000},
+                          {"p99", percentile(latencies, 0.99) / 1000},
+                          {"max", latencies.empty() ? 0.0 : double(latencies.back()) / 1000}};
+  report["failures"] = failures;
+  report["failure_kinds"] = failure_kinds;
+  report["cpu_us_per_request"] = (cpu.user_us + cpu.sys_us) * per_request;
+  report["cpu_user_us_per_request"] = cpu.user_us * per_request;
+  report["cpu_sys_us_per_request"] = cpu.sys_us * per_request;
+  report["response_body_bytes_avg"] =
+      requests > 0 ? double(response_bytes) / double(requests) : 0.0;
+  return report;
+}
+
 int run_workload(const Options& options) {
+  // The modes this run measures: one, or both taking turns.
+  const bool interleaved = options.mode == "interleaved";
+  const std::vector<std::string> modes =
+      interleaved ? std::vector<std::string>{"sdk", "raw-curl"} : std::vector{options.mode};
+  const auto has = [&](const char* mode) {
+    return std::find(modes.begin(), modes.end(), mode) != modes.end();
+  };
+  if (interleaved && options.duration <= 0) {
+    std::cerr << "freshtoken-bench: --mode interleaved needs --duration\n";
+    return 2;
+  }
+
+  // The SDK signs in with tokens of the server's lifetime. The baseline cannot refresh, so its
+  // token outlives any run, even on a server whose tokens live seconds.
   auto tokens = initial_tokens(options);
   if (!tokens) return 1;
-  const std::string access_token = (*tokens)["access_token"].get<std::string>();
   const long ttl = tokens->value("expires_in", 0L);
+  std::string baseline_token;
+  if (has("raw-curl")) {
+    auto long_lived = initial_tokens(options, 24 * 3600);
+    if (!long_lived) return 1;
+    baseline_token = (*long_lived)["access_token"].get<std::string>();
+  }
 
   // Before the SDK's setup, so that the connection its discovery opens (and the workers then
   // reuse) is counted like the baseline's.
@@ -339,7 +402,7 @@ int run_workload(const Options& options) {
   const auto window_start = SteadyClock::now();
 
   std::optional<SdkContext> sdk;
-  if (options.mode == "sdk") {
+  if (has("sdk")) {
     sdk = make_sdk(options, *tokens);
     if (!sdk) return 1;
   }
@@ -360,24 +423,34 @@ int run_workload(const Options& options) {
   });
 
   Gate gate;
-  std::vector<ThreadResult> results(static_cast<std::size_t>(options.threads));
+  // results[mode][thread]
+  std::vector<std::vector<ThreadResult>> results(
+      modes.size(), std::vector<ThreadResult>(static_cast<std::size_t>(options.threads)));
   std::vector<std::thread> threads;
   for (int t = 0; t < options.threads; ++t) {
     threads.emplace_back([&, t] {
-      ThreadResult& out = results[static_cast<std::size_t>(t)];
-      if (options.mode == "raw-curl") {
-        RawCurlStep raw(options, access_token);
-        worker(options, gate, out, [&raw](ThreadResult& r) { return raw(r); });
-      } else {
-        freshtoken::HttpClient& client = *sdk->client;
-        worker(options, gate, out, [&](ThreadResult& r) -> std::string {
-          auto result = options.body_bytes > 0 ? client.post(url, body, "application/octet-stream")
-                                               : client.get(url);
-          if (result) r.response_bytes += result->body.size();
-          if (!result || result->status != 200) return describe_failure(result);
-          return {};
-        });
+      std::optional<RawCurlStep> raw;
+      std::vector<Step> steps;
+      for (const auto& mode : modes) {
+        if (mode == "raw-curl") {
+          raw.emplace(options, baseline_token);
+          steps.push_back([&raw](ThreadResult& r) { return (*raw)(r); });
+        } else {
+          freshtoken::HttpClient& client = *sdk->client;
+          steps.push_back([&](ThreadResult& r) -> std::string {
+            auto result = options.body_bytes > 0
+                              ? client.post(url, body, "application/octet-stream")
+                              : client.get(url);
+            if (result) r.response_bytes += result->body.size();
+            if (!result || result->status != 200) return describe_failure(result);
+            return {};
+          });
+        }
       }
+      std::vector<ThreadResult> out(modes.size());
+      worker(options, gate, steps, out);
+      for (std::size_t m = 0; m < modes.size(); ++m)
+        results[m][static_cast<std::size_t>(t)] = std::move(out[m]);
     });
   }
   {
@@ -392,7 +465,34 @@ int run_workload(const Options& options) {
     gate.go = true;
   }
   gate.changed.notify_all();
-  if (options.duration > 0) {
+  // Each mode's share of the wall time and of the process's CPU time.
+  std::vector<double> mode_seconds(modes.size(), 0.0);
+  std::vector<CpuTimes> mode_cpu(modes.size());
+  long slices = 0;
+  if (interleaved) {
+    // Turns of --slice-ms: both modes sample the same moments of a noisy machine, which
+    // separate runs seconds apart do not.
+    const SteadyClock::time_point deadline =
+        start + std::chrono::duration_cast<SteadyClock::duration>(
+                    std::chrono::duration<double>(options.duration));
+    auto slice_start = start;
+    CpuTimes slice_cpu = cpu_start;
+    for (auto now = start; now < deadline;) {
+      std::this_thread::sleep_for(std::min<SteadyClock::duration>(
+          std::chrono::milliseconds(options.slice_ms), deadline - now));
+      now = SteadyClock::now();
+      const CpuTimes cpu = cpu_now();
+      const std::size_t turn = gate.turn.load();
+      mode_seconds[turn] += std::chrono::duration<double>(now - slice_start).count();
+      mode_cpu[turn].user_us += cpu.user_us - slice_cpu.user_us;
+      mode_cpu[turn].sys_us += cpu.sys_us - slice_cpu.sys_us;
+      slice_start = now;
+      slice_cpu = cpu;
+      gate.turn = (turn + 1) % modes.size();
+      ++slices;
+    }
+    gate.stop = true;
+  } else if (options.duration > 0) {
     std::this_thread::sleep_for(std::chrono::duration<double>(options.duration));
     gate.stop = true;
   }
@@ -400,6 +500,10 @@ int run_workload(const Options& options) {
   const auto end = SteadyClock::now();
   const CpuTimes cpu_end = cpu_now();
   const long rss_end = current_rss_kb();
+  if (!interleaved) {
+    mode_seconds[0] = std::chrono::duration<double>(end - start).count();
+    mode_cpu[0] = {cpu_end.user_us - cpu_start.user_us, cpu_end.sys_us - cpu_start.sys_us};
+  }
   {
     std::lock_guard<std::mutex> lock(sample_mutex);
     sampling = false;
@@ -412,52 +516,45 @@ int run_workload(const Options& options) {
       std::chrono::duration<double>(SteadyClock::now() - window_start).count();
   if (!stats_after) return 1;
 
-  std::vector<float> latencies;
-  long failures = 0;
-  std::size_t response_bytes = 0;
-  long raw_connects = 0;
-  std::map<std::string, long> failure_kinds;
-  for (auto& r : results) {
-    latencies.insert(latencies.end(), r.latencies_us.begin(), r.latencies_us.end());
-    failures += r.failures;
-    response_bytes += r.response_bytes;
-    raw_connects += r.connects;
-    for (const auto& [kind, n] : r.failure_kinds) failure_kinds[kind] += n;
-  }
-  std::sort(latencies.begin(), latencies.end());
-  const auto requests = static_cast<long>(latencies.size());
-  const double seconds = std::chrono::duration<double>(end - start).count();
-  const double cpu_user = cpu_end.user_us - cpu_start.user_us;
-  const double cpu_sys = cpu_end.sys_us - cpu_start.sys_us;
-  const double per_request = requests > 0 ? 1.0 / double(requests) : 0;
-
-  const long refresh_calls = refresh_calls_of(*stats_after) - refresh_calls_of(*stats_before);
   json report;
-  report["mode"] = options.mode;
+  std::vector<json> per_mode;
+  for (std::size_t m = 0; m < modes.size(); ++m) {
+    json part = mode_report(results[m], mode_seconds[m], mode_cpu[m]);
+    part["mode"] = modes[m];
+    if (modes[m] == "sdk") {
+      if (auto curl = std::dynamic_pointer_cast<freshtoken::detail::CurlTransport>(sdk->transport))
+        part["client_connections_opened"] = curl->connections_opened();
+    } else {
+      long connects = 0;
+      for (const auto& r : results[m]) connects += r.connects;
+      part["client_connections_opened"] = connects;
+    }
+    per_mode.push_back(std::move(part));
+  }
+  if (interleaved) {
+    report["mode"] = "interleaved";
+    report["slice_ms"] = options.slice_ms;
+    report["slices"] = slices;
+    for (std::size_t m = 0; m < modes.size(); ++m) report[modes[m]] = per_mode[m];
+    const double raw_rate = per_mode[1]["requests_per_second"].get<double>();
+    report["throughput_ratio"] =
+        raw_rate > 0 ? per_mode[0]["requests_per_second"].get<double>() / raw_rate : 0.0;
+    report["requests"] = per_mode[0]["requests"].get<long>() + per_mode[1]["requests"].get<long>();
+    report["failures"] = per_mode[0]["failures"].get<long>() + per_mode[1]["failures"].get<long>();
+  } else {
+    report = per_mode[0];
+  }
+  const long refresh_calls = refresh_calls_of(*stats_after) - refresh_calls_of(*stats_before);
   report["issuer"] = options.issuer;
   report["tls"] = options.issuer.rfind("https://", 0) == 0;
   report["threads"] = options.threads;
   report["requests_per_thread"] = options.duration > 0 ? json(nullptr) : json(options.requests);
   report["duration_requested_s"] = options.duration;
-  report["requests"] = requests;
-  report["seconds"] = seconds;
-  report["requests_per_second"] = seconds > 0 ? double(requests) / seconds : 0;
-  report["latency_ms"] = {{"p50", percentile(latencies, 0.50) / 1000},
-                          {"p90", percentile(latencies, 0.90) / 1000},
-                          {"p99", percentile(latencies, 0.99) / 1000},
-                          {"max", latencies.empty() ? 0.0 : double(latencies.back()) / 1000}};
-  report["failures"] = failures;
-  report["failure_kinds"] = failure_kinds;
-  report["cpu_us_per_request"] = (cpu_user + cpu_sys) * per_request;
-  report["cpu_user_us_per_request"] = cpu_user * per_request;
-  report["cpu_sys_us_per_request"] = cpu_sys * per_request;
   report["peak_rss_kb"] = peak_rss_kb();
   report["rss_after_warmup_kb"] = rss_after_warmup;
   report["rss_end_kb"] = rss_end;
   report["rss_timeline_kb"] = rss_timeline;
   report["request_body_bytes"] = options.body_bytes;
-  report["response_body_bytes_avg"] =
-      requests > 0 ? double(response_bytes) / double(requests) : 0.0;
   report["access_token_ttl_s"] = ttl;
   // The stats window covers the SDK's setup, warm-up and the measured phase.
   report["stats_window_s"] = window_seconds;
@@ -472,12 +569,6 @@ int run_workload(const Options& options) {
     // The "after" control call opened one connection of its own (FORBID_REUSE, fresh handle).
     report["connections"] =
         stat_of(*stats_after, "connections") - stat_of(*stats_before, "connections") - 1;
-  }
-  if (sdk) {
-    if (auto curl = std::dynamic_pointer_cast<freshtoken::detail::CurlTransport>(sdk->transport))
-      report["client_connections_opened"] = curl->connections_opened();
-  } else {
-    report["client_connections_opened"] = raw_connects;
   }
   std::cout << report.dump() << std::endl;
   return 0;
@@ -566,9 +657,10 @@ int main(int argc, char** argv) {
   Options options;
   CLI::App app{"freshtoken-bench: SDK vs raw libcurl against freshtoken-mock-server"};
   app.add_option("--issuer", options.issuer, "The mock server's issuer URL");
-  app.add_option("--mode", options.mode, "sdk | raw-curl | memory")
+  app.add_option("--mode", options.mode,
+                 "sdk | raw-curl | interleaved (both, taking turns) | memory")
       ->capture_default_str()
-      ->check(CLI::IsMember({"sdk", "raw-curl", "memory"}));
+      ->check(CLI::IsMember({"sdk", "raw-curl", "interleaved", "memory"}));
   app.add_option("--threads", options.threads, "Worker threads")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
@@ -582,6 +674,10 @@ int main(int argc, char** argv) {
   app.add_option("--warmup", options.warmup, "Unmeasured requests per thread before the run")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--slice-ms", options.slice_ms,
+                 "interleaved mode: milliseconds of each mode's turn")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 60000));
   app.add_option("--ca-file", options.ca_file, "CA bundle (PEM) for an HTTPS issuer");
   app.add_option("--body-bytes", options.body_bytes,
                  "POST this many bytes to /api/echo instead of GET /api/me")

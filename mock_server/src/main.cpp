@@ -51,6 +51,10 @@ int main(int argc, char** argv) {
   app.add_option("--tls-cert", options.tls_cert_file, "PEM certificate (with --tls-key: HTTPS)")
       ->check(CLI::ExistingFile);
   app.add_option("--tls-key", options.tls_key_file, "PEM private key")->check(CLI::ExistingFile);
+  app.add_option("--threads", options.threads,
+                 "Connection threads; each open keep-alive connection holds one")
+      ->capture_default_str()
+      ->check(CLI::Range(8, 4096));
   app.add_flag("--auto-approve", options.auto_approve,
                "Approve sign-ins and device codes at once as alice");
   CLI11_PARSE(app, argc, argv);

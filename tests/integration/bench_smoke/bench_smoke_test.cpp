@@ -126,6 +126,42 @@ TEST(BenchSmoke, SdkModeRefreshesThroughAShortLifetimeWithoutFailuresOverReusedC
   EXPECT_LE(report.value("connections", 1000000L), 4 + refreshes + 2) << report.dump();
 }
 
+// Both modes take turns in one run, against one server whose tokens live a second: the
+// baseline, which cannot refresh, gets a token of its own that outlives the run.
+TEST(BenchSmoke, InterleavedModeMeasuresBothModesInTurnsOnOneServer) {
+  MockServerProcess server({"--port", "0", "--access-token-ttl", "1"});
+  ASSERT_FALSE(server.issuer().empty());
+  const json report = parse_report(run_bench("--issuer " + server.issuer() +
+                                             " --mode interleaved --threads 3 --duration 1.5"
+                                             " --slice-ms 100"));
+  EXPECT_EQ(report.value("mode", ""), "interleaved");
+  EXPECT_EQ(report.value("failures", -1L), 0) << report.dump();
+  EXPECT_GE(report.value("slices", 0L), 10);
+  EXPECT_GE(report.value("token_endpoint_calls", 0L), 1);  // the SDK refreshed
+  long requests = 0;
+  for (const char* mode : {"sdk", "raw-curl"}) {
+    ASSERT_TRUE(report.contains(mode)) << mode;
+    const json& part = report[mode];
+    EXPECT_EQ(part.value("mode", ""), mode);
+    EXPECT_GT(part.value("requests", 0L), 0) << mode;
+    EXPECT_EQ(part.value("failures", -1L), 0) << mode;
+    // Turns alternate, so each mode had about half of the 1.5 s.
+    EXPECT_GT(part.value("seconds", 0.0), 0.5) << mode;
+    EXPECT_LT(part.value("seconds", 10.0), 1.0) << mode;
+    EXPECT_GT(part.value("cpu_us_per_request", 0.0), 0.0) << mode;
+    const auto& latency = part["latency_ms"];
+    EXPECT_LE(latency.value("p50", -1.0), latency.value("p99", -2.0)) << mode;
+    requests += part.value("requests", 0L);
+  }
+  EXPECT_EQ(report.value("requests", 0L), requests);
+  EXPECT_GT(report.value("throughput_ratio", 0.0), 0.0);
+  // Each client keeps its own connections: one per thread for the baseline.
+  EXPECT_EQ(report["raw-curl"].value("client_connections_opened", -1L), 3) << report.dump();
+  EXPECT_LE(report["sdk"].value("client_connections_opened", 1000L),
+            3 + report.value("token_endpoint_calls", 0L) + 2)
+      << report.dump();
+}
+
 TEST(BenchSmoke, RawCurlModeKeepsOneConnectionPerThreadAndNeverRefreshes) {
   MockServerProcess server({"--port", "0"});
   ASSERT_FALSE(server.issuer().empty());
