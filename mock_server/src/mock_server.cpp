@@ -857,8 +857,9 @@ void MockServer::Impl::deny_device(const std::string& user_code) {
 json MockServer::Impl::issue_tokens(const std::string& user, const std::string& client_id,
                                     const std::string& scope,
                                     std::optional<std::chrono::seconds> access_ttl) {
-  if (access_ttl && access_ttl->count() <= 0) {
-    throw std::invalid_argument("access_token_ttl_s must be a positive number of seconds");
+  // Up to ten years: far enough for any test, and no overflow in exp = now + ttl.
+  if (access_ttl && (access_ttl->count() <= 0 || access_ttl->count() > 10LL * 365 * 24 * 3600)) {
+    throw std::invalid_argument("access_token_ttl_s must be between 1 s and ten years");
   }
   const ClientInfo* client = find_client(client_id);
   if (client == nullptr || client->grants.count(kGrantCode) == 0) {

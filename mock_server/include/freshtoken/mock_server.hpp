@@ -111,7 +111,7 @@ class FRESHTOKEN_MOCK_SERVER_API MockServer {
   /// `client_id` (the token endpoint's JSON answer: access_token, token_type, expires_in,
   /// refresh_token, scope, id_token when scope has openid). Not counted in token_requests.
   /// `access_token_ttl` gives this access token another lifetime than the server's (tokens
-  /// refreshed from it get the server's again); it must be positive.
+  /// refreshed from it get the server's again); from 1 s to ten years.
   nlohmann::json issue_tokens(const std::string& user = "alice",
                               const std::string& client_id = "freshtoken-demo",
                               const std::string& scope = "openid profile api",

@@ -482,8 +482,9 @@ TEST_F(ApiTest, ControlTokensMayHaveTheirOwnLifetime) {
   // Refreshed tokens get the server's lifetime again.
   EXPECT_EQ(body_of(refresh(tokens["refresh_token"]))["expires_in"], 3600);
 
-  for (const char* bad : {R"({"access_token_ttl_s": 0})", R"({"access_token_ttl_s": -5})",
-                          R"({"access_token_ttl_s": "long"})"}) {
+  for (const char* bad :
+       {R"({"access_token_ttl_s": 0})", R"({"access_token_ttl_s": -5})",
+        R"({"access_token_ttl_s": "long"})", R"({"access_token_ttl_s": 9223372036854775807})"}) {
     auto res = post_json("/mock/tokens", bad);
     ASSERT_TRUE(res);
     EXPECT_EQ(res->status, 400) << bad;
