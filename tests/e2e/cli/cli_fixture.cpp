@@ -9,18 +9,6 @@
 
 namespace freshtoken::e2e {
 
-TempDir::TempDir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "freshtoken-cli-e2e.XXXXXX");
-  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  path_ = pattern;
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;
-  std::filesystem::permissions(path_, std::filesystem::perms::owner_all, ignored);
-  std::filesystem::remove_all(path_, ignored);
-}
-
 MockServerProcess::MockServerProcess(std::vector<std::string> flags) {
   TransportOptions transport_options;  // the control API trusts the server's own certificate
   for (std::size_t i = 0; i + 1 < flags.size(); ++i) {

@@ -15,18 +15,11 @@
 
 #include "freshtoken/transport.hpp"
 #include "process.hpp"
+#include "temp_dir.hpp"
 
 namespace freshtoken::e2e {
 
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using testing::TempDir;
 
 // freshtoken-mock-server started on a free port; its control API over HTTP.
 class MockServerProcess {

@@ -3,14 +3,13 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <stdexcept>
 #include <thread>
 
-extern char** environ;
+#include "spawn_process.hpp"
 
 namespace freshtoken::e2e {
 namespace {
@@ -25,37 +24,12 @@ int remaining_ms(Steady::time_point until) {
 }  // namespace
 
 Child::Child(const std::vector<std::string>& argv, const SpawnOptions& options) {
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string entry = *e;
-    if (options.env.count(entry.substr(0, entry.find('='))) == 0) env_strings.push_back(entry);
-  }
-  for (const auto& [name, value] : options.env) {
-    if (!value.empty()) env_strings.push_back(name + "=" + value);
-  }
-  std::vector<char*> envp;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> args = argv;
-  std::vector<char*> argp;
-  for (auto& a : args) argp.push_back(a.data());
-  argp.push_back(nullptr);
-
   int in[2], out[2], err[2];
   if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
     throw std::runtime_error("pipe2 failed");
   }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in[0], 0);
-  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-  if (options.capture_stderr) {
-    posix_spawn_file_actions_adddup2(&actions, err[1], 2);
-  } else {
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-  }
-  const int rc = ::posix_spawn(&pid_, argp[0], &actions, nullptr, argp.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
+  pid_ = testing::spawn_process(
+      argv, options.env, {in[0], out[1], options.capture_stderr ? err[1] : testing::kDevNull});
   ::close(in[0]);
   ::close(out[1]);
   ::close(err[1]);
@@ -66,8 +40,10 @@ Child::Child(const std::vector<std::string>& argv, const SpawnOptions& options) 
     ::close(err_);
     err_ = -1;
   }
-  if (rc != 0) {
-    pid_ = -1;
+  if (pid_ < 0) {
+    for (int fd : {in_, out_, err_}) {
+      if (fd >= 0) ::close(fd);
+    }
     throw std::runtime_error("cannot start " + argv.at(0));
   }
 }

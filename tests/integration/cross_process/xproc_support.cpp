@@ -3,8 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
-#include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,54 +16,23 @@
 #include <thread>
 
 #include "freshtoken/platform/secret_stores.hpp"
-
-extern char** environ;
+#include "spawn_process.hpp"
 
 namespace freshtoken::xproc {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-TempDir::TempDir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "freshtoken-xproc.XXXXXX");
-  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  path_ = pattern;
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
-}
-
 Child::Child(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
              bool quiet_stderr) {
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) {
-    const std::string entry = *e;
-    if (env.count(entry.substr(0, entry.find('='))) == 0) env_strings.push_back(entry);
-  }
-  for (const auto& [name, value] : env) {
-    if (!value.empty()) env_strings.push_back(name + "=" + value);
-  }
-  std::vector<char*> envp;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> args = argv;
-  std::vector<char*> argp;
-  for (auto& a : args) argp.push_back(a.data());
-  argp.push_back(nullptr);
-
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return;
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
-  if (quiet_stderr) posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-  pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, argp[0], &actions, nullptr, argp.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
+  const pid_t pid =
+      testing::spawn_process(argv, env,
+                             {testing::kInheritStream, pipe_fds[1],
+                              quiet_stderr ? testing::kDevNull : testing::kInheritStream});
   ::close(pipe_fds[1]);
-  if (rc != 0) {
+  if (pid < 0) {
     ::close(pipe_fds[0]);
     return;
   }

@@ -18,20 +18,11 @@
 #include "freshtoken/secret_store.hpp"
 #include "freshtoken/session.hpp"
 #include "freshtoken/transport.hpp"
+#include "temp_dir.hpp"
 
 namespace freshtoken::xproc {
 
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using testing::TempDir;
 
 // A spawned program. stdout is piped to us; stderr is inherited (or /dev/null).
 class Child {

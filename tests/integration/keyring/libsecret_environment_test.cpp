@@ -16,9 +16,10 @@
 #include <thread>
 #include <vector>
 
+#include "spawn_process.hpp"
 #include "temp_dir.hpp"
 
-extern char** environ;
+extern char** environ;  // for dbus-daemon, found on PATH
 
 namespace freshtoken::testing {
 namespace {
@@ -37,33 +38,12 @@ struct ProbeResult {
 ProbeResult run(const std::vector<std::string>& argv,
                 const std::map<std::string, std::string>& changes,
                 std::chrono::seconds deadline = 20s) {
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string entry = *e;
-    if (changes.count(entry.substr(0, entry.find('='))) == 0) env_strings.push_back(entry);
-  }
-  for (const auto& [name, value] : changes) {
-    if (!value.empty()) env_strings.push_back(name + "=" + value);
-  }
-  std::vector<char*> envp;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> args = argv;
-  std::vector<char*> argp;
-  for (auto& a : args) argp.push_back(a.data());
-  argp.push_back(nullptr);
-
   ProbeResult result;
   int out[2];
   if (::pipe2(out, O_CLOEXEC) != 0) return result;
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-  pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, argp[0], &actions, nullptr, argp.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
+  const pid_t pid = spawn_process(argv, changes, {kInheritStream, out[1], kInheritStream});
   ::close(out[1]);
-  if (rc != 0) {
+  if (pid < 0) {
     ::close(out[0]);
     return result;
   }
