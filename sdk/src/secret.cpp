@@ -11,52 +11,36 @@
 namespace freshtoken {
 
 namespace {
-std::unique_ptr<char[]> copy_bytes(std::string_view value) {
+std::shared_ptr<const char[]> share_copy(std::string_view value) {
   if (value.empty()) return nullptr;
-  auto data = std::make_unique<char[]>(value.size());
-  std::memcpy(data.get(), value.data(), value.size());
-  return data;
+  // Allocated and freed with new[]/delete[], which the secret-wipe test watches.
+  std::unique_ptr<char[]> bytes(new char[value.size()]);
+  std::memcpy(bytes.get(), value.data(), value.size());
+  const std::size_t size = value.size();
+  return std::shared_ptr<const char[]>(bytes.release(), [size](const char* p) {
+    util::wipe(const_cast<char*>(p), size);
+    delete[] p;
+  });
 }
 }  // namespace
 
-Secret::Secret(std::string&& value) : data_(copy_bytes(value)), size_(value.size()) {
+Secret::Secret(std::string&& value) : data_(share_copy(value)), size_(value.size()) {
   util::wipe(value);
 }
 
-Secret::Secret(std::string_view value) : data_(copy_bytes(value)), size_(value.size()) {}
-
-Secret::Secret(const Secret& other) : data_(copy_bytes(other.reveal())), size_(other.size_) {}
+Secret::Secret(std::string_view value) : data_(share_copy(value)), size_(value.size()) {}
 
 Secret::Secret(Secret&& other) noexcept : data_(std::move(other.data_)), size_(other.size_) {
   other.size_ = 0;
 }
 
-Secret& Secret::operator=(const Secret& other) {
-  if (this != &other) {
-    auto copy = copy_bytes(other.reveal());
-    wipe();
-    data_ = std::move(copy);
-    size_ = other.size_;
-  }
-  return *this;
-}
-
 Secret& Secret::operator=(Secret&& other) noexcept {
   if (this != &other) {
-    wipe();
     data_ = std::move(other.data_);
     size_ = other.size_;
     other.size_ = 0;
   }
   return *this;
-}
-
-Secret::~Secret() { wipe(); }
-
-void Secret::wipe() noexcept {
-  if (data_) util::wipe(data_.get(), size_);
-  data_.reset();
-  size_ = 0;
 }
 
 std::string Secret::fingerprint() const {
@@ -67,6 +51,7 @@ std::string Secret::fingerprint() const {
 bool operator==(const Secret& a, const Secret& b) {
   if (a.size_ != b.size_) return false;
   if (a.size_ == 0) return true;
+  if (a.data_ == b.data_) return true;
   return CRYPTO_memcmp(a.data_.get(), b.data_.get(), a.size_) == 0;
 }
 

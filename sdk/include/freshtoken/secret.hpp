@@ -1,8 +1,10 @@
 /// @file
 /// Secret: a string that must never be printed, logged or left behind in memory.
 ///
-/// The bytes live in one heap buffer that is zeroed (explicit_bzero) when the Secret is
-/// destroyed or overwritten; moves transfer the buffer, so no stray copy is left behind.
+/// The bytes live in one immutable heap buffer that copies of the Secret share; it is zeroed
+/// (explicit_bzero) when the last Secret holding it is destroyed or overwritten. Copying is a
+/// reference count, not a copy of the bytes: handing the access token to every request leaves
+/// one copy of it in memory, not one per request.
 /// Streaming a Secret prints its fingerprint ("sha256:1a2b3c4d"), never its value; reveal()
 /// is the one, greppable way to read the value.
 ///
@@ -28,16 +30,16 @@ class FRESHTOKEN_API Secret {
   explicit Secret(std::string&& value);
   /// Copies the value.
   explicit Secret(std::string_view value);
-  /// Copies into a buffer of its own.
-  Secret(const Secret& other);
-  /// Takes over the buffer; `other` is left empty.
+  /// Shares the buffer.
+  Secret(const Secret& other) = default;
+  /// Takes over the share; `other` is left empty.
   Secret(Secret&& other) noexcept;
-  /// Wipes the old value, then copies.
-  Secret& operator=(const Secret& other);
-  /// Wipes the old value, then takes over the buffer.
+  /// Lets go of the old value (zeroed if no other Secret shares it), then shares `other`'s.
+  Secret& operator=(const Secret& other) = default;
+  /// Lets go of the old value (zeroed if no other Secret shares it), then takes `other`'s.
   Secret& operator=(Secret&& other) noexcept;
-  /// Zeroes the buffer.
-  ~Secret();
+  /// Lets go of the value: zeroed if no other Secret shares it.
+  ~Secret() = default;
 
   /// The value: the one, greppable way to read it. Never log it.
   std::string_view reveal() const { return {data_.get(), size_}; }
@@ -56,8 +58,8 @@ class FRESHTOKEN_API Secret {
   friend bool operator!=(const Secret& a, const Secret& b) { return !(a == b); }
 
  private:
-  void wipe() noexcept;
-  std::unique_ptr<char[]> data_;
+  // The buffer's deleter zeroes it before freeing it.
+  std::shared_ptr<const char[]> data_;
   std::size_t size_ = 0;
 };
 

@@ -216,24 +216,26 @@ size_t on_read(char* buffer, size_t size, size_t count, void* user) {
 
 // The request's header lines as the curl_slist that CURLOPT_HTTPHEADER takes, built without
 // curl_slist_append, which allocates a node and a copy of the line for every field: the lines
-// share one buffer and the nodes one vector (3 fewer allocations per request, counted with
-// valgrind in bench/). The buffer holds the bearer token, so it is sized once up front (a
-// reallocation would leave a copy behind) and wiped when the exchange is over; libcurl reads
-// the list only during the transfer.
+// share one buffer and the nodes one vector, both kept by the handle from send to send (5
+// allocations per request fewer, counted with valgrind in bench/). The buffer holds the bearer
+// token, so it is sized before anything is added (a reallocation would leave a copy behind)
+// and wiped after each exchange; libcurl reads the list only during the transfer.
 class HeaderLines {
  public:
-  // Room for `lines` lines of `bytes` bytes in all (see size_of).
-  HeaderLines(std::size_t lines, std::size_t bytes) {
-    text_.reserve(bytes);
-    nodes_.reserve(lines);
-  }
+  HeaderLines() = default;
   HeaderLines(const HeaderLines&) = delete;
   HeaderLines& operator=(const HeaderLines&) = delete;
-  ~HeaderLines() { util::wipe(text_); }
+  ~HeaderLines() { clear(); }
 
   // The bytes add() takes for the field, counting the terminating NUL.
   static std::size_t size_of(std::string_view name, std::string_view value) {
     return name.size() + (value.empty() ? 1 : 2 + value.size()) + 1;
+  }
+  // Empty, with room for `lines` lines of `bytes` bytes in all (see size_of).
+  void start(std::size_t lines, std::size_t bytes) {
+    clear();
+    if (text_.capacity() < bytes) text_.reserve(bytes);  // empty: the move copies nothing
+    nodes_.reserve(lines);
   }
   // "Name: value", or "Name;", curl's spelling of a field with an empty value ("Name:" would
   // remove the field).
@@ -252,13 +254,20 @@ class HeaderLines {
     text_ += '\0';
   }
 
-  // The list over the lines added so far; valid until this object is destroyed.
+  // The list over the lines added so far; valid until the next start() or clear().
   curl_slist* list() {
     nodes_.clear();  // reserved: no reallocation while the lines are counted
     for (std::size_t at = 0; at < text_.size(); at += std::strlen(text_.data() + at) + 1)
       nodes_.push_back(curl_slist{text_.data() + at, nullptr});
     for (std::size_t i = 1; i < nodes_.size(); ++i) nodes_[i - 1].next = &nodes_[i];
     return nodes_.empty() ? nullptr : nodes_.data();
+  }
+
+  // Wipes the lines; the capacity stays for the next request.
+  void clear() noexcept {
+    util::wipe(text_);
+    text_.clear();
+    nodes_.clear();
   }
 
  private:
@@ -313,6 +322,8 @@ struct CurlTransport::Handle {
   // The URL the easy handle has now: setting CURLOPT_URL copies the string (over a third of
   // send()'s setopt cost, callgrind in bench/), and a handle mostly sends to the same URL again.
   std::string url;
+  // The header lines of the exchange in progress; empty (wiped) between exchanges.
+  HeaderLines lines;
 };
 
 void CurlTransport::HandleDeleter::operator()(Handle* h) const {
@@ -458,7 +469,13 @@ Result<Response> CurlTransport::send(const Request& request) {
     if (iequals(name, "User-Agent")) has_user_agent = true;
     line_bytes += HeaderLines::size_of(name, value);
   }
-  HeaderLines lines(request.headers.size() + 3, line_bytes);
+  auto acquired = acquire();
+  if (!acquired) return acquired.error();
+  HandlePtr handle = std::move(*acquired);
+  CURL* easy = handle->easy;
+
+  HeaderLines& lines = handle->lines;
+  lines.start(request.headers.size() + 3, line_bytes);
   for (const auto& [name, value] : request.headers)
     if (!(sends_body && iequals(name, "Content-Length"))) lines.add(name, value);
   // A header line rather than CURLOPT_USERAGENT, which makes libcurl format the line again
@@ -473,11 +490,6 @@ Result<Response> CurlTransport::send(const Request& request) {
     if (!has_content_type) lines.add(kNoContentType);
     if (!has_expect) lines.add(kNoExpect);
   }
-
-  auto acquired = acquire();
-  if (!acquired) return acquired.error();
-  HandlePtr handle = std::move(*acquired);
-  CURL* easy = handle->easy;
 
   Exchange ex;
   ex.request = &request;
@@ -569,9 +581,10 @@ Result<Response> CurlTransport::send(const Request& request) {
   // The error buffer belongs to the handle, which another thread may take once it is back.
   std::string detail;
   if (rc != CURLE_OK && error_buffer[0] != '\0') detail = std::string(trim(error_buffer));
-  // The handle still points at this frame (ex, lines) and at the caller's body; curl
+  // The handle still points at this frame (ex), its header lines and the caller's body; curl
   // only follows those pointers during a transfer, and the next send replaces every one of
   // them before its transfer starts.
+  lines.clear();
   release(std::move(handle));
 
   // Built only on the error paths: parsing the URL again costs ~8k instructions, about 5% of

@@ -1,13 +1,15 @@
 // Every copy of the bearer that the SDK makes on the heap is wiped before it is released:
 // the Secret HttpClient gets from its TokenSource, the "Bearer ..." Authorization value,
-// the transport's header lines. This program replaces the global allocation functions (a
-// replacement the language allows, [replacement.functions]): operator new hands out zeroed
-// memory, so whatever a block holds when operator delete gets it was written during its
-// lifetime, and operator delete counts the blocks that still hold the planted token.
+// the transport's header lines; and between exchanges no heap block holds it at all (the
+// transport keeps its header-line buffer from one exchange to the next). This program
+// replaces the global allocation functions (a replacement the language allows,
+// [replacement.functions]): operator new hands out zeroed memory and keeps a list of the live
+// blocks, so whatever a block holds when operator delete gets it was written during its
+// lifetime; operator delete counts the blocks that still hold the planted token, and the
+// test can search the live ones.
 // libcurl's own copies (its request buffer) live in malloc'ed memory this cannot see and
 // the SDK cannot wipe; docs/reliability.md says so.
 #include <gtest/gtest.h>
-#include <malloc.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -15,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <string>
 #include <string_view>
@@ -30,16 +33,51 @@ constexpr std::string_view kToken = "planted-bearer-wipe-canary-0123456789abcdef
 
 std::atomic<long> unwiped_releases{0};
 
+// Each block starts with this header (32 bytes, so the caller's bytes keep malloc's 16-byte
+// alignment) and sits in a list of the live blocks.
+struct Block {
+  Block* prev;
+  Block* next;
+  std::size_t size;
+  std::size_t unused;
+};
+Block live{&live, &live, 0, 0};
+std::mutex live_mutex;
+
+bool holds_token(const Block* block) {
+  return memmem(block + 1, block->size, kToken.data(), kToken.size()) != nullptr;
+}
+
 void* allocate(std::size_t size) {
-  void* p = std::malloc(size == 0 ? 1 : size);
-  if (p) std::memset(p, 0, malloc_usable_size(p));
-  return p;
+  auto* block = static_cast<Block*>(std::calloc(1, sizeof(Block) + size));
+  if (block == nullptr) return nullptr;
+  block->size = size;
+  std::lock_guard<std::mutex> lock(live_mutex);
+  block->prev = &live;
+  block->next = live.next;
+  live.next->prev = block;
+  live.next = block;
+  return block + 1;
 }
 
 void release(void* p) noexcept {
   if (p == nullptr) return;
-  if (memmem(p, malloc_usable_size(p), kToken.data(), kToken.size()) != nullptr) ++unwiped_releases;
-  std::free(p);
+  Block* block = static_cast<Block*>(p) - 1;
+  {
+    std::lock_guard<std::mutex> lock(live_mutex);
+    block->prev->next = block->next;
+    block->next->prev = block->prev;
+  }
+  if (holds_token(block)) ++unwiped_releases;
+  std::free(block);
+}
+
+long live_blocks_holding_token() {
+  std::lock_guard<std::mutex> lock(live_mutex);
+  long count = 0;
+  for (const Block* block = live.next; block != &live; block = block->next)
+    count += holds_token(block) ? 1 : 0;
+  return count;
 }
 
 }  // namespace
@@ -130,16 +168,20 @@ TEST(BearerWipe, NoHeapCopyOfTheBearerIsReleasedUnwiped) {
 
   EXPECT_EQ(requests_with_token.load(), 3 + 1 + 2 + 2);
   EXPECT_EQ(unwiped_releases.load(), 0);
+  // The client, its transport and their pooled handles are still alive: none holds it.
+  EXPECT_EQ(live_blocks_holding_token(), 0);
 }
 
-// The check itself can fail: a heap string that held the token and is released unwiped is
-// counted.
-TEST(BearerWipe, TheCheckSeesAnUnwipedCopy) {
+// The checks themselves can fail: a heap string that holds the token is found while it
+// lives, and counted when it is released unwiped.
+TEST(BearerWipe, TheChecksSeeAnUnwipedCopy) {
   unwiped_releases = 0;
   {
     auto copy = std::make_unique<std::string>("Bearer ");
     copy->append(kToken);
+    EXPECT_EQ(live_blocks_holding_token(), 1);
   }
+  EXPECT_EQ(live_blocks_holding_token(), 0);
   EXPECT_EQ(unwiped_releases.load(), 1);
 }
 

@@ -2,12 +2,14 @@
 // functions (a replacement the language allows, [replacement.functions]): operator delete[]
 // looks at a watched buffer before handing it back to free(), so the test sees what the
 // Secret left in its heap buffer at the moment it gave it up — without reading freed memory.
-// Secret keeps its bytes in a std::unique_ptr<char[]>, so every release goes through here.
+// Secret's buffer is allocated with new[] and freed with delete[] by the last Secret sharing
+// it, so every release goes through here.
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <cstdlib>
 #include <new>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -96,6 +98,18 @@ TEST(SecretWipe, MoveTransfersTheBufferWithoutACopy) {
   EXPECT_EQ(moved.reveal().data(), buffer);  // no second copy left behind
   watch(moved);
   moved = Secret();
+  EXPECT_EQ(released_zeroed.load(), 1);
+}
+
+TEST(SecretWipe, CopiesShareOneBufferZeroedWhenTheLastGoes) {
+  std::optional<Secret> original(std::in_place, kValue);
+  watch(*original);
+  Secret copy = *original;
+  EXPECT_EQ(copy.reveal().data(), original->reveal().data());  // no second copy of the bytes
+  original.reset();
+  EXPECT_EQ(released_zeroed.load(), -1);  // still in use by the copy
+  EXPECT_EQ(copy.reveal(), kValue);
+  copy = Secret();
   EXPECT_EQ(released_zeroed.load(), 1);
 }
 
