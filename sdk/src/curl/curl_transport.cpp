@@ -133,7 +133,8 @@ ErrorCode classify(CURLcode rc) {
   }
 }
 
-// Everything one exchange's callbacks need. Lives on send()'s stack.
+// Everything one exchange's callbacks need. Each handle has one, so that the callbacks' data
+// pointers are set once per handle, not on every send.
 struct Exchange {
   const Request* request = nullptr;
   std::vector<Headers::Field> header_fields;
@@ -319,11 +320,19 @@ struct CurlTransport::Handle {
   // Per handle rather than on send()'s stack: curl keeps the pointer between sends.
   char error_buffer[CURL_ERROR_SIZE] = {0};
   std::thread::id last_user;
-  // The URL the easy handle has now: setting CURLOPT_URL copies the string (over a third of
-  // send()'s setopt cost, callgrind in bench/), and a handle mostly sends to the same URL again.
-  std::string url;
+  // The exchange in progress; the callbacks' data pointers point here.
+  Exchange exchange;
   // The header lines of the exchange in progress; empty (wiped) between exchanges.
   HeaderLines lines;
+
+  // What the easy handle's per-request options are set to now, so that send() sets only those
+  // that differ: an application mostly sends the same kind of request to the same URL again,
+  // and raw libcurl code would set nothing between such transfers. Setting CURLOPT_URL copies
+  // the string (over a third of send()'s setopt cost, callgrind in bench/).
+  std::string url;
+  long timeout_ms = -1;
+  curl_slist* header_list = nullptr;
+  bool plain_get = false;  // GET without a body: no POSTFIELDS, NOBODY 0, no custom method
 };
 
 void CurlTransport::HandleDeleter::operator()(Handle* h) const {
@@ -411,8 +420,11 @@ void CurlTransport::configure(Handle& h) const {
   // The body is handed over exactly as the server sent it, matching the headers we return.
   curl_easy_setopt(easy, CURLOPT_HTTP_CONTENT_DECODING, 0L);
   curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &on_header);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, &h.exchange);
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &on_body);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &h.exchange);
   curl_easy_setopt(easy, CURLOPT_READFUNCTION, &on_read);
+  curl_easy_setopt(easy, CURLOPT_READDATA, &h.exchange);
   // No progress callback: send()'s loop looks at the CancelToken between polls of at most
   // kCancelPollMs, and curl_multi_perform never blocks, so a callback would add cost to
   // every transfer and no promptness.
@@ -491,7 +503,8 @@ Result<Response> CurlTransport::send(const Request& request) {
     if (!has_expect) lines.add(kNoExpect);
   }
 
-  Exchange ex;
+  Exchange& ex = handle->exchange;
+  ex = Exchange{};
   ex.request = &request;
   // Room for a typical response's fields: growing the vector field by field was 4 of the
   // ~20 allocations per request the SDK adds to libcurl's own (counted with valgrind in bench/).
@@ -502,9 +515,9 @@ Result<Response> CurlTransport::send(const Request& request) {
   // No curl_easy_reset per request (it frees and re-duplicates every string option and costs
   // more than the rest of send(); measured with callgrind in bench/): the options that never
   // change were set once when the handle was made (configure()), and every option a request
-  // can change is set here on EVERY send, to this request's value or back to its default, so
-  // nothing (headers, auth, body, method) can leak from the previous request on this handle;
-  // the URL only when it differs from the one the handle has. Connections, DNS and TLS
+  // can change is brought to this request's value (or back to its default) here, so nothing
+  // (headers, auth, body, method, timeout) can leak from the previous request on this handle.
+  // The handle remembers what it has, and only what differs is set. Connections, DNS and TLS
   // sessions survive between sends.
   if (handle->url != request.url) {
     handle->url.clear();  // libcurl drops its old copy first, even when the new one fails
@@ -513,35 +526,43 @@ Result<Response> CurlTransport::send(const Request& request) {
     handle->url = request.url;
   }
   const auto total = request.timeout.count() > 0 ? request.timeout : options_.timeout;
-  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, long(total.count()));
-  curl_easy_setopt(easy, CURLOPT_HEADERDATA, &ex);
-  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &ex);
-  curl_easy_setopt(easy, CURLOPT_READDATA, &ex);
-  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, lines.list());
+  if (handle->timeout_ms != long(total.count())) {
+    handle->timeout_ms = long(total.count());
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, handle->timeout_ms);
+  }
+  // The same list (rebuilt in place) is the same pointer: libcurl reads it at each transfer.
+  if (curl_slist* list = lines.list(); list != handle->header_list) {
+    handle->header_list = list;
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, list);
+  }
 
   // The method. POSTFIELDS (which also switches curl to POST) and its size come first so that
   // the method options after them decide: a null POSTFIELDS with POST reads the body through
   // on_read; POSTFIELDSIZE -1 with a stream means "unknown length" (chunked).
-  const bool fields = sends_body && !streamed;
-  curl_easy_setopt(easy, CURLOPT_POSTFIELDS, fields ? request.body.data() : nullptr);
-  curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
-                   fields     ? curl_off_t(request.body.size())
-                   : streamed ? stream_length
-                              : curl_off_t(-1));
-  const char* custom = nullptr;
-  if (is_head) {
-    curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
-  } else {
-    curl_easy_setopt(easy, CURLOPT_NOBODY, 0L);
-    if (sends_body) {
-      curl_easy_setopt(easy, CURLOPT_POST, 1L);
-      if (method != "POST") custom = request.method.c_str();
+  const bool plain_get = !sends_body && method == "GET";
+  if (!(plain_get && handle->plain_get)) {
+    const bool fields = sends_body && !streamed;
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, fields ? request.body.data() : nullptr);
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
+                     fields     ? curl_off_t(request.body.size())
+                     : streamed ? stream_length
+                                : curl_off_t(-1));
+    const char* custom = nullptr;
+    if (is_head) {
+      curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
     } else {
-      curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
-      if (method != "GET") custom = request.method.c_str();
+      curl_easy_setopt(easy, CURLOPT_NOBODY, 0L);
+      if (sends_body) {
+        curl_easy_setopt(easy, CURLOPT_POST, 1L);
+        if (method != "POST") custom = request.method.c_str();
+      } else {
+        curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+        if (method != "GET") custom = request.method.c_str();
+      }
     }
+    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, custom);
+    handle->plain_get = plain_get;
   }
-  curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, custom);
 
   exchanges_.fetch_add(1, std::memory_order_relaxed);
   CURLcode rc = CURLE_OK;
@@ -581,9 +602,10 @@ Result<Response> CurlTransport::send(const Request& request) {
   // The error buffer belongs to the handle, which another thread may take once it is back.
   std::string detail;
   if (rc != CURLE_OK && error_buffer[0] != '\0') detail = std::string(trim(error_buffer));
-  // The handle still points at this frame (ex), its header lines and the caller's body; curl
-  // only follows those pointers during a transfer, and the next send replaces every one of
-  // them before its transfer starts.
+  // The handle still points at the caller's body and method; curl only follows those
+  // pointers during a transfer, and the next send sets them again unless it is a plain GET,
+  // which uses neither. The exchange's outcome leaves with this send.
+  Exchange outcome = std::move(ex);
   lines.clear();
   release(std::move(handle));
 
@@ -591,13 +613,13 @@ Result<Response> CurlTransport::send(const Request& request) {
   // a whole keep-alive exchange (measured with callgrind in bench/).
   auto what = [&request] { return request.method + " " + origin_of(request.url); };
   if (mrc != CURLM_OK) return Error(ErrorCode::network, what() + ": " + curl_multi_strerror(mrc));
-  if (ex.cancelled) return Error(ErrorCode::cancelled, what() + ": cancelled");
-  if (ex.body_source_failed)
+  if (outcome.cancelled) return Error(ErrorCode::cancelled, what() + ": cancelled");
+  if (outcome.body_source_failed)
     return Error(ErrorCode::config, what() + ": the request body source failed");
-  if (ex.headers_too_large)
+  if (outcome.headers_too_large)
     return Error(ErrorCode::invalid_response, what() + ": response headers exceed " +
                                                   std::to_string(kMaxHeaderBytes) + " bytes");
-  if (ex.out_of_memory) return Error(ErrorCode::network, what() + ": out of memory");
+  if (outcome.out_of_memory) return Error(ErrorCode::network, what() + ": out of memory");
   if (rc != CURLE_OK) {
     std::string message = what() + ": " + curl_easy_strerror(rc);
     // curl's detail names hosts, ports and TLS reasons, never header values or bodies; for a
@@ -608,8 +630,8 @@ Result<Response> CurlTransport::send(const Request& request) {
 
   Response response;
   response.status = static_cast<int>(status);
-  response.headers = Headers(std::move(ex.header_fields));
-  response.body = std::move(ex.body);
+  response.headers = Headers(std::move(outcome.header_fields));
+  response.body = std::move(outcome.body);
   return response;
 }
 

@@ -444,6 +444,33 @@ TEST(CurlTransport, RequestTimeoutOverridesTheTransportDefault) {
   EXPECT_EQ(res.error().code(), ErrorCode::timeout);
 }
 
+// The handle sets the timeout only when it differs from the one it has: a short one must not
+// stay behind for the next request, and must come back when asked for again.
+TEST(CurlTransport, EachRequestGetsItsOwnTimeoutOnAReusedHandle) {
+  RawServer raw([](int fd, const std::atomic<bool>& stopping) {
+    while (!stopping && !RawServer::read_head(fd).empty()) {
+      std::this_thread::sleep_for(400ms);
+      RawServer::write_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    }
+  });
+  TransportOptions options;
+  options.timeout = 60s;
+  auto transport = make_curl_transport(options);
+  Request hurried = make("GET", raw.url("/slow"));
+  hurried.timeout = 150ms;
+  const Request patient = make("GET", raw.url("/slow"));
+
+  auto first = transport->send(hurried);
+  ASSERT_FALSE(first);
+  EXPECT_EQ(first.error().code(), ErrorCode::timeout);
+  auto second = transport->send(patient);
+  ASSERT_TRUE(second) << second.error().to_string();
+  EXPECT_EQ(second->body, "ok");
+  auto third = transport->send(hurried);
+  ASSERT_FALSE(third);
+  EXPECT_EQ(third.error().code(), ErrorCode::timeout);
+}
+
 TEST(CurlTransport, CancelMidResponseEndsTheExchangeAsCancelled) {
   // Headers and a first piece of the body arrive, then the server goes silent.
   RawServer raw([](int fd, const std::atomic<bool>& stopping) {
