@@ -157,7 +157,8 @@ struct HttpClient::Impl {
                  const std::atomic<bool>* stopping) const {
     Request* hop = &original;
     std::optional<Request> redirected;
-    Url url = original_url;
+    const Url* url = &original_url;
+    std::optional<Url> redirected_url;
     bool credentials = true;  // still on the original origin
     for (int redirects = 0;; ++redirects) {
       if (original.cancel.cancelled() || (stopping && stopping->load())) {
@@ -166,7 +167,7 @@ struct HttpClient::Impl {
       const bool token_sent = token && credentials;
       auto result = token_sent ? send_with_token(*hop, *token) : transport->send(*hop);
       if (options.log) {  // built only for a sink: this is the per-request hot path
-        std::string line = hop->method + " " + url.redacted();
+        std::string line = hop->method + " " + url->redacted();
         line += result ? " -> " + std::to_string(result->status)
                        : " failed: " + std::string(freshtoken::to_string(result.error().code()));
         line += " (attempt " + std::to_string(attempt);
@@ -180,7 +181,7 @@ struct HttpClient::Impl {
         return {std::move(result), token_sent};
       auto location = result->headers.get("Location");
       std::optional<Url> target =
-          location ? detail::resolve_reference(url, *location) : std::nullopt;
+          location ? detail::resolve_reference(*url, *location) : std::nullopt;
       if (!target) return {std::move(result), token_sent};
       if (redirects >= options.max_redirects) {
         return {Error(ErrorCode::invalid_response, "too many redirects (more than " +
@@ -189,9 +190,9 @@ struct HttpClient::Impl {
                     .with_http_status(status),
                 false};
       }
-      if (url.scheme == "https" && target->scheme == "http") {
+      if (url->scheme == "https" && target->scheme == "http") {
         return {Error(ErrorCode::tls, "refusing a redirect from https to plain http (" +
-                                          url.redacted() + " -> " + target->redacted() + ")")
+                                          url->redacted() + " -> " + target->redacted() + ")")
                     .with_http_status(status),
                 false};
       }
@@ -199,7 +200,7 @@ struct HttpClient::Impl {
                           ((status == 301 || status == 302) && hop->method == "POST");
       if (!to_get && !hop->body_replayable()) return {std::move(result), token_sent};
       if (!redirected) hop = &redirected.emplace(original);
-      if (!detail::same_origin(url, *target)) {
+      if (!detail::same_origin(*url, *target)) {
         if (options.cross_origin_redirects == CrossOriginRedirects::stop) {
           return {std::move(result), token_sent};
         }
@@ -221,8 +222,8 @@ struct HttpClient::Impl {
       if (options.log)
         log(LogLevel::debug, "following " + std::to_string(status) + " to " + target->redacted() +
                                  (credentials ? "" : " without credentials"));
-      url = std::move(*target);
-      hop->url = url.serialize();
+      url = &redirected_url.emplace(std::move(*target));
+      hop->url = url->serialize();
     }
   }
 };
@@ -293,20 +294,23 @@ Result<Response> HttpClient::send(const Request& request) {
   return impl_->send(own, nullptr);
 }
 
+Request HttpClient::own_request(std::string method, const std::string& url, Headers headers) {
+  return Request{std::move(method),
+                 url,
+                 std::move(headers),
+                 {},
+                 {},
+                 std::chrono::milliseconds{0},
+                 CancelToken(CancelToken::Unreachable{})};
+}
+
 Result<Response> HttpClient::get(const std::string& url, Headers headers) {
-  Request request;
-  request.url = url;
-  request.headers = std::move(headers);
+  Request request = own_request("GET", url, std::move(headers));
   return impl_->send(request, nullptr);
 }
 
 namespace {
-Request with_body(std::string method, const std::string& url, std::string body,
-                  std::string content_type, Headers headers) {
-  Request request;
-  request.method = std::move(method);
-  request.url = url;
-  request.headers = std::move(headers);
+Request with_body(Request request, std::string body, std::string content_type) {
   if (!content_type.empty() && !request.headers.contains("Content-Type")) {
     request.headers.set("Content-Type", std::move(content_type));
   }
@@ -317,30 +321,27 @@ Request with_body(std::string method, const std::string& url, std::string body,
 
 Result<Response> HttpClient::post(const std::string& url, std::string body,
                                   std::string content_type, Headers headers) {
-  Request request =
-      with_body("POST", url, std::move(body), std::move(content_type), std::move(headers));
+  Request request = with_body(own_request("POST", url, std::move(headers)), std::move(body),
+                              std::move(content_type));
   return impl_->send(request, nullptr);
 }
 
 Result<Response> HttpClient::put(const std::string& url, std::string body, std::string content_type,
                                  Headers headers) {
-  Request request =
-      with_body("PUT", url, std::move(body), std::move(content_type), std::move(headers));
+  Request request = with_body(own_request("PUT", url, std::move(headers)), std::move(body),
+                              std::move(content_type));
   return impl_->send(request, nullptr);
 }
 
 Result<Response> HttpClient::patch(const std::string& url, std::string body,
                                    std::string content_type, Headers headers) {
-  Request request =
-      with_body("PATCH", url, std::move(body), std::move(content_type), std::move(headers));
+  Request request = with_body(own_request("PATCH", url, std::move(headers)), std::move(body),
+                              std::move(content_type));
   return impl_->send(request, nullptr);
 }
 
 Result<Response> HttpClient::del(const std::string& url, Headers headers) {
-  Request request;
-  request.method = "DELETE";
-  request.url = url;
-  request.headers = std::move(headers);
+  Request request = own_request("DELETE", url, std::move(headers));
   return impl_->send(request, nullptr);
 }
 
