@@ -8,7 +8,8 @@
 /// Streaming a Secret prints its fingerprint ("sha256:1a2b3c4d"), never its value; reveal()
 /// is the one, greppable way to read the value.
 ///
-/// Thread safety: a const Secret may be read from many threads.
+/// Thread safety: a const Secret may be read from many threads, and copies that share a buffer
+/// may be used and destroyed on different threads.
 #pragma once
 
 #include <cstddef>
