@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "bearer_transport.hpp"
 #include "url.hpp"
 #include "www_authenticate.hpp"
 
@@ -64,6 +65,9 @@ struct HttpClient::Impl {
   std::shared_ptr<Transport> transport;
   std::shared_ptr<TokenSource> tokens;
   HttpClientOptions options;
+  // The transport, when it attaches the bearer itself (see bearer_transport.hpp).
+  detail::BearerTransport* bearer_transport =
+      dynamic_cast<detail::BearerTransport*>(transport.get());
 
   void log(LogLevel level, const std::string& message) const {
     if (!options.log) return;
@@ -80,8 +84,8 @@ struct HttpClient::Impl {
   };
 
   // `request` is the client's own copy (or one built for get() and friends): the first hop of
-  // each attempt sends it as it is, with the Authorization field added for the exchange and
-  // removed (wiped) after it, so no attempt has to copy it.
+  // each attempt sends it as it is, with the bearer attached for that exchange only (see
+  // send_with_token), so no attempt has to copy it.
   Result<Response> send(Request& request, const std::atomic<bool>* stopping) const {
     try {
       return send_checked(request, stopping);
@@ -136,10 +140,12 @@ struct HttpClient::Impl {
     }
   }
 
-  // Sends `hop` with the bearer in an Authorization field that exists only for the exchange:
-  // it is removed, and so wiped (Headers::remove), however the exchange ends.
+  // Sends `hop` with the bearer: through a transport that attaches it itself, or else in an
+  // Authorization field that exists only for the exchange: it is removed, and so wiped
+  // (Headers::remove), however the exchange ends.
   Result<Response> send_with_token(Request& hop, const Secret& token) const {
     const std::string_view value = token.reveal();
+    if (bearer_transport) return bearer_transport->send_with_bearer(hop, value);
     std::string authorization;
     authorization.reserve(7 + value.size());
     authorization.append("Bearer ").append(value);

@@ -18,13 +18,14 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string_view>
 #include <vector>
 
-#include "freshtoken/transport.hpp"
+#include "bearer_transport.hpp"
 
 namespace freshtoken::detail {
 
-class CurlTransport final : public Transport {
+class CurlTransport final : public BearerTransport {
  public:
   explicit CurlTransport(TransportOptions options);
   ~CurlTransport() override;
@@ -32,6 +33,7 @@ class CurlTransport final : public Transport {
   CurlTransport& operator=(const CurlTransport&) = delete;
 
   Result<Response> send(const Request& request) override;
+  Result<Response> send_with_bearer(const Request& request, std::string_view token) override;
 
   // How many new connections (TCP, plus TLS when https) the transport has opened so far,
   // summed over every send. For benchmarks and tests of connection reuse.
@@ -47,6 +49,8 @@ class CurlTransport final : public Transport {
   };
   using HandlePtr = std::unique_ptr<Handle, HandleDeleter>;
 
+  // One exchange; `bearer` is the token to send in an Authorization field of our own.
+  Result<Response> exchange(const Request& request, std::optional<std::string_view> bearer);
   Result<HandlePtr> acquire();
   void configure(Handle& handle) const;
   void release(HandlePtr handle);

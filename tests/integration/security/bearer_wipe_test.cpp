@@ -1,6 +1,7 @@
 // Every copy of the bearer that the SDK makes on the heap is wiped before it is released:
-// the Secret HttpClient gets from its TokenSource, the "Bearer ..." Authorization value,
-// the transport's header lines; and between exchanges no heap block holds it at all (the
+// the Secret HttpClient gets from its TokenSource, the "Bearer ..." Authorization value
+// (when the transport is not the curl one, which takes the token beside the request), the
+// transport's header lines; and between exchanges no heap block holds it at all (the
 // transport keeps its header-line buffer from one exchange to the next). This program
 // replaces the global allocation functions (a replacement the language allows,
 // [replacement.functions]): operator new hands out zeroed memory and keeps a list of the live
@@ -144,9 +145,29 @@ void serve(int fd, const std::atomic<bool>& stopping) {
   }
 }
 
-TEST(BearerWipe, NoHeapCopyOfTheBearerIsReleasedUnwiped) {
+// The curl transport as an application's own Transport would see it: HttpClient then puts the
+// bearer in an Authorization field of the request instead of handing it to the transport.
+class Forwarding : public Transport {
+ public:
+  Result<Response> send(const Request& request) override { return inner_->send(request); }
+
+ private:
+  std::shared_ptr<Transport> inner_ = make_curl_transport();
+};
+
+// Both ways the bearer can travel: handed to the curl transport beside the request, and in
+// an Authorization field through any other Transport.
+class BearerWipe : public ::testing::TestWithParam<bool> {};
+INSTANTIATE_TEST_SUITE_P(Paths, BearerWipe, ::testing::Values(true, false),
+                         [](const ::testing::TestParamInfo<bool>& path) {
+                           return path.param ? "CurlTransport" : "OtherTransport";
+                         });
+
+TEST_P(BearerWipe, NoHeapCopyOfTheBearerIsReleasedUnwiped) {
   RawServer server(&serve);
-  HttpClient client(make_curl_transport(), std::make_shared<PlantedToken>());
+  std::shared_ptr<Transport> transport = make_curl_transport();
+  if (!GetParam()) transport = std::make_shared<Forwarding>();
+  HttpClient client(transport, std::make_shared<PlantedToken>());
   unwiped_releases = 0;
   requests_with_token = 0;
 
@@ -174,7 +195,7 @@ TEST(BearerWipe, NoHeapCopyOfTheBearerIsReleasedUnwiped) {
 
 // The checks themselves can fail: a heap string that holds the token is found while it
 // lives, and counted when it is released unwiped.
-TEST(BearerWipe, TheChecksSeeAnUnwipedCopy) {
+TEST(BearerWipeChecks, SeeAnUnwipedCopy) {
   unwiped_releases = 0;
   {
     auto copy = std::make_unique<std::string>("Bearer ");

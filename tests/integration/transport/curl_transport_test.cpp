@@ -45,6 +45,12 @@ void add_routes(httplib::Server& server, std::atomic<int>* target_hits = nullptr
   server.Patch("/echo", echo);
   server.Delete("/echo", echo);
   server.Options("/echo", echo);
+  server.Get("/authorization", [](const httplib::Request& req, httplib::Response& res) {
+    std::string fields;  // every Authorization field the request carried, one per line
+    for (std::size_t i = 0; i < req.get_header_value_count("Authorization"); ++i)
+      fields += req.get_header_value("Authorization", i) + "\n";
+    res.set_content(fields, "text/plain");
+  });
   server.Get("/headers", [](const httplib::Request&, httplib::Response& res) {
     res.set_header("X-Mixed-Case", "Value");
     res.set_header("Set-Cookie", "a=1");
@@ -253,6 +259,40 @@ TEST_F(CurlTransportTest, HeadersOfOneRequestNeverLeakIntoTheNext) {
   EXPECT_EQ(second->headers.get("X-Saw-Authorization"), "no");
   EXPECT_EQ(second->headers.get("X-Method"), "GET");
   EXPECT_EQ(second->body, "");
+}
+
+// The path HttpClient takes with this transport: the bearer goes into a field of the
+// transport's own, in place of any the request has, and only on that exchange.
+TEST_F(CurlTransportTest, SendWithBearerSendsOneAuthorizationFieldForThatExchangeOnly) {
+  auto& transport = dynamic_cast<detail::BearerTransport&>(*transport_);
+  Request req = make("GET", server_.url("/authorization"));
+  req.headers.add("authorization", "Basic cmVwbGFjZWQ=");
+  req.headers.add("X-Test", "kept");
+  const std::string token(900, 't');
+  auto first = transport.send_with_bearer(req, token);
+  ASSERT_TRUE(first) << first.error().to_string();
+  EXPECT_EQ(first->body, "Bearer " + token + "\n");
+
+  auto second = transport.send(make("GET", server_.url("/authorization")));
+  ASSERT_TRUE(second) << second.error().to_string();
+  EXPECT_EQ(second->body, "");
+
+  auto echo = transport.send_with_bearer(make("GET", server_.url("/echo")), "short");
+  ASSERT_TRUE(echo) << echo.error().to_string();
+  EXPECT_EQ(echo->headers.get("X-Saw-Authorization"), "yes");
+  EXPECT_EQ(echo->headers.get("X-Method"), "GET");
+}
+
+TEST_F(CurlTransportTest, ABearerWithALineBreakIsRefusedUnsentAndUnquoted) {
+  auto& transport = dynamic_cast<detail::BearerTransport&>(*transport_);
+  for (const std::string& token :
+       {std::string("s3cr3t\r\nX-Injected: yes"), std::string("s3cr3t\0x", 8)}) {
+    auto res = transport.send_with_bearer(make("GET", server_.url("/target")), token);
+    ASSERT_FALSE(res);
+    EXPECT_EQ(res.error().code(), ErrorCode::config);
+    EXPECT_EQ(res.error().message().find("s3cr3t"), std::string::npos) << res.error().message();
+  }
+  EXPECT_EQ(target_hits_.load(), 0);
 }
 
 // The pooled handle is not reset between sends (only the options a request can change are
