@@ -324,7 +324,6 @@ struct CurlTransport::Handle {
   CURL* easy = nullptr;
   // Per handle rather than on send()'s stack: curl keeps the pointer between sends.
   char error_buffer[CURL_ERROR_SIZE] = {0};
-  std::thread::id last_user;
   // The exchange in progress; the callbacks' data pointers point here.
   Exchange exchange;
   // The header lines of the exchange in progress; empty (wiped) between exchanges.
@@ -380,11 +379,11 @@ Result<CurlTransport::HandlePtr> CurlTransport::acquire() {
       // Prefer the handle this thread used last: a thread keeps its own connection (as an
       // application with one easy handle per thread would), instead of connections, their
       // buffers and TLS state moving between threads' caches on every request.
-      auto mine = std::find_if(idle_.rbegin(), idle_.rend(), [](const HandlePtr& h) {
-        return h->last_user == std::this_thread::get_id();
-      });
+      const auto me = std::this_thread::get_id();
+      auto mine = std::find_if(idle_.rbegin(), idle_.rend(),
+                               [me](const Idle& idle) { return idle.last_user == me; });
       auto pick = mine != idle_.rend() ? std::prev(mine.base()) : std::prev(idle_.end());
-      HandlePtr h = std::move(*pick);
+      HandlePtr h = std::move(pick->handle);
       idle_.erase(pick);
       return h;
     }
@@ -437,10 +436,16 @@ void CurlTransport::configure(Handle& h) const {
 }
 
 void CurlTransport::release(HandlePtr handle) {
-  handle->last_user = std::this_thread::get_id();
-  std::lock_guard<std::mutex> lock(pool_mutex_);
-  if (idle_.size() < kMaxIdleHandles) idle_.push_back(std::move(handle));
-  // else: destroyed here, closing its connections; rare (only after a burst).
+  const auto me = std::this_thread::get_id();
+  {
+    std::lock_guard<std::mutex> lock(pool_mutex_);
+    if (idle_.size() < kMaxIdleHandles) {
+      idle_.push_back(Idle{me, std::move(handle)});
+      return;
+    }
+  }
+  // A handle beyond the pool's size (only after a burst) closes its connections here, outside
+  // the lock.
 }
 
 Result<Response> CurlTransport::send(const Request& request) {

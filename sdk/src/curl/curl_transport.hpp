@@ -19,6 +19,7 @@
 #include <mutex>
 #include <optional>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "bearer_transport.hpp"
@@ -62,8 +63,15 @@ class CurlTransport final : public BearerTransport {
   // Declared before the pool so that it is destroyed after every handle attached to it.
   std::unique_ptr<Share> share_;
   std::mutex pool_mutex_;
-  // The handle this thread used last if it is idle, else the most recently used (warmest).
-  std::vector<HandlePtr> idle_;
+  // An idle handle and the thread that used it last. acquire() looks for its thread's own
+  // handle in this vector alone: under the lock, without reading each handle's memory.
+  struct Idle {
+    std::thread::id last_user;
+    HandlePtr handle;
+  };
+  // The handle this thread used last if it is idle, else the most recently used (warmest),
+  // which is at the back.
+  std::vector<Idle> idle_;
   std::atomic<std::uint64_t> connections_opened_{0};
   std::atomic<std::uint64_t> exchanges_{0};
 };
