@@ -1,9 +1,9 @@
 // BearerTransport: a Transport that attaches the bearer token itself (internal; the curl
 // transport is one). HttpClient uses it when its transport has it: the token is then copied
 // once, into the transport's own header buffer that is wiped after the exchange. Otherwise it
-// goes into an Authorization field that the Request's header vector must grow for, that the
-// transport checks and copies again, and that is wiped and removed afterwards: two
-// allocations and three passes over a token of often 1 kB, on every request.
+// goes into an Authorization field that the Request's header vector must grow for, and that
+// is wiped and removed after the transport has copied it: two allocations and two passes over
+// a token of often 1 kB more, on every request.
 //
 // Thread safety: as Transport.
 #pragma once
