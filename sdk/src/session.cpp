@@ -53,6 +53,20 @@ std::string whole_seconds(SysDuration d) {
   return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d).count()) + " s";
 }
 
+// What the store keeps of a token set, from a sign-in or a token response: an empty type
+// means Bearer, an unset issue time means now.
+detail::StoredTokens to_stored(TokenSet tokens, TimePoint now) {
+  detail::StoredTokens stored;
+  stored.refresh_token = std::move(tokens.refresh_token);
+  stored.access_token = std::move(tokens.access_token);
+  stored.token_type = tokens.token_type.empty() ? "Bearer" : std::move(tokens.token_type);
+  stored.expires_at = tokens.expires_at;
+  stored.issued_at = tokens.issued_at == TimePoint{} ? now : tokens.issued_at;
+  stored.scope = std::move(tokens.scope);
+  stored.id_token = std::move(tokens.id_token);
+  return stored;
+}
+
 struct Flight {
   bool done = false;  // its waiters may return: the outcome is published, events delivered
   std::optional<Error> error;
@@ -402,14 +416,7 @@ Result<void> Session::Impl::sign_in(TokenSet tokens) {
   if (tokens.access_token.empty() && tokens.refresh_token.empty()) {
     return Error(ErrorCode::config, "sign_in needs an access token or a refresh token");
   }
-  detail::StoredTokens next;
-  next.refresh_token = std::move(tokens.refresh_token);
-  next.access_token = std::move(tokens.access_token);
-  next.token_type = tokens.token_type.empty() ? "Bearer" : tokens.token_type;
-  next.expires_at = tokens.expires_at;
-  next.issued_at = tokens.issued_at == TimePoint{} ? options_.clock->now() : tokens.issued_at;
-  next.scope = std::move(tokens.scope);
-  next.id_token = std::move(tokens.id_token);
+  detail::StoredTokens next = to_stored(std::move(tokens), options_.clock->now());
   const std::string fingerprint = next.refresh_token.fingerprint();
 
   Result<void> saved;
@@ -732,14 +739,8 @@ std::optional<Error> Session::Impl::publish(TokenSet response, const Secret& use
                                             std::uint64_t epoch,
                                             std::vector<SessionEvent>& events) {
   const bool rotated = !response.refresh_token.empty() && !(response.refresh_token == used);
-  detail::StoredTokens next;
-  next.refresh_token = response.refresh_token.empty() ? used : std::move(response.refresh_token);
-  next.access_token = std::move(response.access_token);
-  next.token_type = response.token_type.empty() ? "Bearer" : response.token_type;
-  next.expires_at = response.expires_at;
-  next.issued_at = response.issued_at == TimePoint{} ? options_.clock->now() : response.issued_at;
-  next.scope = std::move(response.scope);
-  next.id_token = std::move(response.id_token);
+  detail::StoredTokens next = to_stored(std::move(response), options_.clock->now());
+  if (next.refresh_token.empty()) next.refresh_token = used;  // not rotated: the one we have
 
   const std::string fingerprint = next.refresh_token.fingerprint();
   const std::string expires_in =
