@@ -352,6 +352,22 @@ TEST_F(CurlTransportTest, SequentialRequestsReuseOneConnection) {
   EXPECT_EQ(curl->connections_opened(), 1u);
 }
 
+// A thread prefers the handle it used last; one that has none yet (here each request comes
+// from a new thread, as with a thread per task) must take the handle another thread left idle
+// rather than open a connection of its own.
+TEST_F(CurlTransportTest, ANewThreadReusesTheConnectionAnEarlierThreadLeftIdle) {
+  auto curl = std::make_shared<detail::CurlTransport>(TransportOptions{});
+  for (int i = 0; i < 20; ++i) {
+    std::thread([&] {
+      auto res = curl->send(make("GET", server_.url("/echo")));
+      ASSERT_TRUE(res) << res.error().to_string();
+    }).join();
+  }
+  EXPECT_EQ(server_.connections_seen(), 1u);
+  EXPECT_EQ(curl->connections_opened(), 1u);
+  EXPECT_EQ(curl->exchanges(), 20u);
+}
+
 TEST_F(CurlTransportTest, ThreadsShareConnectionsInsteadOfOpeningOnePerRequest) {
   constexpr int kThreads = 16;
   constexpr int kRequests = 50;
