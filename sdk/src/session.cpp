@@ -127,6 +127,9 @@ class Session::Impl {
   Adopt adopt_stored_locked(std::uint64_t epoch, Secret& refresh_token);
   std::optional<Error> publish(TokenSet response, const Secret& used, std::uint64_t epoch,
                                std::vector<SessionEvent>& events);
+  // store_mutex_ held: the record this session saw is gone, so it signs out too.
+  std::optional<Error> signed_out_elsewhere_locked(const Secret& used,
+                                                   std::vector<SessionEvent>& events);
   // store_mutex_ held.
   std::optional<Error> drop_tokens_locked(const Error& cause, const Secret& used,
                                           std::uint64_t epoch, std::vector<SessionEvent>& events);
@@ -758,6 +761,17 @@ std::optional<Error> Session::Impl::publish(TokenSet response, const Secret& use
         if (next.id_token.empty()) next.id_token = current_->tokens.id_token;
       }
     }
+    // Another process's sign_in or sign_out does not wait for this refresh's lock, and may
+    // have landed while the request was on the network. What it did is newer than this
+    // response: a record it wrote is adopted rather than overwritten, and an erased record
+    // stays erased (saving would sign the account back in).
+    if (auto record = load_record(); record && !*record && !store_holds_.empty()) {
+      return signed_out_elsewhere_locked(used, events);
+    } else if (record && *record) {
+      Secret presented = used;
+      const Adopt adopted = adopt_stored_locked(epoch, presented);
+      if (adopted != Adopt::none) return std::nullopt;
+    }
     // Saved before anyone can see the new access token: if the process dies right after, the
     // store holds the refresh token that is still valid.
     saved = options_.store->save(options_.service, options_.account,
@@ -778,10 +792,33 @@ std::optional<Error> Session::Impl::publish(TokenSet response, const Secret& use
   return std::nullopt;
 }
 
+std::optional<Error> Session::Impl::signed_out_elsewhere_locked(const Secret& used,
+                                                                std::vector<SessionEvent>& events) {
+  store_holds_ = Secret();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    current_.reset();
+    login_required_ = true;
+  }
+  Error error(ErrorCode::login_required,
+              "the stored tokens were erased during a refresh (signed out elsewhere); sign in "
+              "again");
+  log(LogLevel::warning, "refreshed with " + used.fingerprint() +
+                             ", but the stored tokens were erased meanwhile; not saved, sign-in "
+                             "required");
+  events.push_back(SessionEvent{SessionEventKind::login_required, error});
+  return error;
+}
+
 std::optional<Error> Session::Impl::drop_tokens_locked(const Error& cause, const Secret& used,
                                                        std::uint64_t epoch,
                                                        std::vector<SessionEvent>& events) {
   if (superseded(epoch)) return std::nullopt;
+  {
+    // A record another process saved after our last re-read (a sign-in) is not ours to erase.
+    Secret rejected = used;
+    if (adopt_stored_locked(epoch, rejected) != Adopt::none) return std::nullopt;
+  }
   auto erased = options_.store->erase(options_.service, options_.account);
   if (erased) store_holds_ = Secret();
   {

@@ -55,6 +55,28 @@ TEST_F(SessionTest, InvalidGrantDuringABackgroundRefreshEndsTheSession) {
   EXPECT_EQ(token.error().code(), ErrorCode::login_required);
 }
 
+TEST_F(SessionTest, ASignInElsewhereDuringTheLastRejectedRefreshIsNotErased) {
+  // rt-0 is rejected after another process rotated it into rt-x; rt-x is rejected too, but
+  // meanwhile the user signed in again in another process (rt-new): that entry must stay.
+  std::atomic<int> calls{0};
+  transport_->set_handler([&](const Request&) -> Result<Response> {
+    if (++calls == 1) {
+      store_record("at-x", "rt-x", kStart + 150s);
+    } else {
+      store_record("at-new", "rt-new", clock_->now() + 100s);
+    }
+    return oauth_error(400, "invalid_grant");
+  });
+  auto session = signed_in_session(100s);
+  clock_->advance(200s);
+  auto token = session->token();
+  ASSERT_TRUE(token) << token.error().to_string();
+  EXPECT_EQ(token->reveal(), "at-new");
+  EXPECT_EQ(refresh_token_sent(1), "rt-x");
+  EXPECT_EQ(stored_refresh_token(), "rt-new");
+  EXPECT_EQ(events_.count(SessionEventKind::login_required), 0u);
+}
+
 TEST_F(SessionTest, InvalidGrantAfterAnotherProcessRotatedAdoptsTheStoredToken) {
   // Another process refreshes (rotating rt-0 into rt-other) while our request is under way,
   // so the server rejects our rt-0.

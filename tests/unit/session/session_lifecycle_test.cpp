@@ -178,6 +178,53 @@ TEST_F(SessionTest, SignInDuringARefreshWinsOverTheRefreshResult) {
   EXPECT_EQ(stored_refresh_token(), "rt-new");
 }
 
+// Another process's sign_in and sign_out do not wait for this process's refresh lock. What
+// they store or erase while the refresh is on the network is newer than its result.
+class SessionRefreshOnHoldTest : public SessionTest {
+ protected:
+  // A session whose background refresh (started at the soft point) is waiting for its answer.
+  std::shared_ptr<Session> refresh_on_hold() {
+    transport_->set_handler([this](const Request&) -> Result<Response> {
+      entered_.open();
+      release_.wait();
+      return token_response("at-stale", "rt-stale", 100);
+    });
+    auto session = signed_in_session(100s);
+    clock_->advance(85s);
+    EXPECT_EQ(session->token()->reveal(), "at-0");
+    EXPECT_TRUE(entered_.wait_for_a_long_time());
+    return session;
+  }
+  // Lets the refresh finish; the next token() is past the hard point, so it waits for it.
+  Result<Secret> finish_and_get_token(Session& session) {
+    release_.open();
+    clock_->advance(14s);
+    return session.token();
+  }
+  Gate entered_;
+  Gate release_;
+};
+
+TEST_F(SessionRefreshOnHoldTest, ASignInElsewhereDuringTheRefreshIsAdoptedNotOverwritten) {
+  auto session = refresh_on_hold();
+  store_record("at-other", "rt-other", clock_->now() + 100s);
+  auto token = finish_and_get_token(*session);
+  ASSERT_TRUE(token) << token.error().to_string();
+  EXPECT_EQ(token->reveal(), "at-other");
+  EXPECT_EQ(stored_refresh_token(), "rt-other");
+}
+
+TEST_F(SessionRefreshOnHoldTest, ASignOutElsewhereDuringTheRefreshIsNotUndone) {
+  auto session = refresh_on_hold();
+  ASSERT_TRUE(store_->erase("freshtoken", "https://as.example|app|alice"));
+  auto token = finish_and_get_token(*session);
+  ASSERT_FALSE(token);
+  EXPECT_EQ(token.error().code(), ErrorCode::login_required);
+  EXPECT_EQ(stored_refresh_token(), "(none)");
+  EXPECT_FALSE(session->signed_in());
+  EXPECT_EQ(events_.count(SessionEventKind::login_required), 1u);
+}
+
 TEST_F(SessionTest, DestroyingTheSessionInterruptsABackoff) {
   transport_->set_handler(
       [](const Request&) -> Result<Response> { return json_response(503, ""); });
