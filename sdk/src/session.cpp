@@ -127,9 +127,10 @@ class Session::Impl {
   Adopt adopt_stored_locked(std::uint64_t epoch, Secret& refresh_token);
   std::optional<Error> publish(TokenSet response, const Secret& used, std::uint64_t epoch,
                                std::vector<SessionEvent>& events);
-  // store_mutex_ held: the record this session saw is gone, so it signs out too.
-  std::optional<Error> signed_out_elsewhere_locked(const Secret& used,
-                                                   std::vector<SessionEvent>& events);
+  // No lock held: the record this session saw was erased during its refresh, which got
+  // `issued` in return for `used`. Revokes `issued` and reports login_required.
+  std::optional<Error> signed_out_elsewhere(const Secret& used, const Secret& issued,
+                                            std::vector<SessionEvent>& events);
   // store_mutex_ held.
   std::optional<Error> drop_tokens_locked(const Error& cause, const Secret& used,
                                           std::uint64_t epoch, std::vector<SessionEvent>& events);
@@ -750,6 +751,7 @@ std::optional<Error> Session::Impl::publish(TokenSet response, const Secret& use
       next.expires_at ? "expires in " + whole_seconds(*next.expires_at - *next.issued_at)
                       : "no stated expiry";
   Result<void> saved;
+  bool erased_meanwhile = false;
   {
     std::lock_guard<std::mutex> store_lock(store_mutex_);
     {
@@ -765,22 +767,29 @@ std::optional<Error> Session::Impl::publish(TokenSet response, const Secret& use
     // have landed while the request was on the network. What it did is newer than this
     // response: a record it wrote is adopted rather than overwritten, and an erased record
     // stays erased (saving would sign the account back in).
-    if (auto record = load_record(); record && !*record && !store_holds_.empty()) {
-      return signed_out_elsewhere_locked(used, events);
-    } else if (record && *record) {
-      Secret presented = used;
-      const Adopt adopted = adopt_stored_locked(epoch, presented);
-      if (adopted != Adopt::none) return std::nullopt;
+    auto record = load_record();
+    if (record && !*record && !store_holds_.empty()) {
+      store_holds_ = Secret();
+      std::lock_guard<std::mutex> lock(mutex_);
+      current_.reset();
+      login_required_ = true;
+      erased_meanwhile = true;
+    } else {
+      if (record && *record) {
+        Secret presented = used;
+        if (adopt_stored_locked(epoch, presented) != Adopt::none) return std::nullopt;
+      }
+      // Saved before anyone can see the new access token: if the process dies right after,
+      // the store holds the refresh token that is still valid.
+      saved = options_.store->save(options_.service, options_.account,
+                                   detail::encode_stored_tokens(next));
+      if (saved) store_holds_ = next.refresh_token;
+      std::lock_guard<std::mutex> lock(mutex_);
+      install_locked(std::move(next));
+      pause_until_ = TimePoint{};
     }
-    // Saved before anyone can see the new access token: if the process dies right after, the
-    // store holds the refresh token that is still valid.
-    saved = options_.store->save(options_.service, options_.account,
-                                 detail::encode_stored_tokens(next));
-    if (saved) store_holds_ = next.refresh_token;
-    std::lock_guard<std::mutex> lock(mutex_);
-    install_locked(std::move(next));
-    pause_until_ = TimePoint{};
   }
+  if (erased_meanwhile) return signed_out_elsewhere(used, next.refresh_token, events);
   if (!saved) {
     log(LogLevel::error, "refreshed tokens could not be saved to " + options_.store->describe() +
                              " (kept in memory): " + saved.error().to_string());
@@ -792,20 +801,22 @@ std::optional<Error> Session::Impl::publish(TokenSet response, const Secret& use
   return std::nullopt;
 }
 
-std::optional<Error> Session::Impl::signed_out_elsewhere_locked(const Secret& used,
-                                                                std::vector<SessionEvent>& events) {
-  store_holds_ = Secret();
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    current_.reset();
-    login_required_ = true;
+std::optional<Error> Session::Impl::signed_out_elsewhere(const Secret& used, const Secret& issued,
+                                                         std::vector<SessionEvent>& events) {
+  // The sign-out revoked what it found in the store, which may be the token this refresh
+  // presented but not the one it got back: that grant ends here too.
+  std::string revoked = "not revoked (no revocation endpoint)";
+  if (!options_.server->metadata().revocation_endpoint.empty()) {
+    auto outcome = options_.server->revoke(issued, "refresh_token");
+    revoked = outcome ? "revoked" : "revoking it failed: " + outcome.error().to_string();
   }
+  log(LogLevel::warning, "refreshed with " + used.fingerprint() +
+                             ", but the stored tokens were erased meanwhile (signed out "
+                             "elsewhere): not saved; refresh token " +
+                             issued.fingerprint() + " " + revoked);
   Error error(ErrorCode::login_required,
               "the stored tokens were erased during a refresh (signed out elsewhere); sign in "
               "again");
-  log(LogLevel::warning, "refreshed with " + used.fingerprint() +
-                             ", but the stored tokens were erased meanwhile; not saved, sign-in "
-                             "required");
   events.push_back(SessionEvent{SessionEventKind::login_required, error});
   return error;
 }

@@ -223,6 +223,13 @@ TEST_F(SessionRefreshOnHoldTest, ASignOutElsewhereDuringTheRefreshIsNotUndone) {
   EXPECT_EQ(stored_refresh_token(), "(none)");
   EXPECT_FALSE(session->signed_in());
   EXPECT_EQ(events_.count(SessionEventKind::login_required), 1u);
+  // The sign-out revoked what was stored (rt-0); the token this refresh got back is revoked
+  // here, so the grant does not outlive the sign-out.
+  std::vector<std::string> revoked;
+  for (const auto& r : transport_->requests()) {
+    if (r.url == "https://as.example/revoke") revoked.push_back(form_value(r.body, "token"));
+  }
+  EXPECT_EQ(revoked, std::vector<std::string>{"rt-stale"});
 }
 
 TEST_F(SessionTest, DestroyingTheSessionInterruptsABackoff) {
