@@ -160,26 +160,7 @@ TEST_F(SessionTest, SignOutCompletesLocallyWhenRevocationFails) {
   EXPECT_EQ(stored_refresh_token(), "(none)");
 }
 
-TEST_F(SessionTest, SignInDuringARefreshWinsOverTheRefreshResult) {
-  Gate release;
-  Gate entered;
-  transport_->set_handler([&](const Request&) -> Result<Response> {
-    entered.open();
-    release.wait();
-    return token_response("at-stale", "rt-stale", 100);
-  });
-  auto session = signed_in_session(100s);
-  clock_->advance(85s);
-  ASSERT_EQ(session->token()->reveal(), "at-0");
-  ASSERT_TRUE(entered.wait_for_a_long_time());
-  ASSERT_TRUE(session->sign_in(tokens(100s, "at-new", "rt-new")));
-  release.open();
-  session.reset();  // joins the refresh
-  EXPECT_EQ(stored_refresh_token(), "rt-new");
-}
-
-// Another process's sign_in and sign_out do not wait for this process's refresh lock. What
-// they store or erase while the refresh is on the network is newer than its result.
+// A sign-in or sign-out while a refresh is on the network is newer than the refresh's result.
 class SessionRefreshOnHoldTest : public SessionTest {
  protected:
   // A session whose background refresh (started at the soft point) is waiting for its answer.
@@ -205,6 +186,15 @@ class SessionRefreshOnHoldTest : public SessionTest {
   Gate release_;
 };
 
+TEST_F(SessionRefreshOnHoldTest, SignInDuringARefreshWinsOverTheRefreshResult) {
+  auto session = refresh_on_hold();
+  ASSERT_TRUE(session->sign_in(tokens(100s, "at-new", "rt-new")));
+  release_.open();
+  session.reset();  // joins the refresh
+  EXPECT_EQ(stored_refresh_token(), "rt-new");
+}
+
+// Another process's sign_in and sign_out do not wait for this process's refresh lock.
 TEST_F(SessionRefreshOnHoldTest, ASignInElsewhereDuringTheRefreshIsAdoptedNotOverwritten) {
   auto session = refresh_on_hold();
   store_record("at-other", "rt-other", clock_->now() + 100s);
