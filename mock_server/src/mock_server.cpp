@@ -45,8 +45,8 @@ const std::set<std::string> kKnownScopes = {"openid", "profile", "api", "admin"}
 const std::set<std::string> kFaultEndpoints = {
     "token",    "api",       "authorize", "device_authorization", "device", "revoke", "introspect",
     "userinfo", "discovery", "jwks"};
-const std::set<std::string> kFaultKinds = {"status",   "delay",    "drop",
-                                           "truncate", "not_json", "commit_then_drop"};
+const std::set<std::string> kFaultKinds = {
+    "status", "delay", "drop", "truncate", "not_json", "commit_then_drop", "commit_then_delay"};
 
 struct ClientInfo {
   std::string id;
@@ -681,6 +681,8 @@ httplib::Server::Handler MockServer::Impl::wrap(const std::string& endpoint, Han
           });
     } else if (fault && fault->kind == "commit_then_drop") {
       detail::drop_connection(req);
+    } else if (fault && fault->kind == "commit_then_delay") {
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::max(fault->delay_ms, 0)));
     }
   };
 }

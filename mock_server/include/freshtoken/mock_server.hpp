@@ -60,6 +60,7 @@ struct Fault {
   /// delay: sleep delay_ms, then handle. drop: close the connection without answering.
   /// truncate: handle, then send only half of the body. not_json: answer 200 with an HTML page.
   /// commit_then_drop: handle fully (state committed), then close without answering.
+  /// commit_then_delay: handle fully (state committed), then wait delay_ms before answering.
   std::string kind;
   /// For `status`: the HTTP status to answer.
   int status = 503;
@@ -67,7 +68,7 @@ struct Fault {
   std::string retry_after;
   /// For `status`: the body to answer with.
   std::string body;
-  /// For `delay`: how long to wait before handling.
+  /// For `delay`: how long to wait before handling; for `commit_then_delay`, before answering.
   int delay_ms = 0;
   int times = 1;  ///< how many requests it applies to
 };

@@ -1,7 +1,8 @@
 // The refresh lock between Sessions of one account, in one process against the in-process
 // mock server (ProcessLock is per open file, so two Sessions exclude each other just as two
 // processes do): turns are taken, a waiter adopts instead of refreshing, the lock is free
-// during backoff, and a lock held too long is a transient failure that erases nothing.
+// during backoff, a lock held too long is a transient failure that erases nothing, and a
+// sign-out that does not wait for the lock is not undone by the refresh it overlapped.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -159,6 +160,32 @@ TEST_F(RefreshLockTest, TheLockIsFreeWhileARefreshSleepsBeforeItsRetry) {
   auto result = token.get();
   ASSERT_TRUE(result) << result.error().to_string();
   EXPECT_EQ(refresh_grants(), 2);
+}
+
+TEST_F(RefreshLockTest, ASignOutElsewhereWhileARefreshAnswerIsInFlightIsNotUndone) {
+  start(true);
+  auto a = make_session();
+  auto b = make_session();  // another process of the account: sign_out takes no refresh lock
+  sign_in(*a);
+  mock::Fault fault;
+  fault.endpoint = "token";
+  fault.kind = "commit_then_delay";  // rotated at the server, the answer still on its way
+  fault.delay_ms = 1000;
+  server_->arm_fault(fault);
+  clock_->advance(2h);
+  auto refreshing = std::async(std::launch::async, [&] { return a->token(); });
+  for (int i = 0; i < 2000 && refresh_grants() == 0; ++i) std::this_thread::sleep_for(5ms);
+  ASSERT_EQ(refresh_grants(), 1);
+  ASSERT_TRUE(b->sign_out());
+  auto token = refreshing.get();
+  ASSERT_FALSE(token);
+  EXPECT_EQ(token.error().code(), ErrorCode::login_required) << token.error().to_string();
+  EXPECT_FALSE(a->signed_in());
+  auto stored = store_->load(kService, account());
+  ASSERT_FALSE(stored);
+  EXPECT_EQ(stored.error().code(), ErrorCode::not_found);
+  // b revoked the refresh token it found; a revoked the one its refresh got back.
+  EXPECT_EQ(server_->stats().value("revocations", 0), 2);
 }
 
 }  // namespace

@@ -13,8 +13,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <future>
 #include <thread>
 #include <vector>
 
@@ -386,6 +388,34 @@ TEST_F(ApiTest, CommitThenDropOnApiHandlesThenDrops) {
   EXPECT_FALSE(get_with_token("/api/me", tokens["access_token"]));
   EXPECT_EQ(server_->stats()["api_requests"], 1);
   EXPECT_EQ(get_with_token("/api/me", tokens["access_token"])->status, 200);
+}
+
+TEST_F(ApiTest, CommitThenDelayRotatesBeforeItAnswers) {
+  const json tokens = server_->issue_tokens();
+  Fault fault;
+  fault.kind = "commit_then_delay";
+  fault.delay_ms = 800;
+  server_->arm_fault(fault);
+  auto refresh = std::async(std::launch::async, [&] {
+    return client()->Post("/token",
+                          util::form_encode({{"grant_type", "refresh_token"},
+                                             {"refresh_token", tokens["refresh_token"]},
+                                             {"client_id", "freshtoken-demo"}}),
+                          "application/x-www-form-urlencoded");
+  });
+  for (int i = 0; i < 400 && server_->stats()["token_requests"].value("refresh_token", 0) == 0;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  // The answer has not arrived, but the old refresh token is already rotated out.
+  EXPECT_EQ(refresh.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);
+  auto old = body_of(post_form(
+      "/introspect", {{"token", tokens["refresh_token"]}, {"client_id", "freshtoken-demo"}}));
+  EXPECT_EQ(old["active"], false);
+  auto res = refresh.get();
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_NE(body_of(res).value("refresh_token", ""), tokens["refresh_token"]);
 }
 
 // ---------------------------------------------------------------- bad input and control API
