@@ -709,16 +709,16 @@ std::optional<Error> Session::Impl::refresh(std::vector<SessionEvent>& events) {
 
     if (is_rejected_grant(error)) {
       std::lock_guard<std::mutex> store_lock(store_mutex_);
-      if (!reread_after_rejection) {
-        // Another process may have rotated (one that does not take the lock, or a save that
-        // landed after our re-read): the stored token may still be good.
+      // Another process may have rotated (one that does not take the lock, or a save that
+      // landed after our re-read) or signed in again: the stored token may still be good, and
+      // it is not ours to erase.
+      const Secret rejected = refresh_token;
+      const Adopt adopted = adopt_stored_locked(epoch, refresh_token);
+      if (adopted == Adopt::fresh || adopted == Adopt::superseded) return std::nullopt;
+      if (adopted == Adopt::refresh_token && !(refresh_token == rejected)) {
+        if (reread_after_rejection) return std::nullopt;  // the next call refreshes with it
         reread_after_rejection = true;
-        const Secret rejected = refresh_token;
-        const Adopt adopted = adopt_stored_locked(epoch, refresh_token);
-        if (adopted == Adopt::fresh || adopted == Adopt::superseded) return std::nullopt;
-        if (adopted == Adopt::refresh_token && !(refresh_token == rejected)) {
-          continue;  // once, with the rotated token
-        }
+        continue;  // once, with the rotated token
       }
       return drop_tokens_locked(error, refresh_token, epoch, events);
     }
@@ -825,11 +825,6 @@ std::optional<Error> Session::Impl::drop_tokens_locked(const Error& cause, const
                                                        std::uint64_t epoch,
                                                        std::vector<SessionEvent>& events) {
   if (superseded(epoch)) return std::nullopt;
-  {
-    // A record another process saved after our last re-read (a sign-in) is not ours to erase.
-    Secret rejected = used;
-    if (adopt_stored_locked(epoch, rejected) != Adopt::none) return std::nullopt;
-  }
   auto erased = options_.store->erase(options_.service, options_.account);
   if (erased) store_holds_ = Secret();
   {
