@@ -123,8 +123,10 @@ class Session::Impl {
   Result<std::optional<ProcessLock>> lock_account();
   std::optional<Error> give_up(const Error& error, const Secret& refresh_token,
                                std::vector<SessionEvent>& events);
-  // store_mutex_ held: adopt what another process saved, if it holds another refresh token.
-  Adopt adopt_stored_locked(std::uint64_t epoch, Secret& refresh_token);
+  // store_mutex_ held: adopt `record` (what load_record() just read) when another process
+  // saved it, if it holds another refresh token.
+  Adopt adopt_stored_locked(std::uint64_t epoch, Secret& refresh_token,
+                            Result<std::optional<detail::StoredTokens>> record);
   std::optional<Error> publish(TokenSet response, const Secret& used, std::uint64_t epoch,
                                std::vector<SessionEvent>& events);
   // No lock held: the record this session saw was erased during its refresh, which got
@@ -592,9 +594,9 @@ bool Session::Impl::superseded(std::uint64_t epoch) {
   return epoch_ != epoch;
 }
 
-Session::Impl::Adopt Session::Impl::adopt_stored_locked(std::uint64_t epoch,
-                                                        Secret& refresh_token) {
-  auto record = load_record();
+Session::Impl::Adopt Session::Impl::adopt_stored_locked(
+    std::uint64_t epoch, Secret& refresh_token,
+    Result<std::optional<detail::StoredTokens>> record) {
   if (!record || !*record) return Adopt::none;  // unreadable or gone: carry on with ours
   detail::StoredTokens& stored = **record;
   if (stored.refresh_token.empty()) return Adopt::none;
@@ -698,7 +700,7 @@ std::optional<Error> Session::Impl::refresh(std::vector<SessionEvent>& events) {
       // Another process of this account may have refreshed meanwhile.
       std::lock_guard<std::mutex> store_lock(store_mutex_);
       if (superseded(epoch)) return std::nullopt;
-      const Adopt adopted = adopt_stored_locked(epoch, refresh_token);
+      const Adopt adopted = adopt_stored_locked(epoch, refresh_token, load_record());
       if (adopted == Adopt::fresh || adopted == Adopt::superseded) return std::nullopt;
     }
 
@@ -713,7 +715,7 @@ std::optional<Error> Session::Impl::refresh(std::vector<SessionEvent>& events) {
       // landed after our re-read) or signed in again: the stored token may still be good, and
       // it is not ours to erase.
       const Secret rejected = refresh_token;
-      const Adopt adopted = adopt_stored_locked(epoch, refresh_token);
+      const Adopt adopted = adopt_stored_locked(epoch, refresh_token, load_record());
       if (adopted == Adopt::fresh || adopted == Adopt::superseded) return std::nullopt;
       if (adopted == Adopt::refresh_token && !(refresh_token == rejected)) {
         if (reread_after_rejection) return std::nullopt;  // the next call refreshes with it
@@ -775,10 +777,9 @@ std::optional<Error> Session::Impl::publish(TokenSet response, const Secret& use
       login_required_ = true;
       erased_meanwhile = true;
     } else {
-      if (record && *record) {
-        Secret presented = used;
-        if (adopt_stored_locked(epoch, presented) != Adopt::none) return std::nullopt;
-      }
+      Secret presented = used;
+      if (adopt_stored_locked(epoch, presented, std::move(record)) != Adopt::none)
+        return std::nullopt;
       // Saved before anyone can see the new access token: if the process dies right after,
       // the store holds the refresh token that is still valid.
       saved = options_.store->save(options_.service, options_.account,
