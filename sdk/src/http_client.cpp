@@ -98,13 +98,14 @@ struct HttpClient::Impl {
 
   Result<Response> send_checked(Request& request, const std::atomic<bool>* stopping) const {
     if (!transport) return Error(ErrorCode::config, "HttpClient has no transport");
-    auto url = detail::parse_url(request.url);
+    auto url = detail::parse_url_view(request.url);
     if (!url) return url.error();
     // A caller-supplied Authorization header means the caller manages authentication.
     const bool manage = tokens && !request.headers.contains("Authorization");
-    if (manage && url->scheme == "http" && !detail::is_loopback_host(url->host)) {
+    if (manage && !url->https && !detail::is_loopback_host(url->host)) {
       return Error(ErrorCode::config, "refusing to send a bearer token over plain http to " +
-                                          url->redacted() + " (only loopback hosts may use http)");
+                                          url->to_url().redacted() +
+                                          " (only loopback hosts may use http)");
     }
     std::optional<Secret> token;
     if (manage) {
@@ -118,7 +119,7 @@ struct HttpClient::Impl {
         return std::move(outcome.result);
       }
       std::string reason;
-      const std::string where = request.method + " " + url->redacted();
+      const std::string where = request.method + " " + url->to_url().redacted();
       if (!token_rejected(outcome.result->headers, reason)) return std::move(outcome.result);
       if (attempt > 1) {
         // A freshly obtained token rejected again: refreshing once more would not help.
@@ -158,13 +159,13 @@ struct HttpClient::Impl {
   }
 
   // One attempt: the request and the redirects it leads to. `original` comes back as it was;
-  // a redirect works on a copy.
-  Outcome follow(Request& original, const Url& original_url, const Secret* token, int attempt,
-                 const std::atomic<bool>* stopping) const {
+  // a redirect works on a copy. The hop's URL is owned (copied, normalised) only once a log
+  // line or a redirect needs it: most exchanges need neither.
+  Outcome follow(Request& original, const detail::UrlView& original_url, const Secret* token,
+                 int attempt, const std::atomic<bool>* stopping) const {
     Request* hop = &original;
     std::optional<Request> redirected;
-    const Url* url = &original_url;
-    std::optional<Url> redirected_url;
+    std::optional<Url> url;
     bool credentials = true;  // still on the original origin
     for (int redirects = 0;; ++redirects) {
       if (original.cancel.cancelled() || (stopping && stopping->load())) {
@@ -173,6 +174,7 @@ struct HttpClient::Impl {
       const bool token_sent = token && credentials;
       auto result = token_sent ? send_with_token(*hop, *token) : transport->send(*hop);
       if (options.log) {  // built only for a sink: this is the per-request hot path
+        if (!url) url = original_url.to_url();
         std::string line = hop->method + " " + url->redacted();
         line += result ? " -> " + std::to_string(result->status)
                        : " failed: " + std::string(freshtoken::to_string(result.error().code()));
@@ -185,6 +187,7 @@ struct HttpClient::Impl {
       const int status = result->status;
       if (!is_redirect(status) || options.max_redirects <= 0)
         return {std::move(result), token_sent};
+      if (!url) url = original_url.to_url();
       auto location = result->headers.get("Location");
       std::optional<Url> target =
           location ? detail::resolve_reference(*url, *location) : std::nullopt;
@@ -192,7 +195,7 @@ struct HttpClient::Impl {
       if (redirects >= options.max_redirects) {
         return {Error(ErrorCode::invalid_response, "too many redirects (more than " +
                                                        std::to_string(options.max_redirects) +
-                                                       ") from " + original_url.redacted())
+                                                       ") from " + original_url.to_url().redacted())
                     .with_http_status(status),
                 false};
       }
@@ -228,7 +231,7 @@ struct HttpClient::Impl {
       if (options.log)
         log(LogLevel::debug, "following " + std::to_string(status) + " to " + target->redacted() +
                                  (credentials ? "" : " without credentials"));
-      url = &redirected_url.emplace(std::move(*target));
+      url = std::move(*target);
       hop->url = url->serialize();
     }
   }

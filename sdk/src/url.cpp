@@ -100,15 +100,14 @@ std::string_view scheme_of(std::string_view s) {
   return {};
 }
 
-Result<Url> parse_url(std::string_view text) {
+Result<UrlView> parse_url_view(std::string_view text) {
   if (has_forbidden_chars(text)) return bad("contains whitespace, control characters or '\\'");
-  std::string_view scheme = scheme_of(text);
-  if (scheme.empty()) return bad("not absolute");
-  Url url;
-  url.scheme = lowered(scheme);
-  const bool https = std::string_view(url.scheme) == "https";
-  if (!https && std::string_view(url.scheme) != "http") return bad("scheme is not http or https");
-  std::string_view rest = text.substr(scheme.size() + 1);
+  UrlView url;
+  url.scheme = scheme_of(text);
+  if (url.scheme.empty()) return bad("not absolute");
+  url.https = iequals(url.scheme, "https");
+  if (!url.https && !iequals(url.scheme, "http")) return bad("scheme is not http or https");
+  std::string_view rest = text.substr(url.scheme.size() + 1);
   if (rest.substr(0, 2) != "//") return bad("no authority");
   rest.remove_prefix(2);
   if (auto hash = rest.find('#'); hash != std::string_view::npos) {
@@ -126,17 +125,21 @@ Result<Url> parse_url(std::string_view text) {
 
   // The last '@' ends the userinfo: "http://127.0.0.1@evil.example/" goes to evil.example.
   if (auto at = authority.rfind('@'); at != std::string_view::npos) {
-    url.userinfo = std::string(authority.substr(0, at));
+    url.userinfo = authority.substr(0, at);
     authority.remove_prefix(at + 1);
   }
   std::string_view port_text;
   if (!authority.empty() && authority[0] == '[') {
     auto close = authority.find(']');
     if (close == std::string_view::npos) return bad("unterminated IPv6 literal");
-    std::string literal = lowered(authority.substr(1, close - 1));
+    // inet_pton wants a NUL-terminated string; no valid address text is this long.
+    const std::string_view literal = authority.substr(1, close - 1);
+    char address[INET6_ADDRSTRLEN] = {};
     in6_addr addr{};
-    if (inet_pton(AF_INET6, literal.c_str(), &addr) != 1) return bad("invalid IPv6 literal");
-    url.host = "[" + literal + "]";
+    if (literal.size() >= sizeof address) return bad("invalid IPv6 literal");
+    literal.copy(address, literal.size());
+    if (inet_pton(AF_INET6, address, &addr) != 1) return bad("invalid IPv6 literal");
+    url.host = authority.substr(0, close + 1);
     std::string_view after = authority.substr(close + 1);
     if (!after.empty()) {
       if (after[0] != ':') return bad("junk after IPv6 literal");
@@ -144,13 +147,12 @@ Result<Url> parse_url(std::string_view text) {
     }
   } else {
     auto colon = authority.find(':');
-    std::string_view host = authority.substr(0, colon);
+    url.host = authority.substr(0, colon);
     if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
-    if (!valid_reg_name(host)) return bad("invalid host");
-    url.host = lowered(host);
+    if (!valid_reg_name(url.host)) return bad("invalid host");
   }
   if (url.host.empty()) return bad("empty host");
-  url.port = https ? 443 : 80;
+  url.port = url.https ? 443 : 80;
   if (!port_text.empty()) {
     if (port_text.size() > 5) return bad("invalid port");
     int port = 0;
@@ -163,12 +165,32 @@ Result<Url> parse_url(std::string_view text) {
     url.explicit_port = true;
   }
   auto q = rest.find('?');
-  url.path = std::string(rest.substr(0, q));
+  url.path = rest.substr(0, q);
   if (q != std::string_view::npos) {
     url.has_query = true;
-    url.query = std::string(rest.substr(q + 1));
+    url.query = rest.substr(q + 1);
   }
   return url;
+}
+
+Url UrlView::to_url() const {
+  Url url;
+  url.scheme = lowered(scheme);
+  url.userinfo = std::string(userinfo);
+  url.host = lowered(host);
+  url.port = port;
+  url.explicit_port = explicit_port;
+  url.path = std::string(path);
+  url.query = std::string(query);
+  url.has_query = has_query;
+  url.has_fragment = has_fragment;
+  return url;
+}
+
+Result<Url> parse_url(std::string_view text) {
+  auto view = parse_url_view(text);
+  if (!view) return view.error();
+  return view->to_url();
 }
 
 std::string remove_dot_segments(std::string_view in) {

@@ -37,8 +37,29 @@ struct Url {
   std::string redacted() const;
 };
 
+// The parts of an absolute http(s) URL as views into the text it was parsed from, checked as
+// parse_url checks them but neither copied nor lowered: what HttpClient needs of every
+// request's URL, without the allocations and copies of a Url. Valid while that text is.
+struct UrlView {
+  std::string_view scheme;  // "http" or "https" in any case
+  bool https = false;
+  std::string_view userinfo;  // never logged
+  std::string_view host;      // as written, so compare it case-insensitively; "[...]" for IPv6
+  int port = 0;               // the effective port
+  bool explicit_port = false;
+  std::string_view path;
+  std::string_view query;  // without the '?'
+  bool has_query = false;
+  bool has_fragment = false;
+
+  // The owning, normalised (lower-case scheme and host) form.
+  Url to_url() const;
+};
+
 // An absolute http or https URL. Userinfo is accepted (the caller put it there; it is
 // never logged); an empty port ("host:") means the default. Error: config, "bad URL: ...".
+Result<UrlView> parse_url_view(std::string_view text);
+// parse_url_view, owned: the same checks and errors.
 Result<Url> parse_url(std::string_view text);
 
 // The scheme of a URI reference ("https" in "https://..."), empty when it has none.

@@ -67,6 +67,25 @@ TEST(ParseUrl, Ipv6LiteralsKeepTheirBracketsAndAreLowerCased) {
   EXPECT_EQ(parsed("http://[::1]").origin(), "http://[::1]");
 }
 
+// HttpClient checks every request through the view: the same parts, as written.
+TEST(ParseUrlView, ViewsThePartsAsWrittenAndOwnsThemNormalised) {
+  const std::string text = "HTTP://u@LocalHost:8080/A/b?X=1#f";
+  auto view = parse_url_view(text);
+  ASSERT_TRUE(view);
+  EXPECT_EQ(view->scheme, "HTTP");
+  EXPECT_FALSE(view->https);
+  EXPECT_EQ(view->userinfo, "u");
+  EXPECT_EQ(view->host, "LocalHost");
+  EXPECT_TRUE(is_loopback_host(view->host));
+  EXPECT_EQ(view->port, 8080);
+  EXPECT_EQ(view->path, "/A/b");
+  EXPECT_EQ(view->query, "X=1");
+  EXPECT_TRUE(view->has_fragment);
+  EXPECT_EQ(view->to_url().serialize(), "http://u@localhost:8080/A/b?X=1");
+  EXPECT_EQ(parse_url_view("https://[::FFFF:127.0.0.1]/")->host, "[::FFFF:127.0.0.1]");
+  EXPECT_TRUE(parse_url_view("HTTPS://a.example")->https);
+}
+
 TEST(ParseUrl, TheLastAtSignEndsTheUserinfo) {
   Url url = parsed("http://127.0.0.1@evil.example/");
   EXPECT_EQ(url.host, "evil.example");
@@ -95,7 +114,8 @@ INSTANTIATE_TEST_SUITE_P(Url, RejectedUrl,
                                            "https:///path", "https://:443/", "https://a.example:0/",
                                            "https://a.example:65536/", "https://a.example:123456/",
                                            "https://a.example:8a/", "https://[::1/x",
-                                           "https://[not-v6]/", "https://[::1]x/", "https://a b/",
+                                           "https://[not-v6]/", "https://[::1]x/",
+                                           "https://[0000:0000:0000:0000:0000:0000:0000:0000:1]/", "https://a b/",
                                            "https://a\tb/", "https://a.example/\x7f",
                                            "https://a.example\\@evil/SECRET",
                                            "https://a%2eexample/", "https://SECRET@ho$t/"));
