@@ -1,5 +1,6 @@
-// Fuzzes the SDK's one URL parser as HttpClient uses it: a request URL, then a redirect's
-// Location resolved against it (RFC 3986 §5.2). Input: "<request URL>\n<Location>".
+// Fuzzes the SDK's one URL parser as HttpClient uses it: a request URL (as a view and as a
+// Url), then a redirect's Location resolved against it (RFC 3986 §5.2). Input:
+// "<request URL>\n<Location>".
 // Properties: a parsed URL serialises to text that parses to the same URL; its origin is a
 // well-formed URL of the same origin; a resolved Location is such a URL too, with dot
 // segments gone, no userinfo unless it kept the request's own authority, and nothing in it
@@ -97,6 +98,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   check_url(*base);
+  // HttpClient decides from the view, before any Url exists: it must see the same URL.
+  auto view = parse_url_view(request);
+  FUZZ_CHECK(view && view->https == (base->scheme == "https"));
+  FUZZ_CHECK(is_loopback_host(view->host) == is_loopback_host(base->host));
+  FUZZ_CHECK(view->to_url().serialize() == base->serialize());
 
   auto target = resolve_reference(*base, location);
   if (!target) return 0;

@@ -115,10 +115,24 @@ INSTANTIATE_TEST_SUITE_P(Url, RejectedUrl,
                                            "https://a.example:65536/", "https://a.example:123456/",
                                            "https://a.example:8a/", "https://[::1/x",
                                            "https://[not-v6]/", "https://[::1]x/",
-                                           "https://[0000:0000:0000:0000:0000:0000:0000:0000:1]/", "https://a b/",
+                                           "https://[0:0:0:0:0:0:0:0:1]/", "https://a b/",
                                            "https://a\tb/", "https://a.example/\x7f",
                                            "https://a.example\\@evil/SECRET",
                                            "https://a%2eexample/", "https://SECRET@ho$t/"));
+
+// The IPv6 check copies the literal to a stack buffer for inet_pton: a longer one is refused,
+// not overflowed (ASan would tell).
+TEST(ParseUrl, AnIpv6LiteralLongerThanAnyAddressIsRefused) {
+  for (std::size_t length : {45, 46, 47, 300}) {
+    const std::string literal = "::" + std::string(length - 2, '1');
+    auto url = parse_url("https://[" + literal + "]/");
+    ASSERT_FALSE(url) << length;
+    EXPECT_EQ(url.error().message(), "bad URL: invalid IPv6 literal");
+  }
+  const std::string longest = "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255";
+  ASSERT_EQ(longest.size(), 45u);
+  EXPECT_TRUE(parse_url("https://[" + longest + "]/"));
+}
 
 TEST(Origin, SchemeHostAndEffectivePortDecide) {
   EXPECT_TRUE(same_origin(parsed("https://A.example/x"), parsed("https://a.example:443/y?q")));
