@@ -1,5 +1,5 @@
 // HttpClient's own cost per request, with a Transport that answers from memory: URL checks,
-// the copy of the caller's Request, the token lookup and the Authorization header.
+// the Request that get() and post() build, the token lookup and the Authorization header.
 #include <benchmark/benchmark.h>
 
 #include <memory>
@@ -29,7 +29,7 @@ void BM_TransportDirect(benchmark::State& state) {
 }
 BENCHMARK(BM_TransportDirect);
 
-// HttpClient without a TokenSource: URL parsing and the per-attempt copy of the Request.
+// HttpClient without a TokenSource: the URL check and the Request that get() builds.
 void BM_HttpClientGetNoToken(benchmark::State& state) {
   freshtoken::HttpClient client(std::make_shared<NoopTransport>(), nullptr);
   for (auto _ : state) {
@@ -60,7 +60,8 @@ void BM_HttpClientGetWithSession(benchmark::State& state) {
 }
 BENCHMARK(BM_HttpClientGetWithSession)->ThreadRange(1, 64)->UseRealTime();
 
-// A POST with a 4 KiB body: the per-attempt copy of the Request includes the body.
+// A POST with a 4 KiB body: the benchmark's copy of the body for post(), which moves it into
+// its Request.
 void BM_HttpClientPost4KiBWithSession(benchmark::State& state) {
   auto& client = shared_client();
   const std::string body(4096, 'x');

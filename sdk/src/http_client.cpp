@@ -83,12 +83,14 @@ struct HttpClient::Impl {
     bool token_sent = false;  // our token went out on the exchange that produced `result`
   };
 
-  // `request` is the client's own copy (or one built for get() and friends): the first hop of
-  // each attempt sends it as it is, with the bearer attached for that exchange only (see
-  // send_with_token), so no attempt has to copy it.
-  Result<Response> send(Request& request, const std::atomic<bool>* stopping) const {
+  // The first hop of each attempt sends `request` as it is, with the bearer attached for that
+  // exchange only (see send_with_token), so a request that is not redirected is not copied.
+  // `own` is `request` itself when this client built it (get() and friends, async tasks); a
+  // caller's request (send()) is never modified.
+  Result<Response> send(const Request& request, Request* own,
+                        const std::atomic<bool>* stopping) const {
     try {
-      return send_checked(request, stopping);
+      return send_checked(request, own, stopping);
     } catch (const std::exception&) {
       return Error(ErrorCode::network, "an exception escaped the transport or token source");
     } catch (...) {
@@ -96,7 +98,8 @@ struct HttpClient::Impl {
     }
   }
 
-  Result<Response> send_checked(Request& request, const std::atomic<bool>* stopping) const {
+  Result<Response> send_checked(const Request& request, Request* own,
+                                const std::atomic<bool>* stopping) const {
     if (!transport) return Error(ErrorCode::config, "HttpClient has no transport");
     auto url = detail::parse_url_view(request.url);
     if (!url) return url.error();
@@ -113,8 +116,13 @@ struct HttpClient::Impl {
       if (!t) return t.error();
       token = std::move(*t);
     }
+    // A transport that needs the bearer among the headers gets it on a request this client
+    // owns; the curl transport takes it beside the request and needs no copy.
+    std::optional<Request> copy;
+    if (manage && !bearer_transport && !own) own = &copy.emplace(request);
+    const Request& first = own ? *own : request;
     for (int attempt = 1;; ++attempt) {
-      Outcome outcome = follow(request, *url, token ? &*token : nullptr, attempt, stopping);
+      Outcome outcome = follow(first, own, *url, token ? &*token : nullptr, attempt, stopping);
       if (!outcome.result || !outcome.token_sent || outcome.result->status != 401) {
         return std::move(outcome.result);
       }
@@ -142,28 +150,31 @@ struct HttpClient::Impl {
   }
 
   // Sends `hop` with the bearer: through a transport that attaches it itself, or else in an
-  // Authorization field that exists only for the exchange: it is removed, and so wiped
-  // (Headers::remove), however the exchange ends.
-  Result<Response> send_with_token(Request& hop, const Secret& token) const {
+  // Authorization field of `writable` (`hop` itself, owned by this client) that exists only for
+  // the exchange: it is removed, and so wiped (Headers::remove), however the exchange ends.
+  Result<Response> send_with_token(const Request& hop, Request* writable,
+                                   const Secret& token) const {
     const std::string_view value = token.reveal();
     if (bearer_transport) return bearer_transport->send_with_bearer(hop, value);
     std::string authorization;
     authorization.reserve(7 + value.size());
     authorization.append("Bearer ").append(value);
-    hop.headers.add("Authorization", std::move(authorization));
+    writable->headers.add("Authorization", std::move(authorization));
     struct Remove {
       Headers& headers;
       ~Remove() { headers.remove("Authorization"); }
-    } remove{hop.headers};
-    return transport->send(hop);
+    } remove{writable->headers};
+    return transport->send(*writable);
   }
 
   // One attempt: the request and the redirects it leads to. `original` comes back as it was;
   // a redirect works on a copy. The hop's URL is owned (copied, normalised) only once a log
   // line or a redirect needs it: most exchanges need neither.
-  Outcome follow(Request& original, const detail::UrlView& original_url, const Secret* token,
-                 int attempt, const std::atomic<bool>* stopping) const {
-    Request* hop = &original;
+  // `own` is `original` when this client owns it, else null.
+  Outcome follow(const Request& original, Request* own, const detail::UrlView& original_url,
+                 const Secret* token, int attempt, const std::atomic<bool>* stopping) const {
+    const Request* hop = &original;
+    Request* writable = own;
     std::optional<Request> redirected;
     std::optional<Url> url;
     bool credentials = true;  // still on the original origin
@@ -172,7 +183,7 @@ struct HttpClient::Impl {
         return {Error(ErrorCode::cancelled, "request cancelled"), false};
       }
       const bool token_sent = token && credentials;
-      auto result = token_sent ? send_with_token(*hop, *token) : transport->send(*hop);
+      auto result = token_sent ? send_with_token(*hop, writable, *token) : transport->send(*hop);
       if (options.log) {  // built only for a sink: this is the per-request hot path
         if (!url) url = original_url.to_url();
         std::string line = hop->method + " " + url->redacted();
@@ -208,31 +219,32 @@ struct HttpClient::Impl {
       const bool to_get = (status == 303 && hop->method != "HEAD") ||
                           ((status == 301 || status == 302) && hop->method == "POST");
       if (!to_get && !hop->body_replayable()) return {std::move(result), token_sent};
-      if (!redirected) hop = &redirected.emplace(original);
+      Request& next = redirected ? *redirected : redirected.emplace(original);
+      hop = writable = &next;
       if (!detail::same_origin(*url, *target)) {
         if (options.cross_origin_redirects == CrossOriginRedirects::stop) {
           return {std::move(result), token_sent};
         }
         credentials = false;
         for (const char* name : {"Authorization", "Proxy-Authorization", "Cookie", "Cookie2"}) {
-          hop->headers.remove(name);
+          next.headers.remove(name);
         }
-        for (const auto& name : options.sensitive_headers) hop->headers.remove(name);
+        for (const auto& name : options.sensitive_headers) next.headers.remove(name);
       }
       if (to_get) {
-        hop->method = "GET";
-        hop->body.clear();
-        hop->body_stream = nullptr;
+        next.method = "GET";
+        next.body.clear();
+        next.body_stream = nullptr;
         for (const char* name :
              {"Content-Type", "Content-Length", "Content-Encoding", "Transfer-Encoding"}) {
-          hop->headers.remove(name);
+          next.headers.remove(name);
         }
       }
       if (options.log)
         log(LogLevel::debug, "following " + std::to_string(status) + " to " + target->redacted() +
                                  (credentials ? "" : " without credentials"));
       url = std::move(*target);
-      hop->url = url->serialize();
+      next.url = url->serialize();
     }
   }
 };
@@ -299,8 +311,7 @@ HttpClient::~HttpClient() {
 }
 
 Result<Response> HttpClient::send(const Request& request) {
-  Request own = request;  // the caller's Request is never modified
-  return impl_->send(own, nullptr);
+  return impl_->send(request, nullptr, nullptr);
 }
 
 Request HttpClient::own_request(std::string method, const std::string& url, Headers headers) {
@@ -315,7 +326,7 @@ Request HttpClient::own_request(std::string method, const std::string& url, Head
 
 Result<Response> HttpClient::get(const std::string& url, Headers headers) {
   Request request = own_request("GET", url, std::move(headers));
-  return impl_->send(request, nullptr);
+  return impl_->send(request, &request, nullptr);
 }
 
 namespace {
@@ -332,26 +343,26 @@ Result<Response> HttpClient::post(const std::string& url, std::string body,
                                   std::string content_type, Headers headers) {
   Request request = with_body(own_request("POST", url, std::move(headers)), std::move(body),
                               std::move(content_type));
-  return impl_->send(request, nullptr);
+  return impl_->send(request, &request, nullptr);
 }
 
 Result<Response> HttpClient::put(const std::string& url, std::string body, std::string content_type,
                                  Headers headers) {
   Request request = with_body(own_request("PUT", url, std::move(headers)), std::move(body),
                               std::move(content_type));
-  return impl_->send(request, nullptr);
+  return impl_->send(request, &request, nullptr);
 }
 
 Result<Response> HttpClient::patch(const std::string& url, std::string body,
                                    std::string content_type, Headers headers) {
   Request request = with_body(own_request("PATCH", url, std::move(headers)), std::move(body),
                               std::move(content_type));
-  return impl_->send(request, nullptr);
+  return impl_->send(request, &request, nullptr);
 }
 
 Result<Response> HttpClient::del(const std::string& url, Headers headers) {
   Request request = own_request("DELETE", url, std::move(headers));
-  return impl_->send(request, nullptr);
+  return impl_->send(request, &request, nullptr);
 }
 
 std::future<Result<Response>> HttpClient::send_async(Request request) {
@@ -369,7 +380,7 @@ void HttpClient::send_async(Request request, std::function<void(Result<Response>
     Result<Response> result = cancelled ? Result<Response>(Error(ErrorCode::cancelled,
                                                                  "HttpClient destroyed before the "
                                                                  "request was sent"))
-                                        : impl->send(request, &stopping);
+                                        : impl->send(request, &request, &stopping);
     if (!on_done) return;
     try {
       on_done(std::move(result));
