@@ -352,6 +352,44 @@ TEST_F(CurlTransportTest, SequentialRequestsReuseOneConnection) {
   EXPECT_EQ(curl->connections_opened(), 1u);
 }
 
+// The handle keeps the URL it parsed last and parses again only when a request's differs: each
+// request must still reach its own URL, and a malformed one must not stick to the handle.
+TEST_F(CurlTransportTest, EachRequestReachesItsOwnUrlOnAReusedHandle) {
+  auto curl = std::make_shared<detail::CurlTransport>(TransportOptions{});
+  auto get = [&](const std::string& url) { return curl->send(make("GET", url)); };
+
+  auto echo = get(server_.url("/echo"));
+  ASSERT_TRUE(echo) << echo.error().to_string();
+  EXPECT_EQ(echo->headers.get("X-Method"), "GET");
+  auto created = get(server_.url("/status/201"));
+  ASSERT_TRUE(created) << created.error().to_string();
+  EXPECT_EQ(created->status, 201);
+  EXPECT_EQ(created->body, "status 201");
+
+  // A space is not allowed in a URL; the error names neither the path nor the query.
+  auto malformed = get(server_.url("/status/202?code=s3cr3t c0de"));
+  ASSERT_FALSE(malformed);
+  EXPECT_EQ(malformed.error().code(), ErrorCode::config);
+  EXPECT_EQ(malformed.error().message().find("s3cr3t"), std::string::npos)
+      << malformed.error().message();
+  EXPECT_EQ(malformed.error().message().find("status"), std::string::npos)
+      << malformed.error().message();
+
+  auto again = get(server_.url("/status/201"));  // the URL the handle held before the failure
+  ASSERT_TRUE(again) << again.error().to_string();
+  EXPECT_EQ(again->status, 201);
+  auto target = get(server_.url("/target"));
+  ASSERT_TRUE(target) << target.error().to_string();
+  EXPECT_EQ(target->body, "target");
+  EXPECT_EQ(target_hits_.load(), 1);
+  auto missing = get(server_.url("/status/404"));
+  ASSERT_TRUE(missing) << missing.error().to_string();
+  EXPECT_EQ(missing->status, 404);
+
+  EXPECT_EQ(curl->connections_opened(), 1u);
+  EXPECT_EQ(curl->exchanges(), 5u);
+}
+
 // A thread prefers the handle it used last; one that has none yet (here each request comes
 // from a new thread, as with a thread per task) must take the handle another thread left idle
 // rather than open a connection of its own.
