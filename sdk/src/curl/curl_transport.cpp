@@ -564,11 +564,12 @@ Result<Response> CurlTransport::exchange(const Request& request,
         uc != CURLUE_OK) {
       lines.clear();
       release(std::move(handle));
-      // The reason names what is wrong, never the URL, which may carry a code.
       if (uc == CURLUE_OUT_OF_MEMORY)
         return Error(ErrorCode::network, "out of memory setting the request URL");
-      return Error(ErrorCode::config, request.method + " " + origin_of(request.url) +
-                                          ": malformed URL (" + curl_url_strerror(uc) + ")");
+      // The reason names what is wrong, never the URL, which may carry a code (nor its origin:
+      // origin_of would parse the same text and fail the same way).
+      return Error(ErrorCode::config,
+                   request.method + ": malformed URL (" + curl_url_strerror(uc) + ")");
     }
     // libcurl 7.88 keeps the text of the first URL it took from the URL handle (what
     // CURLINFO_EFFECTIVE_URL reports) until CURLOPT_URL is set: clearing it makes the next
