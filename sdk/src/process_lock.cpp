@@ -60,11 +60,15 @@ Result<std::filesystem::path> ProcessLock::directory() {
 }
 
 Result<ProcessLock> ProcessLock::acquire(const std::string& service, const std::string& account,
-                                         std::chrono::milliseconds timeout) {
+                                         std::chrono::milliseconds timeout, Kind kind) {
   auto dir = directory();
   if (!dir) return dir.error();
-  // Length-prefixed, so no two (service, account) pairs share a lock.
-  const std::string key = std::to_string(service.size()) + ':' + service + account;
+  // Length-prefixed, so no two (service, account) pairs share a lock. The refresh lock's key
+  // starts with a digit and the store lock's with a letter, so those never meet either; the
+  // refresh lock keeps the file name it had before there was a store lock, which earlier
+  // versions of the SDK running beside this one still take.
+  const std::string key = std::string(kind == Kind::store ? "store:" : "") +
+                          std::to_string(service.size()) + ':' + service + account;
   const auto path = *dir / (util::hex(util::sha256(key)).substr(0, 32) + ".lock");
 
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -77,9 +81,10 @@ Result<ProcessLock> ProcessLock::acquire(const std::string& service, const std::
     if (errno == EINTR) continue;
     if (errno != EWOULDBLOCK) return storage_error("cannot lock " + path.string(), errno);
     if (std::chrono::steady_clock::now() >= deadline) {
-      return Error(ErrorCode::storage, "timed out after " + std::to_string(timeout.count()) +
-                                           " ms waiting for the lock of account " + account + " (" +
-                                           path.string() + ")");
+      return Error(ErrorCode::storage,
+                   "timed out after " + std::to_string(timeout.count()) + " ms waiting for the " +
+                       (kind == Kind::store ? "store" : "refresh") + " lock of account " + account +
+                       " (" + path.string() + ")");
     }
     std::this_thread::sleep_for(kPollInterval);
   }

@@ -1,5 +1,8 @@
 // ProcessLock: an exclusive lock for one (service, account), shared by every process of the
-// user on this machine (internal; Session takes it around "re-read store -> refresh -> save").
+// user on this machine (internal). Each account has two: Session holds the refresh lock around
+// "re-read store -> refresh -> save", network exchange included, and the store lock around each
+// "read the store, then write it" (a sign-in, a sign-out, a refresh's save or erase), for those
+// store calls alone.
 //
 // It is flock(LOCK_EX) on a file in $XDG_RUNTIME_DIR/freshtoken/ (else in /tmp/freshtoken-<uid>,
 // created 0700 and refused when another user owns it). The kernel drops the lock when the
@@ -23,10 +26,13 @@ namespace freshtoken {
 
 class ProcessLock {
  public:
+  // Which of the account's two locks.
+  enum class Kind { refresh, store };
+
   // Blocks (polling every few milliseconds) until the lock is held or `timeout` elapses;
   // a timeout of zero tries once.
   static Result<ProcessLock> acquire(const std::string& service, const std::string& account,
-                                     std::chrono::milliseconds timeout);
+                                     std::chrono::milliseconds timeout, Kind kind = Kind::refresh);
 
   // The directory the lock files live in, created (0700) if missing.
   static Result<std::filesystem::path> directory();

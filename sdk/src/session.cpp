@@ -24,7 +24,8 @@ using TimePoint = std::chrono::system_clock::time_point;
 using SysDuration = std::chrono::system_clock::duration;
 using Seconds = std::chrono::duration<double>;
 
-// The refresh lock is polled in slices so that ~Session need not wait out a long timeout.
+// The cross-process locks are polled in slices so that ~Session need not wait out a long
+// timeout.
 constexpr std::chrono::milliseconds kLockSlice{100};
 
 bool is_rejected_grant(const Error& error) {
@@ -118,9 +119,14 @@ class Session::Impl {
   void worker_loop();
   void run_flight(const std::shared_ptr<Flight>& flight);
   std::optional<Error> refresh(std::vector<SessionEvent>& events);
-  // The cross-process lock of this account: held, or empty when it cannot be used at all
-  // (then the refresh goes on without it). Errors: timeout, cancelled.
-  Result<std::optional<ProcessLock>> lock_account();
+  // One of this account's cross-process locks: held, or empty when it cannot be used at all
+  // (then the caller goes on without it). Errors: timeout, cancelled.
+  Result<std::optional<ProcessLock>> lock_account(ProcessLock::Kind kind);
+  // store_mutex_ held, before a read of the store that decides a write (sign_in, sign_out, a
+  // refresh's save or erase): the account's store lock, so that no other process writes in
+  // between. Empty when it cannot be had; the write goes ahead regardless, since it is newer
+  // than what it replaces.
+  std::optional<ProcessLock> lock_store_writes();
   std::optional<Error> give_up(const Error& error, const Secret& refresh_token,
                                std::vector<SessionEvent>& events);
   // store_mutex_ held: adopt `record` (what load_record() just read) when another process
@@ -428,6 +434,7 @@ Result<void> Session::Impl::sign_in(TokenSet tokens) {
   Result<void> saved;
   {
     std::lock_guard<std::mutex> store_lock(store_mutex_);
+    const auto writing = lock_store_writes();
     saved = options_.store->save(options_.service, options_.account,
                                  detail::encode_stored_tokens(next));
     if (saved) {
@@ -461,6 +468,7 @@ Result<void> Session::Impl::sign_out() {
   Result<void> outcome;
   {
     std::lock_guard<std::mutex> store_lock(store_mutex_);
+    const auto writing = lock_store_writes();
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (current_) {
@@ -628,7 +636,8 @@ Session::Impl::Adopt Session::Impl::adopt_stored_locked(
   return result;
 }
 
-Result<std::optional<ProcessLock>> Session::Impl::lock_account() {
+Result<std::optional<ProcessLock>> Session::Impl::lock_account(ProcessLock::Kind kind) {
+  const char* const what = kind == ProcessLock::Kind::store ? "store" : "refresh";
   using Steady = std::chrono::steady_clock;
   const auto timeout = options_.policy.refresh_lock_timeout;
   const auto deadline = Steady::now() + timeout;
@@ -637,7 +646,7 @@ Result<std::optional<ProcessLock>> Session::Impl::lock_account() {
     const auto slice =
         std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - slice_start),
                    std::chrono::milliseconds(0), kLockSlice);
-    auto lock = ProcessLock::acquire(options_.service, options_.account, slice);
+    auto lock = ProcessLock::acquire(options_.service, options_.account, slice, kind);
     if (lock) return std::optional<ProcessLock>(std::move(*lock));
     {
       std::lock_guard<std::mutex> guard(mutex_);
@@ -646,22 +655,31 @@ Result<std::optional<ProcessLock>> Session::Impl::lock_account() {
     const auto now = Steady::now();
     if (slice == kLockSlice && now - slice_start < kLockSlice / 2) {
       // A busy lock makes acquire wait out its slice; failing at once means the lock file or
-      // its directory is unusable. Refreshing without it is what a lone process would do;
+      // its directory is unusable. Going on without it is what a lone process would do;
       // refusing would end every session of this account.
-      log(LogLevel::error, "cannot take the cross-process refresh lock (" + lock.error().message() +
-                               "); refreshing without it");
+      log(LogLevel::error, std::string("cannot take the cross-process ") + what + " lock (" +
+                               lock.error().message() + "); going on without it");
       return std::optional<ProcessLock>();
     }
     if (now >= deadline) {
       return Error(ErrorCode::timeout, "another process of account " + options_.account +
-                                           " held the refresh lock for more than " +
+                                           " held the " + what + " lock for more than " +
                                            std::to_string(timeout.count()) + " ms");
     }
     if (!logged) {
       logged = true;
-      log(LogLevel::debug, "waiting for another process's refresh of this account");
+      log(LogLevel::debug, std::string("waiting for the ") + what +
+                               " lock, held by another process of this account");
     }
   }
+}
+
+std::optional<ProcessLock> Session::Impl::lock_store_writes() {
+  auto lock = lock_account(ProcessLock::Kind::store);
+  if (lock) return std::move(*lock);
+  log(LogLevel::warning,
+      "writing the secret store without the cross-process store lock: " + lock.error().message());
+  return std::nullopt;
 }
 
 std::optional<Error> Session::Impl::give_up(const Error& error, const Secret& refresh_token,
@@ -690,7 +708,7 @@ std::optional<Error> Session::Impl::refresh(std::vector<SessionEvent>& events) {
   for (int retry = 0;;) {
     // Held from the re-read to the save, so that no two processes (or Sessions) of this
     // account present the same refresh token; never while mutex_ is held.
-    auto account_lock = lock_account();
+    auto account_lock = lock_account(ProcessLock::Kind::refresh);
     if (!account_lock) {
       if (account_lock.error().code() == ErrorCode::cancelled) return account_lock.error();
       if (superseded(epoch)) return std::nullopt;
@@ -711,6 +729,7 @@ std::optional<Error> Session::Impl::refresh(std::vector<SessionEvent>& events) {
 
     if (is_rejected_grant(error)) {
       std::lock_guard<std::mutex> store_lock(store_mutex_);
+      const auto writing = lock_store_writes();
       // Another process may have rotated (one that does not take the lock, or a save that
       // landed after our re-read) or signed in again: the stored token may still be good, and
       // it is not ours to erase.
@@ -768,7 +787,9 @@ std::optional<Error> Session::Impl::publish(TokenSet response, const Secret& use
     // Another process's sign_in or sign_out does not wait for this refresh's lock, and may
     // have landed while the request was on the network. What it did is newer than this
     // response: a record it wrote is adopted rather than overwritten, and an erased record
-    // stays erased (saving would sign the account back in).
+    // stays erased (saving would sign the account back in). The store lock keeps any other
+    // write out from this re-read to the save.
+    const auto writing = lock_store_writes();
     auto record = load_record();
     if (record && !*record && !store_holds_.empty()) {
       store_holds_ = Secret();

@@ -19,9 +19,12 @@
 /// The lock is released during backoff sleeps and dies with its process. Waiting for it longer
 /// than RefreshPolicy::refresh_lock_timeout fails that refresh with ErrorCode::timeout (a
 /// transient failure: nothing erased, a valid token still served); a lock that cannot be
-/// opened at all is logged and the refresh goes on without it. A process killed mid-refresh
-/// leaves the store with the old or the new refresh token (saves are atomic); when the server
-/// rotated but the answer was lost, only the server's reuse grace can save the old one.
+/// opened at all is logged and the refresh goes on without it. sign_in and sign_out do not wait
+/// for another process's refresh. Each write to the store (a sign-in, a sign-out, a refresh's
+/// save or erase), with the read it is based on, holds a second per-account lock for those
+/// store calls alone, so that no other process's write lands in between. A process killed
+/// mid-refresh leaves the store with the old or the new refresh token (saves are atomic); when the
+/// server rotated but the answer was lost, only the server's reuse grace can save the old one.
 ///
 /// Failures: invalid_grant / interaction_required from the token endpoint (after re-reading
 /// the store, in case another process rotated the refresh token) erase the stored entry and

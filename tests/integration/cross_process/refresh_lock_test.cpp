@@ -2,14 +2,20 @@
 // mock server (ProcessLock is per open file, so two Sessions exclude each other just as two
 // processes do): turns are taken, a waiter adopts instead of refreshing, the lock is free
 // during backoff, a lock held too long is a transient failure that erases nothing, and a
-// sign-out that does not wait for the lock is not undone by the refresh it overlapped.
+// sign-out that does not wait for the lock is not undone by the refresh it overlapped. The
+// store lock: a sign-in or sign-out elsewhere that comes right after a refresh has re-read the
+// store waits for that refresh's save, and so is neither overwritten nor undone by it.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "freshtoken/authorization_server.hpp"
 #include "freshtoken/mock_server.hpp"
@@ -25,6 +31,49 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 
 constexpr const char* kService = "freshtoken-xproc-lock-test";
+
+// A memory store that can run a hook right after a load has read the store and before it
+// returns: what the hook writes lands exactly between a reader's read and its next write.
+class HookedStore : public SecretStore {
+ public:
+  Result<Secret> load(const std::string& service, const std::string& account) override {
+    auto secret = inner_->load(service, account);
+    std::function<void()> hook;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (hook_ && --loads_until_hook_ == 0) hook = std::exchange(hook_, nullptr);
+    }
+    if (hook) hook();
+    return secret;
+  }
+  Result<void> save(const std::string& service, const std::string& account,
+                    const Secret& secret) override {
+    auto saved = inner_->save(service, account, secret);
+    ++writes_;
+    return saved;
+  }
+  Result<void> erase(const std::string& service, const std::string& account) override {
+    auto erased = inner_->erase(service, account);
+    ++writes_;
+    return erased;
+  }
+  std::string describe() const override { return "hooked memory"; }
+
+  // Runs `hook` once, after the n-th load from now.
+  void after_load(int n, std::function<void()> hook) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    loads_until_hook_ = n;
+    hook_ = std::move(hook);
+  }
+  int writes() const { return writes_.load(); }
+
+ private:
+  std::shared_ptr<SecretStore> inner_ = make_memory_store();
+  std::mutex mutex_;
+  int loads_until_hook_ = 0;
+  std::function<void()> hook_;
+  std::atomic<int> writes_{0};
+};
 
 class RefreshLockTest : public ::testing::Test {
  protected:
@@ -56,18 +105,40 @@ class RefreshLockTest : public ::testing::Test {
   }
   std::string account() const { return server_->issuer() + "|freshtoken-demo|alice"; }
 
-  void sign_in(Session& session) {
+  // Tokens for alice straight from the mock server, as a completed sign-in would hold them.
+  TokenSet fresh_sign_in_tokens() {
     const json issued = server_->issue_tokens("alice");
     TokenSet t;
     t.access_token = Secret(issued["access_token"].get<std::string>());
     t.refresh_token = Secret(issued["refresh_token"].get<std::string>());
     t.issued_at = clock_->now();
     t.expires_at = clock_->now() + std::chrono::seconds(issued["expires_in"].get<int>());
-    ASSERT_TRUE(session.sign_in(std::move(t)));
+    return t;
   }
+  void sign_in(Session& session) { ASSERT_TRUE(session.sign_in(fresh_sign_in_tokens())); }
 
   int refresh_grants() const {
     return server_->stats()["token_requests"].value("refresh_token", 0);
+  }
+
+  // Session a (signed in, its store already read) refreshes; right after the refresh has
+  // re-read the store to decide what to write, `elsewhere` runs on another thread as if in
+  // another process. Returns what a's refresh returned; `elsewhere` has finished.
+  Result<Secret> refresh_with_a_write_after_its_reread(Session& a, HookedStore& store,
+                                                       const std::function<void()>& elsewhere) {
+    std::thread other;
+    // A refresh reads the store twice: before the exchange, and before it writes the outcome
+    // (a save, or the erase of a rejected token).
+    store.after_load(2, [&] {
+      const int writes = store.writes();
+      other = std::thread(elsewhere);
+      // Without the store lock the other write lands at once, before the refresh's own.
+      for (int i = 0; i < 100 && store.writes() == writes; ++i) std::this_thread::sleep_for(5ms);
+    });
+    clock_->advance(2h);
+    auto token = a.token();
+    if (other.joinable()) other.join();
+    return token;
   }
 
   std::unique_ptr<mock::MockServer> server_;
@@ -186,6 +257,77 @@ TEST_F(RefreshLockTest, ASignOutElsewhereWhileARefreshAnswerIsInFlightIsNotUndon
   EXPECT_EQ(stored.error().code(), ErrorCode::not_found);
   // b revoked the refresh token it found; a revoked the one its refresh got back.
   EXPECT_EQ(server_->stats().value("revocations", 0), 2);
+}
+
+TEST_F(RefreshLockTest, ASignInElsewhereRightAfterARefreshsReReadIsNotOverwrittenByItsSave) {
+  start(true);
+  auto hooked = std::make_shared<HookedStore>();
+  store_ = hooked;
+  auto a = make_session();
+  auto b = make_session();  // another process of the account
+  sign_in(*a);
+  Secret newer_access;
+  Result<void> signed_in = Error(ErrorCode::config, "not run");
+  auto refreshed = refresh_with_a_write_after_its_reread(*a, *hooked, [&] {
+    TokenSet newer = fresh_sign_in_tokens();
+    newer_access = newer.access_token;
+    signed_in = b->sign_in(std::move(newer));
+  });
+  ASSERT_TRUE(refreshed) << refreshed.error().to_string();
+  ASSERT_TRUE(signed_in) << signed_in.error().to_string();
+  // The sign-in came last, so it is what the store holds: a third process starts with it.
+  auto c = make_session();
+  auto token = c->token();
+  ASSERT_TRUE(token) << token.error().to_string();
+  EXPECT_TRUE(*token == newer_access);
+}
+
+TEST_F(RefreshLockTest, ASignOutElsewhereRightAfterARefreshsReReadIsNotUndoneByItsSave) {
+  start(true);
+  auto hooked = std::make_shared<HookedStore>();
+  store_ = hooked;
+  auto a = make_session();
+  auto b = make_session();
+  sign_in(*a);
+  Result<void> signed_out = Error(ErrorCode::config, "not run");
+  auto refreshed =
+      refresh_with_a_write_after_its_reread(*a, *hooked, [&] { signed_out = b->sign_out(); });
+  ASSERT_TRUE(refreshed) << refreshed.error().to_string();
+  ASSERT_TRUE(signed_out) << signed_out.error().to_string();
+  auto stored = store_->load(kService, account());
+  ASSERT_FALSE(stored);
+  EXPECT_EQ(stored.error().code(), ErrorCode::not_found);
+  // The sign-out found the refreshed token in the store and revoked it.
+  auto c = make_session();
+  EXPECT_FALSE(c->signed_in());
+  EXPECT_EQ(server_->stats().value("revocations", 0), 1);
+}
+
+TEST_F(RefreshLockTest, ASignInElsewhereRightAfterARejectedRefreshsReReadIsNotErased) {
+  start(true);
+  auto hooked = std::make_shared<HookedStore>();
+  store_ = hooked;
+  auto a = make_session();
+  auto b = make_session();
+  TokenSet first = fresh_sign_in_tokens();
+  const Secret first_refresh = first.refresh_token;
+  ASSERT_TRUE(a->sign_in(std::move(first)));
+  server_->revoke_family(std::string(first_refresh.reveal()));  // a's refresh will be rejected
+  Secret newer_access;
+  Result<void> signed_in = Error(ErrorCode::config, "not run");
+  auto refreshed = refresh_with_a_write_after_its_reread(*a, *hooked, [&] {
+    TokenSet newer = fresh_sign_in_tokens();
+    newer_access = newer.access_token;
+    signed_in = b->sign_in(std::move(newer));
+  });
+  ASSERT_FALSE(refreshed);
+  EXPECT_EQ(refreshed.error().code(), ErrorCode::login_required) << refreshed.error().to_string();
+  ASSERT_TRUE(signed_in) << signed_in.error().to_string();
+  // The erase of the rejected token came first; the sign-in after it is kept.
+  auto c = make_session();
+  auto token = c->token();
+  ASSERT_TRUE(token) << token.error().to_string();
+  EXPECT_TRUE(*token == newer_access);
 }
 
 }  // namespace

@@ -143,6 +143,18 @@ TEST_F(ProcessLockTest, DifferentAccountsDoNotContend) {
   EXPECT_FALSE(ProcessLock::acquire("svc", "alice", 0ms));
 }
 
+TEST_F(ProcessLockTest, AnAccountsRefreshLockAndStoreLockAreTwoLocks) {
+  LockHolder child("svc", "alice");  // the refresh lock
+  ASSERT_TRUE(child.holding());
+  auto store = ProcessLock::acquire("svc", "alice", 0ms, ProcessLock::Kind::store);
+  ASSERT_TRUE(store) << store.error().to_string();
+  EXPECT_FALSE(ProcessLock::acquire("svc", "alice", 0ms, ProcessLock::Kind::store));
+  auto refresh = ProcessLock::acquire("svc", "alice", 0ms, ProcessLock::Kind::refresh);
+  ASSERT_FALSE(refresh);
+  EXPECT_NE(refresh.error().message().find("refresh lock"), std::string::npos)
+      << refresh.error().message();
+}
+
 TEST_F(ProcessLockTest, TheLockIsHeldUntilTheLastMovedToOwnerGoesAway) {
   auto first = ProcessLock::acquire("svc", "alice", 0ms);
   ASSERT_TRUE(first);
