@@ -86,7 +86,8 @@ struct RefreshPolicy {
   /// this long (on the Session's clock), so that a down server is not hammered on every call.
   std::chrono::seconds pause_after_failure{10};
   /// How long a refresh waits for another process (or Session) of the same account to finish
-  /// its own: the transport's request timeout plus a margin.
+  /// its own: the transport's request timeout plus a margin. A store write waits at most this
+  /// long for the account's store lock, then goes ahead without it.
   std::chrono::milliseconds refresh_lock_timeout{40'000};
 };
 
