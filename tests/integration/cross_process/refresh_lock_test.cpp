@@ -141,6 +141,34 @@ class RefreshLockTest : public ::testing::Test {
     return token;
   }
 
+  // Sessions made from here on share a HookedStore.
+  HookedStore& hook_the_store() {
+    auto hooked = std::make_shared<HookedStore>();
+    store_ = hooked;
+    return *hooked;
+  }
+
+  // Another process's sign-in with fresh tokens, for refresh_with_a_write_after_its_reread.
+  struct SignInElsewhere {
+    Secret access_token;  // the one it signed in with
+    Result<void> outcome = Error(ErrorCode::config, "not run");
+  };
+  std::function<void()> sign_in_elsewhere(Session& session, SignInElsewhere& record) {
+    return [this, &session, &record] {
+      TokenSet tokens = fresh_sign_in_tokens();
+      record.access_token = tokens.access_token;
+      record.outcome = session.sign_in(std::move(tokens));
+    };
+  }
+
+  // A new Session of the account (a third process) starts with what the store holds.
+  void expect_a_new_session_to_serve(const Secret& access_token) {
+    auto c = make_session();
+    auto token = c->token();
+    ASSERT_TRUE(token) << token.error().to_string();
+    EXPECT_TRUE(*token == access_token);
+  }
+
   std::unique_ptr<mock::MockServer> server_;
   std::shared_ptr<Transport> transport_ = make_curl_transport();
   std::shared_ptr<ManualClock> clock_ = std::make_shared<ManualClock>();
@@ -261,73 +289,54 @@ TEST_F(RefreshLockTest, ASignOutElsewhereWhileARefreshAnswerIsInFlightIsNotUndon
 
 TEST_F(RefreshLockTest, ASignInElsewhereRightAfterARefreshsReReadIsNotOverwrittenByItsSave) {
   start(true);
-  auto hooked = std::make_shared<HookedStore>();
-  store_ = hooked;
+  HookedStore& store = hook_the_store();
   auto a = make_session();
   auto b = make_session();  // another process of the account
   sign_in(*a);
-  Secret newer_access;
-  Result<void> signed_in = Error(ErrorCode::config, "not run");
-  auto refreshed = refresh_with_a_write_after_its_reread(*a, *hooked, [&] {
-    TokenSet newer = fresh_sign_in_tokens();
-    newer_access = newer.access_token;
-    signed_in = b->sign_in(std::move(newer));
-  });
+  SignInElsewhere elsewhere;
+  auto refreshed =
+      refresh_with_a_write_after_its_reread(*a, store, sign_in_elsewhere(*b, elsewhere));
   ASSERT_TRUE(refreshed) << refreshed.error().to_string();
-  ASSERT_TRUE(signed_in) << signed_in.error().to_string();
-  // The sign-in came last, so it is what the store holds: a third process starts with it.
-  auto c = make_session();
-  auto token = c->token();
-  ASSERT_TRUE(token) << token.error().to_string();
-  EXPECT_TRUE(*token == newer_access);
+  ASSERT_TRUE(elsewhere.outcome) << elsewhere.outcome.error().to_string();
+  // The sign-in was saved after the refresh's save, so it is what the store holds.
+  expect_a_new_session_to_serve(elsewhere.access_token);
 }
 
 TEST_F(RefreshLockTest, ASignOutElsewhereRightAfterARefreshsReReadIsNotUndoneByItsSave) {
   start(true);
-  auto hooked = std::make_shared<HookedStore>();
-  store_ = hooked;
+  HookedStore& store = hook_the_store();
   auto a = make_session();
   auto b = make_session();
   sign_in(*a);
   Result<void> signed_out = Error(ErrorCode::config, "not run");
   auto refreshed =
-      refresh_with_a_write_after_its_reread(*a, *hooked, [&] { signed_out = b->sign_out(); });
+      refresh_with_a_write_after_its_reread(*a, store, [&] { signed_out = b->sign_out(); });
   ASSERT_TRUE(refreshed) << refreshed.error().to_string();
   ASSERT_TRUE(signed_out) << signed_out.error().to_string();
   auto stored = store_->load(kService, account());
   ASSERT_FALSE(stored);
   EXPECT_EQ(stored.error().code(), ErrorCode::not_found);
   // The sign-out found the refreshed token in the store and revoked it.
-  auto c = make_session();
-  EXPECT_FALSE(c->signed_in());
+  EXPECT_FALSE(make_session()->signed_in());
   EXPECT_EQ(server_->stats().value("revocations", 0), 1);
 }
 
 TEST_F(RefreshLockTest, ASignInElsewhereRightAfterARejectedRefreshsReReadIsNotErased) {
   start(true);
-  auto hooked = std::make_shared<HookedStore>();
-  store_ = hooked;
+  HookedStore& store = hook_the_store();
   auto a = make_session();
   auto b = make_session();
   TokenSet first = fresh_sign_in_tokens();
-  const Secret first_refresh = first.refresh_token;
+  server_->revoke_family(std::string(first.refresh_token.reveal()));  // a's refresh is rejected
   ASSERT_TRUE(a->sign_in(std::move(first)));
-  server_->revoke_family(std::string(first_refresh.reveal()));  // a's refresh will be rejected
-  Secret newer_access;
-  Result<void> signed_in = Error(ErrorCode::config, "not run");
-  auto refreshed = refresh_with_a_write_after_its_reread(*a, *hooked, [&] {
-    TokenSet newer = fresh_sign_in_tokens();
-    newer_access = newer.access_token;
-    signed_in = b->sign_in(std::move(newer));
-  });
+  SignInElsewhere elsewhere;
+  auto refreshed =
+      refresh_with_a_write_after_its_reread(*a, store, sign_in_elsewhere(*b, elsewhere));
   ASSERT_FALSE(refreshed);
   EXPECT_EQ(refreshed.error().code(), ErrorCode::login_required) << refreshed.error().to_string();
-  ASSERT_TRUE(signed_in) << signed_in.error().to_string();
+  ASSERT_TRUE(elsewhere.outcome) << elsewhere.outcome.error().to_string();
   // The erase of the rejected token came first; the sign-in after it is kept.
-  auto c = make_session();
-  auto token = c->token();
-  ASSERT_TRUE(token) << token.error().to_string();
-  EXPECT_TRUE(*token == newer_access);
+  expect_a_new_session_to_serve(elsewhere.access_token);
 }
 
 }  // namespace
