@@ -1,5 +1,6 @@
 #include "stored_tokens.hpp"
 
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -25,8 +26,13 @@ void wipe_strings(json& document) {
   }
 }
 
-std::int64_t unix_seconds(std::chrono::system_clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+// Seconds since the epoch, to the millisecond and rounded down: a time read back is never later
+// than the one written, so an expiry stays on the safe side. A short-lived token needs the
+// fraction (whole seconds moved a 2 s token's refresh point by up to half its lifetime), and a
+// reader that takes whole seconds, as earlier versions did, still reads a number.
+double unix_seconds(std::chrono::system_clock::time_point t) {
+  const auto ms = std::chrono::floor<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  return static_cast<double>(ms) / 1000;
 }
 
 Error corrupt(const std::string& what) {
@@ -56,8 +62,10 @@ bool read_time(const json& document, const char* name,
   if (!it->is_number()) return false;
   const double seconds = it->get<double>();
   if (!std::isfinite(seconds) || seconds < 0 || seconds > kMaxUnixSeconds) return false;
-  out = StoredTokens::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
-      std::chrono::seconds(static_cast<std::int64_t>(seconds))));
+  // Nearest, not down: a millisecond written as a decimal fraction may come back a hair below.
+  const std::chrono::milliseconds ms(std::llround(seconds * 1000));
+  out =
+      StoredTokens::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(ms));
   return true;
 }
 

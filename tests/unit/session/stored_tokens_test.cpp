@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <string>
+
 namespace freshtoken::detail {
 namespace {
 
@@ -26,6 +29,30 @@ TEST(StoredTokens, RoundTripsEveryField) {
   EXPECT_EQ(decoded->issued_at, t.issued_at);
   EXPECT_EQ(decoded->scope, "openid api");
   EXPECT_EQ(decoded->id_token.reveal(), "id");
+}
+
+TEST(StoredTokens, TimesKeepTheirMillisecondsRoundedDown) {
+  StoredTokens t;
+  t.refresh_token = Secret(std::string("rt"));
+  const StoredTokens::time_point issued(1'700'000'000'123ms);
+  t.issued_at = issued + 999us;
+  t.expires_at = issued + 2s;
+  const Secret encoded = encode_stored_tokens(t);
+  auto decoded = decode_stored_tokens(encoded);
+  ASSERT_TRUE(decoded) << decoded.error().to_string();
+  EXPECT_EQ(decoded->issued_at, issued);
+  EXPECT_EQ(decoded->expires_at, issued + 2s);
+  // Still a plain number of seconds, which a reader of whole seconds also takes.
+  EXPECT_NE(std::string(encoded.reveal()).find("\"expires_at\":1700000002.123"), std::string::npos)
+      << "the document's expires_at is not seconds with a fraction";
+}
+
+TEST(StoredTokens, WholeSecondsFromEarlierVersionsStillRead) {
+  auto decoded = decode_stored_tokens(Secret(std::string(
+      R"({"v":1,"refresh_token":"rt","issued_at":1700000000,"expires_at":1700003600})")));
+  ASSERT_TRUE(decoded) << decoded.error().to_string();
+  EXPECT_EQ(decoded->issued_at, StoredTokens::time_point(1'700'000'000s));
+  EXPECT_EQ(decoded->expires_at, StoredTokens::time_point(1'700'003'600s));
 }
 
 TEST(StoredTokens, OptionalFieldsMayBeAbsent) {
