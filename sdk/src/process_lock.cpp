@@ -83,8 +83,7 @@ Result<ProcessLock> ProcessLock::acquire(const std::string& service, const std::
     if (std::chrono::steady_clock::now() >= deadline) {
       return Error(ErrorCode::storage,
                    "timed out after " + std::to_string(timeout.count()) + " ms waiting for the " +
-                       (kind == Kind::store ? "store" : "refresh") + " lock of account " + account +
-                       " (" + path.string() + ")");
+                       name(kind) + " lock of account " + account + " (" + path.string() + ")");
     }
     std::this_thread::sleep_for(kPollInterval);
   }

@@ -28,6 +28,8 @@ class ProcessLock {
  public:
   // Which of the account's two locks.
   enum class Kind { refresh, store };
+  // "refresh" or "store", for messages.
+  static const char* name(Kind kind) { return kind == Kind::store ? "store" : "refresh"; }
 
   // Blocks (polling every few milliseconds) until the lock is held or `timeout` elapses;
   // a timeout of zero tries once.

@@ -637,7 +637,7 @@ Session::Impl::Adopt Session::Impl::adopt_stored_locked(
 }
 
 Result<std::optional<ProcessLock>> Session::Impl::lock_account(ProcessLock::Kind kind) {
-  const char* const what = kind == ProcessLock::Kind::store ? "store" : "refresh";
+  const char* const what = ProcessLock::name(kind);
   using Steady = std::chrono::steady_clock;
   const auto timeout = options_.policy.refresh_lock_timeout;
   const auto deadline = Steady::now() + timeout;
