@@ -307,7 +307,7 @@ std::optional<SdkContext> make_sdk(const Options& options, const json& tokens) {
   session_options.store = freshtoken::make_memory_store();
   session_options.account = options.issuer + "|" + options.client_id + "|" + options.user;
   session_options.scope = options.scope;
-  ctx.session = freshtoken::Session::create(std::move(session_options));
+  ctx.session = freshtoken::Session::create(std::move(session_options)).value();
 
   freshtoken::TokenSet set;
   set.access_token = freshtoken::Secret(tokens["access_token"].get<std::string>());
@@ -638,7 +638,7 @@ int run_memory(const Options& options) {
       so.server = server;
       so.store = store;
       so.account = "http://127.0.0.1:9|freshtoken-demo|user" + std::to_string(i);
-      auto session = Session::create(std::move(so));
+      auto session = Session::create(std::move(so)).value();
       TokenSet set;
       set.access_token = Secret(std::string(700, 'a'));
       set.refresh_token = Secret(std::string(43, 'r'));

@@ -38,7 +38,7 @@ inline std::shared_ptr<Session> make_signed_in_session(std::shared_ptr<Transport
   options.server = std::make_shared<AuthorizationServer>(std::move(transport), metadata, client);
   options.store = make_memory_store();
   options.account = "micro|freshtoken-demo|alice";
-  auto session = Session::create(std::move(options));
+  auto session = Session::create(std::move(options)).value();
   TokenSet tokens;
   tokens.access_token = Secret(std::string(700, 'a'));
   tokens.refresh_token = Secret(std::string(43, 'r'));

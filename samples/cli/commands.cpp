@@ -209,7 +209,7 @@ const std::shared_ptr<Session>& Context::session() {
     options.service = store_service;
     options.account = account();
     options.log = log_;
-    session_ = Session::create(std::move(options));
+    session_ = Session::create(std::move(options)).value();
   }
   return session_;
 }
@@ -297,10 +297,12 @@ int run_status(Context& context) {
     who = user;
   }
 
+  auto status = session.status();
+  if (!status) return context.fail("cannot read " + context.store().describe(), status.error());
   std::cout << "Issuer:         " << options.issuer << '\n'
             << "Client:         " << options.client_id << '\n'
             << "Signed in as:   " << who << '\n'
-            << "Access token:   " << describe_expiry(session.access_token_expires_at()) << '\n'
+            << "Access token:   " << describe_expiry(status->access_token_expires_at) << '\n'
             << "Refresh token:  kept in " << context.store().describe() << '\n'
             << std::flush;
   return exit_ok;

@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   options.store = freshtoken::default_secret_store();  // libsecret on Linux
   options.service = "freshtoken-cli";                  // where freshtoken-cli keeps its session
   options.account = issuer + "|freshtoken-demo";
-  auto session = freshtoken::Session::create(std::move(options));
+  auto session = freshtoken::Session::create(std::move(options)).value();
 
   // The client attaches the access token, refreshes it when needed, retries once after a 401.
   freshtoken::HttpClient http(transport, session);

@@ -33,8 +33,8 @@
 /// exponential backoff and full jitter (honouring Retry-After); when the retries are used up a
 /// still-valid access token keeps being served and only callers that have no usable token get
 /// the error. A corrupt store entry is an ErrorCode::storage error, never erased silently. An
-/// impossible configuration (no server, no store, empty account, nonsensical policy) makes
-/// every call fail with ErrorCode::config.
+/// impossible configuration (no server, no store, empty account, nonsensical policy) is
+/// refused by create() with ErrorCode::config.
 ///
 /// Thread safety: every method may be called from any thread at any time. No lock is held
 /// across network I/O; callers whose token is still valid never wait for a refresh. Events
@@ -63,7 +63,7 @@
 
 namespace freshtoken {
 
-/// When and how a Session refreshes. The defaults are DESIGN.md's.
+/// When and how a Session refreshes. The defaults are described in docs/guide.md.
 struct RefreshPolicy {
   /// A background refresh starts once this fraction of the token's lifetime has passed.
   double soft_refresh_fraction = 0.8;
@@ -105,6 +105,14 @@ struct SessionOptions {
   LogSink log;                         ///< optional; never receives a secret, only fingerprints
 };
 
+/// What a Session knows about its account; see Session::status().
+struct SessionStatus {
+  /// The session holds a refresh token or an unexpired access token.
+  bool signed_in = false;
+  /// Expiry of the current access token; empty when there is none or the server gave none.
+  std::optional<std::chrono::system_clock::time_point> access_token_expires_at;
+};
+
 /// What a SessionEvent reports.
 enum class SessionEventKind {
   refreshed,       ///< a new access token is being served
@@ -122,11 +130,12 @@ struct SessionEvent {
 
 /// The single source of a fresh access token for one signed-in account. Refresh, storage,
 /// failures and thread safety are described in session.hpp.
-class FRESHTOKEN_API Session : public TokenSource, public std::enable_shared_from_this<Session> {
+class FRESHTOKEN_API Session : public TokenSource {
  public:
-  /// Never fails: an invalid configuration makes every later call fail with
-  /// ErrorCode::config. The store is not read until the first call that needs it.
-  static std::shared_ptr<Session> create(SessionOptions options);
+  /// A Session for `options`. Errors: ErrorCode::config for an impossible configuration (no
+  /// server, no store, an empty account, a policy out of range). The store is not read until
+  /// the first call that needs it.
+  static Result<std::shared_ptr<Session>> create(SessionOptions options);
 
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -153,10 +162,9 @@ class FRESHTOKEN_API Session : public TokenSource, public std::enable_shared_fro
   /// reports the first failure (erasing, then revoking).
   Result<void> sign_out();
 
-  /// True when the session holds a refresh token or an unexpired access token.
-  bool signed_in() const;
-  /// Expiry of the current access token; empty when there is none or the server gave none.
-  std::optional<std::chrono::system_clock::time_point> access_token_expires_at() const;
+  /// Whether the account is signed in, read from the store on first use. Errors: storage /
+  /// storage_unavailable when the store cannot be read (a locked keyring is not "signed out").
+  Result<SessionStatus> status() const;
 
   /// Identifies a listener for unsubscribe().
   using Subscription = std::size_t;

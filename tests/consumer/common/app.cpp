@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
   options.server = *server;
   options.store = freshtoken::make_memory_store();
   options.account = issuer + "|freshtoken-service";
-  auto session = freshtoken::Session::create(options);
+  auto session = freshtoken::Session::create(options).value();
   if (auto signed_in = session->sign_in(std::move(*tokens)); !signed_in) {
     std::cerr << "sign_in failed: " << signed_in.error().to_string() << "\n";
     return 1;

@@ -68,7 +68,7 @@ class LockedKeyringSession : public ::testing::Test {
     options.account = account();
     options.policy.initial_backoff = 10ms;
     options.policy.max_backoff = 10ms;
-    return Session::create(options);
+    return Session::create(options).value();
   }
   std::string account() const { return server_->issuer() + "|freshtoken-demo|alice"; }
 

@@ -101,7 +101,7 @@ class RefreshLockTest : public ::testing::Test {
     o.clock = clock_;
     o.policy = policy;
     o.policy.jitter_fraction = 0;
-    return Session::create(o);
+    return Session::create(o).value();
   }
   std::string account() const { return server_->issuer() + "|freshtoken-demo|alice"; }
 
@@ -223,7 +223,7 @@ TEST_F(RefreshLockTest, ALockHeldTooLongFailsTheRefreshAsATimeoutAndErasesNothin
     ASSERT_FALSE(token);
     EXPECT_EQ(token.error().code(), ErrorCode::timeout) << token.error().to_string();
     EXPECT_EQ(refresh_grants(), 0);
-    EXPECT_TRUE(session->signed_in());
+    EXPECT_TRUE(session->status()->signed_in);
     auto still = store_->load(kService, account());
     ASSERT_TRUE(still);
     EXPECT_TRUE(*still == *stored);
@@ -279,7 +279,7 @@ TEST_F(RefreshLockTest, ASignOutElsewhereWhileARefreshAnswerIsInFlightIsNotUndon
   auto token = refreshing.get();
   ASSERT_FALSE(token);
   EXPECT_EQ(token.error().code(), ErrorCode::login_required) << token.error().to_string();
-  EXPECT_FALSE(a->signed_in());
+  EXPECT_FALSE(a->status()->signed_in);
   auto stored = store_->load(kService, account());
   ASSERT_FALSE(stored);
   EXPECT_EQ(stored.error().code(), ErrorCode::not_found);
@@ -317,7 +317,7 @@ TEST_F(RefreshLockTest, ASignOutElsewhereRightAfterARefreshsReReadIsNotUndoneByI
   ASSERT_FALSE(stored);
   EXPECT_EQ(stored.error().code(), ErrorCode::not_found);
   // The sign-out found the refreshed token in the store and revoked it.
-  EXPECT_FALSE(make_session()->signed_in());
+  EXPECT_FALSE(make_session()->status()->signed_in);
   EXPECT_EQ(server_->stats().value("revocations", 0), 1);
 }
 

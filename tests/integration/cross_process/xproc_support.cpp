@@ -174,7 +174,7 @@ std::shared_ptr<Session> open_session(const MockServerProcess& server,
   options.account = account_for(server);
   options.policy.initial_backoff = 20ms;
   options.policy.max_backoff = 200ms;
-  return Session::create(options);
+  return Session::create(options).value();
 }
 
 bool seed_sign_in(const MockServerProcess& server, const std::shared_ptr<SecretStore>& store) {

@@ -171,7 +171,7 @@ int run(const Args& args) {
   // Declared before the session: its thread may deliver events until ~Session returns.
   std::mutex events_mutex;
   std::map<std::string, int> events;
-  auto session = Session::create(options);
+  auto session = Session::create(options).value();
   session->subscribe([&](const SessionEvent& event) {
     std::lock_guard<std::mutex> lock(events_mutex);
     ++events[event_name(event.kind)];

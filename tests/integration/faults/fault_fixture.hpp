@@ -152,7 +152,7 @@ class FaultMatrixTest : public ::testing::Test {
     o.policy.initial_backoff = 1ms;
     o.policy.max_backoff = 250ms;  // Retry-After is honoured up to 4 * max_backoff = 1 s
     o.log = sink();
-    auto session = Session::create(o);
+    auto session = Session::create(o).value();
     session->subscribe([this](const SessionEvent& event) {
       std::lock_guard<std::mutex> lock(log_mutex_);
       events_.push_back(event);

@@ -27,7 +27,7 @@ TEST_F(FaultMatrixTest, LostRotationWithoutGraceIsReuseAndEndsInLoginRequired) {
   // ...and only then, because the server declared it dead, was it erased.
   EXPECT_EQ(o.store, "erased");
   EXPECT_EQ(count_events(SessionEventKind::login_required), 1);
-  EXPECT_FALSE(session_->signed_in());
+  EXPECT_FALSE(session_->status()->signed_in);
 }
 
 TEST_F(FaultMatrixTest, LostRotationKeepsTheRefreshTokenUntilTheServerSaysItIsDead) {
@@ -95,8 +95,8 @@ TEST_P(ServerClockOff, ExpiryComesFromExpiresInSoTheSessionKeepsWorking) {
   EXPECT_EQ(o.requests, 1);
   EXPECT_EQ(o.store, "rotated");
   // The client's expiry is its own receipt time + expires_in...
-  ASSERT_TRUE(session_->access_token_expires_at());
-  EXPECT_EQ(*session_->access_token_expires_at(), clock_->now() + 3600s);
+  ASSERT_TRUE(session_->status()->access_token_expires_at);
+  EXPECT_EQ(*session_->status()->access_token_expires_at, clock_->now() + 3600s);
   // ...while the token's own exp is off by the server's offset (read here only to prove it).
   auto token = session_->token();
   ASSERT_TRUE(token);
@@ -179,7 +179,7 @@ TEST_P(StoreFailing, RejectedRefreshTokenIsLoginRequiredEvenWhenItCannotBeErased
   EXPECT_EQ(o.app, "login_required");
   EXPECT_EQ(o.requests, 1);
   EXPECT_EQ(o.store, "kept");  // the erase failed; the dead token is still on disk
-  EXPECT_FALSE(session_->signed_in());
+  EXPECT_FALSE(session_->status()->signed_in);
 }
 
 TEST_P(StoreFailing, NewSessionOnAnUnreadableStoreFailsWithoutARequest) {

@@ -47,7 +47,7 @@ TEST_P(ServerErrorStatus, PersistentGivesUpAfterFourRequestsAndKeepsTheRefreshTo
   EXPECT_EQ(o.requests, 4);
   EXPECT_EQ(o.store, "kept");
   EXPECT_EQ(count_events(SessionEventKind::refresh_failed), 1);
-  EXPECT_TRUE(session_->signed_in());
+  EXPECT_TRUE(session_->status()->signed_in);
 }
 
 INSTANTIATE_TEST_SUITE_P(FaultMatrix, ServerErrorStatus, ::testing::Values(500, 502, 503, 504));
@@ -132,7 +132,7 @@ TEST_F(FaultMatrixTest, ConnectionRefusedIsANetworkErrorAndKeepsTheRefreshToken)
   EXPECT_EQ(o.requests, 0);
   EXPECT_EQ(o.store, "kept");
   EXPECT_EQ(count_events(SessionEventKind::refresh_failed), 1);
-  EXPECT_TRUE(session_->signed_in());
+  EXPECT_TRUE(session_->status()->signed_in);
 }
 
 // The first refresh goes out on the keep-alive connection left by discovery. When a reused
@@ -325,7 +325,7 @@ TEST_F(ExpiresInAnswer, MissingMeansNoStatedExpiryAndNoProactiveRefresh) {
   EXPECT_EQ(o.app, "200");
   EXPECT_EQ(o.requests, 1);
   EXPECT_EQ(o.store, "kept");  // the answer carried no refresh token: the old one stays
-  EXPECT_FALSE(session_->access_token_expires_at());
+  EXPECT_FALSE(session_->status()->access_token_expires_at);
   // Served until the API rejects it: a day later still no refresh.
   clock_->advance(24h);
   EXPECT_EQ(call_and_measure().requests, 0);
@@ -337,8 +337,8 @@ TEST_F(ExpiresInAnswer, ZeroMeansAlreadyExpiredButServedOnceThenRefreshedAgain) 
   EXPECT_EQ(o.app, "200");
   EXPECT_EQ(o.requests, 1);
   EXPECT_EQ(o.store, "kept");
-  ASSERT_TRUE(session_->access_token_expires_at());
-  EXPECT_EQ(*session_->access_token_expires_at(), clock_->now());
+  ASSERT_TRUE(session_->status()->access_token_expires_at);
+  EXPECT_EQ(*session_->status()->access_token_expires_at, clock_->now());
   const Outcome next = call_and_measure();  // the real server answers this one
   EXPECT_EQ(next.app, "200");
   EXPECT_EQ(next.requests, 1);
@@ -350,8 +350,8 @@ TEST_F(ExpiresInAnswer, NegativeIsTreatedAsZero) {
   const Outcome o = answer_with("expires_in -3600", -3600);
   EXPECT_EQ(o.app, "200");
   EXPECT_EQ(o.requests, 1);
-  ASSERT_TRUE(session_->access_token_expires_at());
-  EXPECT_EQ(*session_->access_token_expires_at(), clock_->now());
+  ASSERT_TRUE(session_->status()->access_token_expires_at);
+  EXPECT_EQ(*session_->status()->access_token_expires_at, clock_->now());
   EXPECT_EQ(call_and_measure().requests, 1);
 }
 
@@ -360,8 +360,8 @@ TEST_F(ExpiresInAnswer, HugeIsCappedAtTenYears) {
   const Outcome o = answer_with("expires_in 10^15", 1'000'000'000'000'000LL);
   EXPECT_EQ(o.app, "200");
   EXPECT_EQ(o.requests, 1);
-  ASSERT_TRUE(session_->access_token_expires_at());
-  const auto lifetime = *session_->access_token_expires_at() - clock_->now();
+  ASSERT_TRUE(session_->status()->access_token_expires_at);
+  const auto lifetime = *session_->status()->access_token_expires_at - clock_->now();
   EXPECT_EQ(std::chrono::duration_cast<std::chrono::hours>(lifetime).count(), 87600);  // 3650 d
 }
 
@@ -370,8 +370,8 @@ TEST_F(ExpiresInAnswer, NumericStringIsAccepted) {
   const Outcome o = answer_with("expires_in \"600\" (numeric string)", "600");
   EXPECT_EQ(o.app, "200");
   EXPECT_EQ(o.requests, 1);
-  ASSERT_TRUE(session_->access_token_expires_at());
-  EXPECT_EQ(*session_->access_token_expires_at(), clock_->now() + 600s);
+  ASSERT_TRUE(session_->status()->access_token_expires_at);
+  EXPECT_EQ(*session_->status()->access_token_expires_at, clock_->now() + 600s);
 }
 
 }  // namespace

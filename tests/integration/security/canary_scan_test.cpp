@@ -167,7 +167,7 @@ TEST_F(CanaryScanTest, NoTokenCodeOrClientSecretReachesAnyLogOrErrorMessage) {
   so.policy.initial_backoff = 1ms;
   so.policy.max_backoff = 2ms;
   so.log = sink("session");
-  auto session = Session::create(so);
+  auto session = Session::create(so).value();
   session->subscribe([this](const SessionEvent& event) {
     if (event.error) seen(*event.error);
   });

@@ -45,7 +45,7 @@ class SessionMockServerTest : public ::testing::Test {
     o.policy.jitter_fraction = 0;
     o.policy.initial_backoff = 1ms;
     o.policy.max_backoff = 1ms;
-    return Session::create(o);
+    return Session::create(o).value();
   }
 
   // Signs `session` in with tokens the server issued as if alice had just signed in.
@@ -146,7 +146,7 @@ TEST_F(SessionMockServerTest, TruncatedAnswersAreRetriedUntilTheRetriesRunOut) {
   auto token = session->token();
   ASSERT_FALSE(token);
   EXPECT_EQ(token.error().code(), ErrorCode::invalid_response);
-  EXPECT_TRUE(session->signed_in());  // the refresh token is kept
+  EXPECT_TRUE(session->status()->signed_in);  // the refresh token is kept
 }
 
 TEST_F(SessionMockServerTest, RevokedFamilyRequiresLoginAndErasesTheStore) {

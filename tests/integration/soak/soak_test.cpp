@@ -114,7 +114,7 @@ class SoakTest : public ::testing::Test {
     o.account = server_->issuer() + "|freshtoken-demo|alice";
     o.clock = clock_;
     o.policy.jitter_fraction = 0;
-    session_ = Session::create(o);
+    session_ = Session::create(o).value();
     json issued = server_->issue_tokens("alice", "freshtoken-demo", "openid profile api");
     TokenSet t;
     t.access_token = Secret(issued["access_token"].get<std::string>());

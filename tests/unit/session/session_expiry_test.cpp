@@ -10,13 +10,13 @@ namespace {
 TEST_F(SessionTest, ExpiryIsReceiptTimePlusExpiresIn) {
   serve_tokens(/*rotate=*/true, /*expires_in=*/300);
   auto session = signed_in_session(100s);
-  EXPECT_EQ(session->access_token_expires_at(), kStart + 100s);
+  EXPECT_EQ(session->status()->access_token_expires_at, kStart + 100s);
 
   clock_->advance(100s);  // expired: the caller waits for the refresh
   auto token = session->token();
   ASSERT_TRUE(token) << token.error().to_string();
   EXPECT_EQ(token->reveal(), "at-1");
-  EXPECT_EQ(session->access_token_expires_at(), kStart + 100s + 300s);
+  EXPECT_EQ(session->status()->access_token_expires_at, kStart + 100s + 300s);
 }
 
 TEST_F(SessionTest, NoRefreshBeforeTheSoftPoint) {
@@ -54,7 +54,7 @@ TEST_F(SessionTest, AfterTheSoftPointTheCurrentTokenIsServedWhileRefreshingInThe
   ASSERT_TRUE(token);
   EXPECT_EQ(token->reveal(), "at-1");
   EXPECT_EQ(token_requests(), 1u);
-  EXPECT_EQ(session->access_token_expires_at(), kStart + 81s + 100s);
+  EXPECT_EQ(session->status()->access_token_expires_at, kStart + 81s + 100s);
 }
 
 TEST_F(SessionTest, InsideTheHardMarginCallersWaitForTheNewToken) {
@@ -104,7 +104,7 @@ TEST_F(SessionTest, JitteredSoftPointStaysWithinItsBounds) {
   for (int i = 0; i < 20; ++i) {
     auto options = this->options(policy);
     options.account = "account-" + std::to_string(i);
-    sessions.push_back(Session::create(options));
+    sessions.push_back(Session::create(options).value());
     sessions.back()->subscribe([this](const SessionEvent& e) { events_.record(e); });
     ASSERT_TRUE(sessions.back()->sign_in(tokens(100s)));
   }
@@ -127,7 +127,7 @@ TEST_F(SessionTest, TokenWithoutExpiryIsServedUntilInvalidated) {
   clock_->advance(24h * 365);
   EXPECT_EQ(session->token()->reveal(), "at-0");
   EXPECT_EQ(token_requests(), 0u);
-  EXPECT_FALSE(session->access_token_expires_at().has_value());
+  EXPECT_FALSE(session->status()->access_token_expires_at.has_value());
 }
 
 }  // namespace

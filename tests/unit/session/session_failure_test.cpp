@@ -18,7 +18,7 @@ TEST_F(SessionTest, InvalidGrantErasesTheStoreAndRequiresLogin) {
   EXPECT_TRUE(token.error().is_oauth("invalid_grant"));
   EXPECT_EQ(stored_refresh_token(), "(none)");
   EXPECT_EQ(events_.count(SessionEventKind::login_required), 1u);
-  EXPECT_FALSE(session->signed_in());
+  EXPECT_FALSE(session->status()->signed_in);
   EXPECT_EQ(token_requests(), 1u);
 
   // No further requests: only a new sign-in helps.
@@ -203,7 +203,7 @@ TEST_P(TransientFailureTest, IsRetriedThreeTimesAndKeepsTheRefreshToken) {
   EXPECT_EQ(session->token()->reveal(), "at-0");
   EXPECT_EQ(session->token()->reveal(), "at-0");
   EXPECT_EQ(token_requests(), 4u);
-  EXPECT_TRUE(session->signed_in());
+  EXPECT_TRUE(session->status()->signed_in);
 }
 
 TEST_P(TransientFailureTest, CallersWithoutAUsableTokenGetTheErrorAndKeepTheRefreshToken) {

@@ -36,7 +36,7 @@ TEST_F(SessionTest, InvalidatingAnOldTokenDoesNothing) {
 
 TEST_F(SessionTest, NotSignedInIsLoginRequired) {
   auto session = make_session();
-  EXPECT_FALSE(session->signed_in());
+  EXPECT_FALSE(session->status()->signed_in);
   auto token = session->token();
   ASSERT_FALSE(token);
   EXPECT_EQ(token.error().code(), ErrorCode::login_required);
@@ -65,8 +65,8 @@ TEST_F(SessionTest, ASecondSessionResumesFromTheStoreWithoutRefreshing) {
   }
   clock_->advance(10s);
   auto second = make_session();  // another process, same store
-  EXPECT_TRUE(second->signed_in());
-  EXPECT_EQ(second->access_token_expires_at(), kStart + 300s);
+  EXPECT_TRUE(second->status()->signed_in);
+  EXPECT_EQ(second->status()->access_token_expires_at, kStart + 300s);
   EXPECT_EQ(second->token()->reveal(), "at-1");
   EXPECT_EQ(token_requests(), 1u);
 }
@@ -99,7 +99,10 @@ TEST_F(SessionTest, CorruptStoreEntryIsAStorageErrorAndIsNotErased) {
   ASSERT_FALSE(token);
   EXPECT_EQ(token.error().code(), ErrorCode::storage);
   EXPECT_EQ(token.error().message().find("{\"v\""), std::string::npos);
-  EXPECT_FALSE(session->signed_in());
+  // Unreadable is not "signed out": status() says what is wrong.
+  auto status = session->status();
+  ASSERT_FALSE(status);
+  EXPECT_EQ(status.error().code(), ErrorCode::storage);
   auto still = store_->load("freshtoken", "https://as.example|app|alice");
   ASSERT_TRUE(still);
   EXPECT_EQ(still->reveal(), "{\"v\":1,");
@@ -137,7 +140,7 @@ TEST_F(SessionTest, SignOutErasesRevokesAndForgets) {
   });
   auto session = signed_in_session(100s);
   ASSERT_TRUE(session->sign_out());
-  EXPECT_FALSE(session->signed_in());
+  EXPECT_FALSE(session->status()->signed_in);
   EXPECT_EQ(stored_refresh_token(), "(none)");
   auto requests = transport_->requests();
   ASSERT_EQ(requests.size(), 1u);
@@ -156,7 +159,7 @@ TEST_F(SessionTest, SignOutCompletesLocallyWhenRevocationFails) {
   auto result = session->sign_out();
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().code(), ErrorCode::network);
-  EXPECT_FALSE(session->signed_in());
+  EXPECT_FALSE(session->status()->signed_in);
   EXPECT_EQ(stored_refresh_token(), "(none)");
 }
 
@@ -211,7 +214,7 @@ TEST_F(SessionRefreshOnHoldTest, ASignOutElsewhereDuringTheRefreshIsNotUndone) {
   ASSERT_FALSE(token);
   EXPECT_EQ(token.error().code(), ErrorCode::login_required);
   EXPECT_EQ(stored_refresh_token(), "(none)");
-  EXPECT_FALSE(session->signed_in());
+  EXPECT_FALSE(session->status()->signed_in);
   EXPECT_EQ(events_.count(SessionEventKind::login_required), 1u);
   // The sign-out revoked what was stored (rt-0); the token this refresh got back is revoked
   // here, so the grant does not outlive the sign-out.
@@ -283,23 +286,49 @@ TEST_F(SessionTest, ListenersMayCallTokenWithoutDeadlocking) {
   EXPECT_EQ(refused_while_failing.load(), 1);
 }
 
-TEST_F(SessionTest, InvalidConfigurationIsAConfigErrorOnEveryCall) {
+TEST_F(SessionTest, InvalidConfigurationIsRefusedAtCreation) {
   auto no_account = options();
   no_account.account.clear();
   auto no_store = options();
   no_store.store.reset();
+  auto no_server = options();
+  no_server.server.reset();
   auto bad_policy = options();
   bad_policy.policy.soft_refresh_fraction = 1.5;
-  for (const auto& o : {no_account, no_store, bad_policy}) {
+  auto negative_retries = options();
+  negative_retries.policy.max_retries = -1;
+  for (const auto& o : {no_account, no_store, no_server, bad_policy, negative_retries}) {
     auto session = Session::create(o);
-    auto token = session->token();
-    ASSERT_FALSE(token);
-    EXPECT_EQ(token.error().code(), ErrorCode::config);
-    auto signed_in = session->sign_in(tokens(100s));
-    ASSERT_FALSE(signed_in);
-    EXPECT_EQ(signed_in.error().code(), ErrorCode::config);
-    EXPECT_FALSE(session->signed_in());
+    ASSERT_FALSE(session);
+    EXPECT_EQ(session.error().code(), ErrorCode::config);
   }
+  EXPECT_TRUE(Session::create(options()));
+}
+
+// A store that is locked (a keyring waiting for its password): every call fails.
+class LockedStore : public SecretStore {
+ public:
+  Result<Secret> load(const std::string&, const std::string&) override { return locked(); }
+  Result<void> save(const std::string&, const std::string&, const Secret&) override {
+    return locked();
+  }
+  Result<void> erase(const std::string&, const std::string&) override { return locked(); }
+  std::string describe() const override { return "locked"; }
+
+ private:
+  static Error locked() { return Error(ErrorCode::storage_unavailable, "the keyring is locked"); }
+};
+
+TEST_F(SessionTest, ALockedStoreIsReportedAsSuchNotAsSignedOut) {
+  auto o = options();
+  o.store = std::make_shared<LockedStore>();
+  auto session = Session::create(o).value();
+  auto status = session->status();
+  ASSERT_FALSE(status);
+  EXPECT_EQ(status.error().code(), ErrorCode::storage_unavailable);
+  auto token = session->token();
+  ASSERT_FALSE(token);
+  EXPECT_EQ(token.error().code(), ErrorCode::storage_unavailable);
 }
 
 TEST_F(SessionTest, UnsubscribedListenersHearNothing) {
@@ -323,7 +352,7 @@ TEST_F(SessionTest, LogsNameTokensByFingerprintOnly) {
     std::lock_guard<std::mutex> lock(mutex);
     lines.emplace_back(message);
   };
-  auto session = Session::create(o);
+  auto session = Session::create(o).value();
   ASSERT_TRUE(session->sign_in(tokens(100s)));
   clock_->advance(200s);
   ASSERT_TRUE(session->token());

@@ -120,7 +120,7 @@ TEST_F(SessionRotationTest, SaveFailureReportsStoreFailedAndTheSessionGoesOn) {
   clock_->advance(200s);
   EXPECT_EQ(session->token()->reveal(), "at-2");
   EXPECT_EQ(refresh_token_sent(1), "rt-1");
-  EXPECT_TRUE(session->signed_in());
+  EXPECT_TRUE(session->status()->signed_in);
 }
 
 TEST_F(SessionRotationTest, SignInReportsASaveFailureButServesTheTokens) {

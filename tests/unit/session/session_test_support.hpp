@@ -148,7 +148,7 @@ class SessionTest : public ::testing::Test {
   }
 
   std::shared_ptr<Session> make_session(RefreshPolicy policy = test_policy()) {
-    auto session = Session::create(options(policy));
+    auto session = Session::create(options(policy)).value();
     session->subscribe([this](const SessionEvent& e) { events_.record(e); });
     return session;
   }

@@ -1,0 +1,400 @@
+#include "session/session_impl.hpp"
+
+#include <random>
+#include <system_error>
+#include <thread>
+#include <utility>
+
+namespace freshtoken {
+
+using detail::cancelled_error;
+using detail::to_stored;
+
+Session::Impl::Impl(SessionOptions options)
+    : options_(std::move(options)),
+      store_(options_.store, options_.service, options_.account,
+             options_.policy.refresh_lock_timeout,
+             [this](LogLevel level, const std::string& message) { log(level, message); }),
+      random_(std::random_device{}()) {
+  if (!options_.clock) options_.clock = system_clock();
+}
+
+void Session::Impl::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  worker_wake_.notify_all();
+  flight_done_.notify_all();
+  if (!worker_.joinable()) return;
+  if (worker_.get_id() == std::this_thread::get_id()) {
+    // The last Session reference went away inside a listener on the worker thread: the
+    // worker owns a reference to this Impl and lets it go when it returns.
+    worker_.detach();
+  } else {
+    worker_.join();
+  }
+}
+
+void Session::Impl::log(LogLevel level, const std::string& message) const {
+  if (!options_.log) return;
+  try {
+    options_.log(level, message);
+  } catch (...) {
+    // A throwing log sink must not take the session down.
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// State
+
+void Session::Impl::install_locked(StoredTokens tokens) {
+  Current next;
+  next.invalidated =
+      current_ && current_->invalidated && current_->tokens.access_token == tokens.access_token;
+  if (tokens.expires_at) {
+    std::uniform_real_distribution<double> jitter(-1.0, 1.0);
+    next.points =
+        detail::refresh_points(options_.policy, tokens.issued_at.value_or(options_.clock->now()),
+                               *tokens.expires_at, jitter(random_));
+  }
+  next.tokens = std::move(tokens);
+  current_ = std::move(next);
+  login_required_ = false;
+}
+
+Session::Impl::Need Session::Impl::need_locked(TimePoint now) const {
+  if (!current_ || current_->tokens.access_token.empty() || current_->invalidated) {
+    return Need::wait;
+  }
+  if (!current_->tokens.expires_at) return Need::none;
+  if (now >= current_->points.hard) return Need::wait;
+  if (now >= current_->points.soft) return Need::background;
+  return Need::none;
+}
+
+bool Session::Impl::usable_locked(TimePoint now) const {
+  return current_ && !current_->tokens.access_token.empty() && !current_->invalidated &&
+         (!current_->tokens.expires_at || now < *current_->tokens.expires_at);
+}
+
+Error Session::Impl::no_token_error_locked() const {
+  if (login_required_) {
+    return Error(ErrorCode::login_required,
+                 "the refresh token was rejected by the authorization server; sign in again");
+  }
+  if (!current_) return Error(ErrorCode::login_required, "not signed in");
+  return Error(ErrorCode::login_required,
+               "the access token is no longer usable and there is no refresh token; sign in "
+               "again");
+}
+
+Result<void> Session::Impl::ensure_loaded() {
+  if (loaded_.load(std::memory_order_acquire)) return {};
+  std::lock_guard<std::mutex> store_lock(store_mutex_);
+  if (loaded_.load(std::memory_order_acquire)) return {};
+  auto record = store_.load();
+  if (!record) {
+    log(LogLevel::error, "could not read the stored tokens: " + record.error().to_string());
+    return record.error();
+  }
+  std::string fingerprint;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (*record) {
+      fingerprint = (*record)->refresh_token.fingerprint();
+      store_holds_ = (*record)->refresh_token;
+      install_locked(std::move(**record));
+    }
+    loaded_.store(true, std::memory_order_release);
+  }
+  if (!fingerprint.empty()) {
+    log(LogLevel::debug, "loaded stored tokens, refresh token " + fingerprint);
+  }
+  return {};
+}
+
+bool Session::Impl::stopping() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return stopping_;
+}
+
+bool Session::Impl::superseded(std::uint64_t epoch) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return epoch_ != epoch;
+}
+
+std::optional<ProcessLock> Session::Impl::lock_store_writes() {
+  return store_.lock_for_write([this] { return stopping(); });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Public operations
+
+Result<Secret> Session::Impl::token() {
+  if (auto loaded = ensure_loaded(); !loaded) return loaded.error();
+
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (int waits = 0;; ++waits) {
+    if (stopping_) return cancelled_error();
+    if (login_required_) return no_token_error_locked();
+    const TimePoint now = options_.clock->now();
+    const Need need = need_locked(now);
+    if (need == Need::none) return current_->tokens.access_token;
+    if (!has_refresh_token_locked()) {
+      if (usable_locked(now)) return current_->tokens.access_token;
+      return no_token_error_locked();
+    }
+    if (need == Need::background) {
+      if (!flight_ && now >= pause_until_) start_flight_locked();
+      return current_->tokens.access_token;
+    }
+    // A refresh gave up moments ago: serve what is still valid rather than wait again.
+    if (usable_locked(now) && now < pause_until_) return current_->tokens.access_token;
+    if (waits == 3) {
+      return Error(ErrorCode::invalid_response,
+                   "fresh access tokens keep being rejected right after each refresh");
+    }
+    if (std::this_thread::get_id() == worker_id_) {
+      // An event listener on the refresh thread: waiting here would wait for itself.
+      return Error(ErrorCode::config,
+                   "token() called from a Session event listener cannot wait for a refresh");
+    }
+    if (!flight_) start_flight_locked();
+    if (!flight_) return cancelled_error();  // the worker thread could not be started
+    const std::shared_ptr<Flight> flight = flight_;
+    flight_done_.wait(lock, [&] { return flight->done || stopping_; });
+    if (!flight->done) return cancelled_error();
+    if (!flight->outcome) {
+      if (!login_required_ && usable_locked(options_.clock->now())) {
+        return current_->tokens.access_token;
+      }
+      return flight->outcome.error();
+    }
+    // Served even if its arithmetic already says "refresh" (a very short lifetime): one
+    // successful refresh per call is enough. Loop only when it was invalidated meanwhile.
+    if (!login_required_ && current_ && !current_->tokens.access_token.empty() &&
+        !current_->invalidated) {
+      return current_->tokens.access_token;
+    }
+  }
+}
+
+void Session::Impl::invalidate(const Secret& rejected) {
+  std::string fingerprint;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!current_ || current_->invalidated || rejected.empty() ||
+        !(current_->tokens.access_token == rejected)) {
+      return;
+    }
+    current_->invalidated = true;
+    fingerprint = rejected.fingerprint();
+  }
+  log(LogLevel::info, "access token " + fingerprint + " was rejected; the next use refreshes");
+}
+
+Result<void> Session::Impl::sign_in(TokenSet tokens) {
+  if (tokens.access_token.empty() && tokens.refresh_token.empty()) {
+    return Error(ErrorCode::config, "sign_in needs an access token or a refresh token");
+  }
+  StoredTokens next = to_stored(std::move(tokens), options_.clock->now());
+  const std::string fingerprint = next.refresh_token.fingerprint();
+
+  Result<void> saved;
+  {
+    std::lock_guard<std::mutex> store_lock(store_mutex_);
+    const auto writing = lock_store_writes();
+    saved = store_.save(next);
+    if (saved) {
+      store_holds_ = next.refresh_token;
+    } else {
+      auto record = store_.load();  // whatever is there is older than this sign-in
+      store_holds_ = record && *record ? (*record)->refresh_token : Secret();
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++epoch_;
+    current_.reset();
+    install_locked(std::move(next));
+    pause_until_ = TimePoint{};
+    loaded_.store(true, std::memory_order_release);
+  }
+  if (!saved) {
+    log(LogLevel::error, "signed in, but the tokens could not be saved to " + store_.describe() +
+                             ": " + saved.error().to_string());
+    events_.emit({SessionEvent{SessionEventKind::store_failed, saved.error()}},
+                 [this](LogLevel l, const std::string& m) { log(l, m); });
+    return saved;
+  }
+  log(LogLevel::info, "signed in, refresh token " + fingerprint + " saved to " + store_.describe());
+  return {};
+}
+
+Result<void> Session::Impl::sign_out() {
+  Secret refresh_token;
+  Secret access_token;
+  Result<void> outcome;
+  {
+    std::lock_guard<std::mutex> store_lock(store_mutex_);
+    const auto writing = lock_store_writes();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (current_) {
+        refresh_token = current_->tokens.refresh_token;
+        access_token = current_->tokens.access_token;
+      }
+    }
+    // The store may hold a newer refresh token (another process rotated it, or this session
+    // never loaded): revoke that one.
+    if (auto record = store_.load(); record && *record) {
+      const Secret& stored = (*record)->refresh_token;
+      if (refresh_token.empty() || (!stored.empty() && !(stored == store_holds_))) {
+        refresh_token = stored;
+        access_token = (*record)->access_token;
+      }
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ++epoch_;
+      current_.reset();
+      login_required_ = false;
+      pause_until_ = TimePoint{};
+      loaded_.store(true, std::memory_order_release);
+    }
+    auto erased = store_.erase();
+    if (erased) store_holds_ = Secret();
+    if (!erased) {
+      log(LogLevel::error,
+          "signed out, but the stored tokens could not be erased: " + erased.error().to_string());
+      outcome = erased.error();
+    }
+  }
+  flight_done_.notify_all();
+
+  const bool revoke_refresh = !refresh_token.empty();
+  const Secret& to_revoke = revoke_refresh ? refresh_token : access_token;
+  if (to_revoke.empty() || options_.server->metadata().revocation_endpoint.empty()) {
+    log(LogLevel::info, "signed out");
+    return outcome;
+  }
+  auto revoked =
+      options_.server->revoke(to_revoke, revoke_refresh ? "refresh_token" : "access_token");
+  if (!revoked) {
+    log(LogLevel::warning, "signed out locally, but revoking " + to_revoke.fingerprint() +
+                               " failed: " + revoked.error().to_string());
+    if (outcome) outcome = revoked.error();
+  } else {
+    log(LogLevel::info, "signed out, revoked " + to_revoke.fingerprint());
+  }
+  return outcome;
+}
+
+Result<SessionStatus> Session::Impl::status() {
+  if (auto loaded = ensure_loaded(); !loaded) return loaded.error();
+  std::lock_guard<std::mutex> lock(mutex_);
+  SessionStatus status;
+  status.signed_in =
+      !login_required_ && (has_refresh_token_locked() || usable_locked(options_.clock->now()));
+  if (current_ && !current_->tokens.access_token.empty()) {
+    status.access_token_expires_at = current_->tokens.expires_at;
+  }
+  return status;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The refresh (single flight, on the session's own thread)
+
+void Session::Impl::start_flight_locked() {
+  if (stopping_) return;
+  flight_ = std::make_shared<Flight>();
+  flight_requested_ = true;
+  if (!worker_.joinable()) {
+    try {
+      worker_ = std::thread([self = self_.lock()] {
+        if (self) self->worker_loop();
+      });
+      worker_id_ = worker_.get_id();
+    } catch (const std::system_error&) {
+      flight_.reset();
+      flight_requested_ = false;
+      return;
+    }
+  }
+  worker_wake_.notify_all();
+}
+
+void Session::Impl::worker_loop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    worker_wake_.wait(lock, [&] { return stopping_ || flight_requested_; });
+    if (stopping_) {
+      if (flight_) {
+        flight_->done = true;
+        flight_->outcome = cancelled_error();
+        flight_.reset();
+        flight_done_.notify_all();
+      }
+      return;
+    }
+    flight_requested_ = false;
+    const std::shared_ptr<Flight> flight = flight_;
+    lock.unlock();
+    run_flight(flight);
+    lock.lock();
+  }
+}
+
+void Session::Impl::run_flight(const std::shared_ptr<Flight>& flight) {
+  Events events;
+  Result<void> outcome = refresh(events);
+  {
+    // Settled before the listeners run, so that they (and anyone they wake) see a session
+    // that can start its next refresh.
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (flight_ == flight) flight_.reset();
+  }
+  // Delivered before the waiters are released: when token() returns a refresh's outcome,
+  // listeners have heard about it.
+  events_.emit(events, [this](LogLevel l, const std::string& m) { log(l, m); });
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    flight->done = true;
+    flight->outcome = std::move(outcome);
+  }
+  flight_done_.notify_all();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Session
+
+Result<std::shared_ptr<Session>> Session::create(SessionOptions options) {
+  std::string problem;
+  if (!options.server)
+    problem = "no authorization server";
+  else if (!options.store)
+    problem = "no secret store";
+  else if (options.account.empty())
+    problem = "no account name";
+  else if (auto policy = detail::policy_problem(options.policy))
+    problem = *policy;
+  if (!problem.empty()) return Error(ErrorCode::config, "Session: " + problem);
+  return std::shared_ptr<Session>(new Session(std::move(options)));
+}
+
+Session::Session(SessionOptions options) : impl_(std::make_shared<Impl>(std::move(options))) {
+  impl_->self_ = impl_;
+}
+
+Session::~Session() { impl_->stop(); }
+
+Result<Secret> Session::token() { return impl_->token(); }
+void Session::invalidate(const Secret& rejected) { impl_->invalidate(rejected); }
+Result<void> Session::sign_in(TokenSet tokens) { return impl_->sign_in(std::move(tokens)); }
+Result<void> Session::sign_out() { return impl_->sign_out(); }
+Result<SessionStatus> Session::status() const { return impl_->status(); }
+Session::Subscription Session::subscribe(std::function<void(const SessionEvent&)> listener) {
+  return impl_->subscribe(std::move(listener));
+}
+void Session::unsubscribe(Subscription subscription) { impl_->unsubscribe(subscription); }
+
+}  // namespace freshtoken

@@ -1,0 +1,164 @@
+// Session::Impl (internal): the state of one signed-in account's Session, shared by
+// session.cpp (serving tokens, sign-in, sign-out, the single flight) and session_refresh.cpp
+// (one refresh: re-read the store, ask the server, save or erase, adopt another process's
+// newer record). The parts it builds on, each readable alone: refresh_schedule (when to
+// refresh, how long to back off), account_store (the stored record and the cross-process
+// locks), session_events (listeners).
+#pragma once
+
+#include "freshtoken/session.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <random>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "session/account_store.hpp"
+#include "session/refresh_schedule.hpp"
+#include "session/session_events.hpp"
+#include "stored_tokens.hpp"
+
+namespace freshtoken {
+
+namespace detail {
+
+using Events = std::vector<SessionEvent>;
+
+inline Error cancelled_error() {
+  return Error(ErrorCode::cancelled, "the session is shutting down");
+}
+
+inline std::string whole_seconds(std::chrono::system_clock::duration d) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d).count()) + " s";
+}
+
+// What the store keeps of a token set, from a sign-in or a token response: an empty type
+// means Bearer, an unset issue time means now.
+inline StoredTokens to_stored(TokenSet tokens, TimePoint now) {
+  StoredTokens stored;
+  stored.refresh_token = std::move(tokens.refresh_token);
+  stored.access_token = std::move(tokens.access_token);
+  stored.token_type = tokens.token_type.empty() ? "Bearer" : std::move(tokens.token_type);
+  stored.expires_at = tokens.expires_at;
+  stored.issued_at = tokens.issued_at == TimePoint{} ? now : tokens.issued_at;
+  stored.scope = std::move(tokens.scope);
+  stored.id_token = std::move(tokens.id_token);
+  return stored;
+}
+
+// One refresh that callers may wait on.
+struct Flight {
+  bool done = false;  // its waiters may return: the outcome is published, events delivered
+  Result<void> outcome;
+};
+
+}  // namespace detail
+
+// Lock order, enforced by the code below taking them only in this order:
+//   the account's refresh ProcessLock -> store_mutex_ -> the account's store ProcessLock
+//   -> mutex_.
+// No lock is held across a token request except the refresh ProcessLock, and mutex_ is never
+// held while calling the store, the server, a listener or the log.
+class Session::Impl {
+  using StoredTokens = detail::StoredTokens;
+  using TimePoint = detail::TimePoint;
+  using Events = detail::Events;
+  using Flight = detail::Flight;
+
+ public:
+  explicit Impl(SessionOptions options);
+
+  // Called by ~Session: stop the background thread and wait for it (unless we are on it).
+  void stop();
+
+  Result<Secret> token();
+  void invalidate(const Secret& rejected);
+  Result<void> sign_in(TokenSet tokens);
+  Result<void> sign_out();
+  Result<SessionStatus> status();
+  Subscription subscribe(std::function<void(const SessionEvent&)> listener) {
+    return events_.subscribe(std::move(listener));
+  }
+  void unsubscribe(Subscription subscription) { events_.unsubscribe(subscription); }
+
+  std::weak_ptr<Impl> self_;  // set by Session; the worker thread keeps Impl alive with it
+
+ private:
+  struct Current {
+    StoredTokens tokens;
+    detail::RefreshPoints points;  // meaningful only when tokens.expires_at is set
+    bool invalidated = false;
+  };
+  enum class Need { none, background, wait };
+  enum class Adopt { none, fresh, refresh_token, superseded };
+
+  // --- under mutex_ ---
+  void install_locked(StoredTokens tokens);
+  Need need_locked(TimePoint now) const;
+  bool usable_locked(TimePoint now) const;
+  bool has_refresh_token_locked() const {
+    return current_ && !current_->tokens.refresh_token.empty();
+  }
+  Error no_token_error_locked() const;
+  void start_flight_locked();
+
+  // --- no lock held on entry ---
+  Result<void> ensure_loaded();
+  void worker_loop();
+  void run_flight(const std::shared_ptr<Flight>& flight);
+  Result<void> refresh(Events& events);
+  Result<void> give_up(const Error& error, const Secret& refresh_token, Events& events);
+  bool superseded(std::uint64_t epoch);
+  bool stopping();
+  std::optional<ProcessLock> lock_store_writes();
+  bool sleep_unless_stopped(std::chrono::milliseconds delay);
+  // No lock held: the record this session saw was erased during its refresh, which got
+  // `issued` in return for `used`. Revokes `issued` and reports login_required.
+  Result<void> signed_out_elsewhere(const Secret& used, const Secret& issued, Events& events);
+
+  // --- store_mutex_ held ---
+  // Adopts `record` (what the store just returned) when another process saved it.
+  Adopt adopt_stored_locked(std::uint64_t epoch, Secret& refresh_token,
+                            Result<std::optional<StoredTokens>> record);
+  enum class Published { installed, dropped, erased_meanwhile };
+  Published publish_locked(StoredTokens next, const Secret& used, std::uint64_t epoch,
+                           Result<void>& saved);
+  Result<void> drop_tokens_locked(const Error& cause, const Secret& used, std::uint64_t epoch,
+                                  Events& events);
+
+  Result<void> publish(TokenSet response, const Secret& used, std::uint64_t epoch, Events& events);
+  void log(LogLevel level, const std::string& message) const;
+
+  SessionOptions options_;
+  detail::AccountStore store_;
+  detail::SessionEvents events_;
+
+  // Serialises this session's store reads-for-adoption and all its writes, so that a
+  // sign_in/sign_out cannot interleave with a refresh's save or erase.
+  std::mutex store_mutex_;
+  std::atomic<bool> loaded_{false};
+  // Under store_mutex_: the refresh token this session last read from or wrote to the store.
+  // A stored token other than this one and our own was written by someone else: newer.
+  Secret store_holds_;
+
+  std::mutex mutex_;
+  std::condition_variable flight_done_;
+  std::condition_variable worker_wake_;
+  std::optional<Current> current_;
+  bool login_required_ = false;
+  std::uint64_t epoch_ = 0;  // bumped by sign_in/sign_out: older refresh results are dropped
+  std::shared_ptr<Flight> flight_;
+  bool flight_requested_ = false;
+  bool stopping_ = false;
+  TimePoint pause_until_{};
+  std::thread worker_;
+  std::thread::id worker_id_;
+  std::mt19937_64 random_;
+};
+
+}  // namespace freshtoken

@@ -1,0 +1,236 @@
+#include "session/session_impl.hpp"
+
+#include <mutex>
+#include <random>
+#include <utility>
+
+namespace freshtoken {
+
+using detail::cancelled_error;
+using detail::to_stored;
+using detail::whole_seconds;
+
+Session::Impl::Adopt Session::Impl::adopt_stored_locked(
+    std::uint64_t epoch, Secret& refresh_token, Result<std::optional<StoredTokens>> record) {
+  if (!record || !*record) return Adopt::none;  // unreadable or gone: carry on with ours
+  StoredTokens& stored = **record;
+  const std::string fingerprint = stored.refresh_token.fingerprint();
+  Adopt result;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (epoch_ != epoch) return Adopt::superseded;
+    const auto kind = detail::classify_stored(stored, refresh_token, store_holds_,
+                                              current_ ? &current_->tokens : nullptr);
+    if (kind == detail::StoredRecord::ours) return Adopt::none;
+    if (kind == detail::StoredRecord::newer_refresh_token) refresh_token = stored.refresh_token;
+    store_holds_ = stored.refresh_token;
+    install_locked(std::move(stored));
+    result = need_locked(options_.clock->now()) == Need::none ? Adopt::fresh : Adopt::refresh_token;
+  }
+  log(LogLevel::info, "adopted the tokens another process saved, refresh token " + fingerprint);
+  return result;
+}
+
+Result<void> Session::Impl::give_up(const Error& error, const Secret& refresh_token,
+                                    Events& events) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    pause_until_ = options_.clock->now() + options_.policy.pause_after_failure;
+  }
+  log(LogLevel::error, "token refresh failed, refresh token " + refresh_token.fingerprint() +
+                           " kept: " + error.to_string());
+  events.push_back(SessionEvent{SessionEventKind::refresh_failed, error});
+  return error;
+}
+
+Result<void> Session::Impl::refresh(Events& events) {
+  Secret refresh_token;
+  std::uint64_t epoch = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!has_refresh_token_locked()) return no_token_error_locked();
+    refresh_token = current_->tokens.refresh_token;
+    epoch = epoch_;
+  }
+
+  bool reread_after_rejection = false;
+  for (int retry = 0;;) {
+    // Held from the re-read to the save, so that no two processes (or Sessions) of this
+    // account present the same refresh token.
+    auto account_lock = store_.lock(ProcessLock::Kind::refresh, [this] { return stopping(); });
+    if (!account_lock) {
+      if (account_lock.error().code() == ErrorCode::cancelled) return account_lock.error();
+      if (superseded(epoch)) return {};
+      return give_up(account_lock.error(), refresh_token, events);
+    }
+    {
+      // Another process of this account may have refreshed meanwhile.
+      std::lock_guard<std::mutex> store_lock(store_mutex_);
+      if (superseded(epoch)) return {};
+      const Adopt adopted = adopt_stored_locked(epoch, refresh_token, store_.load());
+      if (adopted == Adopt::fresh || adopted == Adopt::superseded) return {};
+    }
+
+    Result<TokenSet> response = options_.server->refresh(refresh_token, options_.scope);
+    // publish() saves before the lock is released.
+    if (response) return publish(std::move(*response), refresh_token, epoch, events);
+    const Error& error = response.error();
+
+    if (detail::is_rejected_grant(error)) {
+      std::lock_guard<std::mutex> store_lock(store_mutex_);
+      const auto writing = lock_store_writes();
+      // Another process may have rotated (one that does not take the lock, or a save that
+      // landed after our re-read) or signed in again: the stored token may still be good, and
+      // it is not ours to erase.
+      const Secret rejected = refresh_token;
+      const Adopt adopted = adopt_stored_locked(epoch, refresh_token, store_.load());
+      if (adopted == Adopt::fresh || adopted == Adopt::superseded) return {};
+      if (adopted == Adopt::refresh_token && !(refresh_token == rejected)) {
+        if (reread_after_rejection) return {};  // the next call refreshes with it
+        reread_after_rejection = true;
+        continue;  // once, with the rotated token
+      }
+      return drop_tokens_locked(error, refresh_token, epoch, events);
+    }
+
+    if (detail::is_transient(error) && retry < options_.policy.max_retries) {
+      if (*account_lock) (*account_lock)->release();  // others may try while we sleep
+      double draw;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        draw = std::uniform_real_distribution<double>(0.0, 1.0)(random_);
+      }
+      const auto delay = detail::backoff_delay(options_.policy, retry, error.retry_after(), draw);
+      ++retry;
+      log(LogLevel::warning, "token refresh failed (" + error.to_string() + "), retry " +
+                                 std::to_string(retry) + " of " +
+                                 std::to_string(options_.policy.max_retries) + " in " +
+                                 std::to_string(delay.count()) + " ms");
+      if (!sleep_unless_stopped(delay)) return cancelled_error();
+      if (superseded(epoch)) return {};
+      continue;
+    }
+    return give_up(error, refresh_token, events);
+  }
+}
+
+Result<void> Session::Impl::publish(TokenSet response, const Secret& used, std::uint64_t epoch,
+                                    Events& events) {
+  const bool rotated = !response.refresh_token.empty() && !(response.refresh_token == used);
+  StoredTokens next = to_stored(std::move(response), options_.clock->now());
+  if (next.refresh_token.empty()) next.refresh_token = used;  // not rotated: the one we have
+
+  const Secret issued = next.refresh_token;
+  const std::string expires_in =
+      next.expires_at ? "expires in " + whole_seconds(*next.expires_at - *next.issued_at)
+                      : "no stated expiry";
+  Result<void> saved;
+  Published published;
+  {
+    std::lock_guard<std::mutex> store_lock(store_mutex_);
+    published = publish_locked(std::move(next), used, epoch, saved);
+  }
+  if (published == Published::dropped) return {};
+  if (published == Published::erased_meanwhile) return signed_out_elsewhere(used, issued, events);
+  if (!saved) {
+    log(LogLevel::error, "refreshed tokens could not be saved to " + store_.describe() +
+                             " (kept in memory): " + saved.error().to_string());
+    events.push_back(SessionEvent{SessionEventKind::store_failed, saved.error()});
+  }
+  log(LogLevel::info, "refreshed access token, " + expires_in + ", refresh token " +
+                          (rotated ? "rotated " : "kept ") + issued.fingerprint());
+  events.push_back(SessionEvent{SessionEventKind::refreshed, std::nullopt});
+  return {};
+}
+
+// Saves and installs `next`, unless the response no longer counts: dropped when this session
+// signed in or out meanwhile or adopted another process's newer record instead.
+Session::Impl::Published Session::Impl::publish_locked(StoredTokens next, const Secret& used,
+                                                       std::uint64_t epoch, Result<void>& saved) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (epoch_ != epoch) return Published::dropped;
+    if (current_) {
+      // A refresh response may leave out what did not change.
+      if (next.scope.empty()) next.scope = current_->tokens.scope;
+      if (next.id_token.empty()) next.id_token = current_->tokens.id_token;
+    }
+  }
+  // Another process's sign_in or sign_out does not wait for this refresh's lock, and may have
+  // landed while the request was on the network. What it did is newer than this response: a
+  // record it wrote is adopted rather than overwritten, and an erased record stays erased
+  // (saving would sign the account back in). The store lock keeps any other write out from
+  // this re-read to the save.
+  const auto writing = lock_store_writes();
+  auto record = store_.load();
+  if (record && !*record && !store_holds_.empty()) {
+    store_holds_ = Secret();
+    std::lock_guard<std::mutex> lock(mutex_);
+    current_.reset();
+    login_required_ = true;
+    return Published::erased_meanwhile;
+  }
+  Secret presented = used;
+  if (adopt_stored_locked(epoch, presented, std::move(record)) != Adopt::none) {
+    return Published::dropped;
+  }
+  // Saved before anyone can see the new access token: if the process dies right after, the
+  // store holds the refresh token that is still valid.
+  saved = store_.save(next);
+  if (saved) store_holds_ = next.refresh_token;
+  std::lock_guard<std::mutex> lock(mutex_);
+  install_locked(std::move(next));
+  pause_until_ = TimePoint{};
+  return Published::installed;
+}
+
+Result<void> Session::Impl::signed_out_elsewhere(const Secret& used, const Secret& issued,
+                                                 Events& events) {
+  // The sign-out revoked what it found in the store, which may be the token this refresh
+  // presented but not the one it got back: that grant ends here too.
+  std::string revoked = "not revoked (no revocation endpoint)";
+  if (!options_.server->metadata().revocation_endpoint.empty()) {
+    auto outcome = options_.server->revoke(issued, "refresh_token");
+    revoked = outcome ? "revoked" : "revoking it failed: " + outcome.error().to_string();
+  }
+  log(LogLevel::warning, "refreshed with " + used.fingerprint() +
+                             ", but the stored tokens were erased meanwhile (signed out "
+                             "elsewhere): not saved; refresh token " +
+                             issued.fingerprint() + " " + revoked);
+  Error error(ErrorCode::login_required,
+              "the stored tokens were erased during a refresh (signed out elsewhere); sign in "
+              "again");
+  events.push_back(SessionEvent{SessionEventKind::login_required, error});
+  return error;
+}
+
+Result<void> Session::Impl::drop_tokens_locked(const Error& cause, const Secret& used,
+                                               std::uint64_t epoch, Events& events) {
+  if (superseded(epoch)) return {};
+  auto erased = store_.erase();
+  if (erased) store_holds_ = Secret();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    current_.reset();
+    login_required_ = true;
+  }
+  if (!erased) {
+    log(LogLevel::error, "could not erase the rejected refresh token from " + store_.describe() +
+                             ": " + erased.error().to_string());
+  }
+  Error error(ErrorCode::login_required,
+              "the refresh token was rejected by the authorization server; sign in again");
+  if (cause.oauth()) error.with_oauth(*cause.oauth());
+  error.with_http_status(cause.http_status());
+  log(LogLevel::warning, "refresh token " + used.fingerprint() + " was rejected (" +
+                             cause.to_string() + "); sign-in required");
+  events.push_back(SessionEvent{SessionEventKind::login_required, error});
+  return error;
+}
+
+bool Session::Impl::sleep_unless_stopped(std::chrono::milliseconds delay) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return !worker_wake_.wait_for(lock, delay, [&] { return stopping_; });
+}
+
+}  // namespace freshtoken
