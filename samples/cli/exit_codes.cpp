@@ -25,6 +25,7 @@ int exit_code_for(const Error& error, Stage stage) {
     case ErrorCode::network:
     case ErrorCode::tls:
     case ErrorCode::invalid_response:
+    case ErrorCode::application:
       return exit_server;
   }
   return exit_server;

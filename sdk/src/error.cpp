@@ -28,6 +28,8 @@ std::string_view to_string(ErrorCode code) {
       return "storage";
     case ErrorCode::config:
       return "config";
+    case ErrorCode::application:
+      return "application";
   }
   return "unknown";
 }

@@ -89,12 +89,16 @@ struct HttpClient::Impl {
   // caller's request (send()) is never modified.
   Result<Response> send(const Request& request, Request* own,
                         const std::atomic<bool>* stopping) const {
+    // An exception from the application's own Transport or TokenSource is its error, not a
+    // network failure; one that carries an SDK Error (Result::value()) keeps it. what() is not
+    // quoted: it is the application's text, and may hold anything.
     try {
       return send_checked(request, own, stopping);
-    } catch (const std::exception&) {
-      return Error(ErrorCode::network, "an exception escaped the transport or token source");
+    } catch (const Exception& e) {
+      return e.error();
     } catch (...) {
-      return Error(ErrorCode::network, "an exception escaped the transport or token source");
+      return Error(ErrorCode::application,
+                   "an exception escaped the application's transport or token source");
     }
   }
 

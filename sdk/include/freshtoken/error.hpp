@@ -36,6 +36,7 @@ enum class ErrorCode {
   storage_unavailable,  ///< a secret store is locked, or its service is not running
   storage,              ///< any other secret-store failure
   config,               ///< something impossible asked, e.g. a bearer token over plain http
+  application,          ///< code the application plugged in (a Transport, TokenSource) threw
 };
 
 /// The code's name, e.g. "login_required".

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -59,6 +60,24 @@ TEST_F(HttpClientTest, CallerRequestIsUnchangedAfterRetryAndRedirect) {
   std::vector<Headers::Field> expected(before.headers.begin(), before.headers.end());
   EXPECT_EQ(fields, expected);
   EXPECT_FALSE(request.headers.contains("Authorization"));
+}
+
+TEST_F(HttpClientTest, AnExceptionFromTheApplicationsTransportIsAnApplicationError) {
+  transport->set_handler([](const Request&) -> Result<Response> {
+    throw std::runtime_error("the application's own transport failed");
+  });
+  auto result = client.get("https://api.example/me");
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), ErrorCode::application);
+}
+
+TEST_F(HttpClientTest, AnSdkErrorThrownByTheApplicationsTransportKeepsItsCode) {
+  transport->set_handler([](const Request&) -> Result<Response> {
+    return Result<Response>(Error(ErrorCode::storage_unavailable, "keyring locked")).value();
+  });
+  auto result = client.get("https://api.example/me");
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), ErrorCode::storage_unavailable);
 }
 
 TEST_F(HttpClientTest, AttachesBearerTokenFromSource) {
