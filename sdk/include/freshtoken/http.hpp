@@ -114,12 +114,9 @@ struct Request {
 
 /// One HTTP response; a 4xx or 5xx status is a Response, not an Error.
 struct Response {
-  /// The HTTP status code.
   int status = 0;
-  /// The response header fields.
   Headers headers;
-  /// The response body as received.
-  std::string body;
+  std::string body;  ///< as received
 };
 
 }  // namespace freshtoken

@@ -7,18 +7,8 @@
 ///
 /// Thread safety: every store returned here may be shared by many threads.
 ///
-/// Where the other platforms plug in (not built here; see docs/secret-stores.md):
-///   default_secret_store() is the one switch. On Linux it returns make_libsecret_store().
-///   - macOS: a make_keychain_store() in platform/macos/keychain_store.cpp, using
-///     SecItemCopyMatching / SecItemAdd / SecItemUpdate / SecItemDelete on
-///     kSecClassGenericPassword items keyed by kSecAttrService + kSecAttrAccount.
-///     errSecItemNotFound -> not_found; errSecInteractionNotAllowed (keychain locked, no UI
-///     allowed) and errSecNotAvailable -> storage_unavailable; any other OSStatus -> storage.
-///   - Windows: a make_credential_manager_store() in platform/windows/credman_store.cpp, using
-///     CredReadW / CredWriteW / CredDeleteW on CRED_TYPE_GENERIC credentials whose TargetName is
-///     "service/account" (UserName = account, CRED_PERSIST_LOCAL_MACHINE).
-///     ERROR_NOT_FOUND -> not_found; ERROR_NO_SUCH_LOGON_SESSION -> storage_unavailable; any
-///     other error -> storage.
+/// default_secret_store() is the one switch: on Linux, the only platform built today, it returns
+/// make_libsecret_store(). The plans for other platforms are in docs/secret-stores.md.
 #pragma once
 
 #include <filesystem>
