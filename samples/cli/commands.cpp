@@ -209,6 +209,11 @@ const std::shared_ptr<Session>& Context::session() {
     options.service = store_service;
     options.account = account();
     options.log = log_;
+    // The CLI exits right after its answer: a background refresh begun then would be waited
+    // for, or, when the process is stopped once its output is there, abandoned mid-way (and a
+    // rotated refresh token lost with it). Refreshes run only when a command needs a token,
+    // and that command waits for them.
+    options.policy.background_refresh = false;
     session_ = Session::create(std::move(options)).value();
   }
   return session_;

@@ -3,7 +3,8 @@
 ///
 /// A Session owns the tokens of one account (keyed in the SecretStore by (service, account)):
 /// it hands out the access token, refreshes it in the background once 80% of its lifetime has
-/// passed (callers keep getting the current token meanwhile), makes callers wait only inside
+/// passed (callers keep getting the current token meanwhile; RefreshPolicy::background_refresh
+/// turns this off for short-lived programs), makes callers wait only inside
 /// the hard margin (min(30 s, 10% of the lifetime)) or when the token is expired or was
 /// invalidated, and runs at most one refresh at a time however many threads ask.
 ///
@@ -89,6 +90,15 @@ struct RefreshPolicy {
   /// its own: the transport's request timeout plus a margin. A store write waits at most this
   /// long for the account's store lock, then goes ahead without it.
   std::chrono::milliseconds refresh_lock_timeout{40'000};
+  /// Whether a refresh starts in the background once the soft point has passed. Set it to
+  /// false in a program that exits soon after it got its token (a command line tool, a script,
+  /// a cron job): then the Session refreshes only when a call needs a token, inside the hard
+  /// margin, after expiry or after invalidate(), and that caller waits for the refresh to
+  /// finish. A background refresh that such a program begins and then abandons by exiting, or
+  /// by being killed once its output is there, can lose a rotated refresh token, and with it
+  /// the sign-in when the server revokes the family on reuse. Long-running programs keep the
+  /// default, so that their callers rarely wait.
+  bool background_refresh = true;
 };
 
 /// Everything a Session needs.

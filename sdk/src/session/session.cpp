@@ -69,7 +69,9 @@ Session::Impl::Need Session::Impl::need_locked(TimePoint now) const {
   }
   if (!current_->tokens.expires_at) return Need::none;
   if (now >= current_->points.hard) return Need::wait;
-  if (now >= current_->points.soft) return Need::background;
+  // Without background refreshes the soft point means nothing: a short-lived program would
+  // start a refresh that it abandons on exit.
+  if (now >= current_->points.soft && options_.policy.background_refresh) return Need::background;
   return Need::none;
 }
 

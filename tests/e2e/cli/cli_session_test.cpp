@@ -1,10 +1,12 @@
 // freshtoken-cli end to end, the session across processes: reuse without a new sign-in,
-// refresh before expiry, the -v log (rotation visible, no token value), and the failure exit
-// codes (server down: 4, loose file store: 5, TLS with and without --ca-file).
+// refresh before expiry and never one that the command does not need, the -v log (rotation
+// visible, no token value), and the failure exit codes (server down: 4, loose file store: 5,
+// TLS with and without --ca-file).
 #include <sys/stat.h>
 
 #include <gmock/gmock.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -21,6 +23,29 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 const std::string device_grant = "urn:ietf:params:oauth:grant-type:device_code";
+
+// Rewrites the stored session's times (the file store's JSON, real clock) as if its access
+// token had been issued `age` ago and expires `left` from now; the server still accepts it.
+void age_stored_access_token(const std::filesystem::path& store_dir, std::chrono::seconds age,
+                             std::chrono::seconds left) {
+  const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  int rewritten = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(store_dir)) {
+    if (!entry.is_regular_file()) continue;
+    nlohmann::json doc;
+    {
+      std::ifstream in(entry.path());
+      doc = nlohmann::json::parse(in, nullptr, false);
+    }
+    if (!doc.is_object() || !doc.contains("access_token")) continue;
+    doc["issued_at"] = now - static_cast<double>(age.count());
+    doc["expires_at"] = now + static_cast<double>(left.count());
+    std::ofstream(entry.path(), std::ios::trunc) << doc.dump();  // in place: stays 0600
+    ++rewritten;
+  }
+  ASSERT_EQ(rewritten, 1);
+}
 
 TEST_F(CliTest, ASecondProcessReusesTheStoredSessionWithoutSigningIn) {
   sign_in();
@@ -46,6 +71,40 @@ TEST_F(CliTest, AnExpiredAccessTokenIsRefreshedBeforeTheCall) {
   EXPECT_GE(grants(stats, "refresh_token"), 1);
   EXPECT_EQ(stats["api_401"], 0);
   EXPECT_NE(stored().refresh_token, first) << "rotated and saved";
+}
+
+TEST_F(CliTest, ATokenPastItsSoftPointIsUsedAndGetExitsWithoutStartingARefresh) {
+  sign_in();
+  // Lifetime 3600 s, 3300 s of it gone: past the soft point (80% ± 5%), outside the 30 s hard
+  // margin. A background refresh would now meet a slow token endpoint, and the process would
+  // either wait for it or, killed once its output is there, leave it unfinished.
+  age_stored_access_token(store_dir(), std::chrono::seconds(3300), std::chrono::seconds(300));
+  const std::string refresh_token = stored().refresh_token;
+  server_->post("/mock/faults",
+                {{"endpoint", "token"}, {"kind", "delay"}, {"delay_ms", 3000}, {"times", 1}});
+
+  const auto me = cli({"get", "/api/me"});
+  EXPECT_EQ(me.exit_code, 0) << me.err;
+  EXPECT_THAT(me.out, HasSubstr("alice"));
+  const auto stats = server_->stats();
+  EXPECT_EQ(grants(stats, "refresh_token"), 0) << "get began a refresh it did not need";
+  EXPECT_EQ(stats["faults_triggered"], 0);
+  // Fingerprints, so that a failure prints no token.
+  EXPECT_EQ(Secret(stored().refresh_token).fingerprint(), Secret(refresh_token).fingerprint());
+}
+
+TEST_F(CliTest, ATokenInsideItsHardMarginIsRefreshedAndSavedBeforeGetExits) {
+  sign_in();
+  age_stored_access_token(store_dir(), std::chrono::seconds(3590), std::chrono::seconds(10));
+  const std::string refresh_token = stored().refresh_token;
+  server_->post("/mock/faults",
+                {{"endpoint", "token"}, {"kind", "delay"}, {"delay_ms", 300}, {"times", 1}});
+
+  const auto me = cli({"get", "/api/me"});
+  EXPECT_EQ(me.exit_code, 0) << me.err;
+  EXPECT_EQ(grants(server_->stats(), "refresh_token"), 1);
+  EXPECT_NE(Secret(stored().refresh_token).fingerprint(), Secret(refresh_token).fingerprint())
+      << "rotated and saved";
 }
 
 TEST_F(CliTest, VerboseOutputShowsTheRotationButNeverATokenValue) {

@@ -1,5 +1,6 @@
 // When a Session refreshes, on an injected clock: never before the soft point, in the
-// background between the soft point and the hard margin, with callers waiting inside it.
+// background between the soft point and the hard margin, with callers waiting inside it; and,
+// without background refreshes, only when a caller needs a token.
 #include <future>
 
 #include "session_test_support.hpp"
@@ -128,6 +129,90 @@ TEST_F(SessionTest, TokenWithoutExpiryIsServedUntilInvalidated) {
   EXPECT_EQ(session->token()->reveal(), "at-0");
   EXPECT_EQ(token_requests(), 0u);
   EXPECT_FALSE(session->status()->access_token_expires_at.has_value());
+}
+
+// A short-lived program's session: RefreshPolicy::background_refresh off.
+class ShortLivedSessionTest : public SessionTest {
+ protected:
+  static RefreshPolicy without_background_refresh() {
+    RefreshPolicy policy = test_policy();
+    policy.background_refresh = false;
+    return policy;
+  }
+};
+
+TEST_F(ShortLivedSessionTest, ATokenPastTheSoftPointIsServedAndNoRefreshStarts) {
+  Gate requested;
+  transport_->set_handler([&](const Request&) -> Result<Response> {
+    requested.open();
+    return token_response("at-1", "rt-1", 100);
+  });
+  auto session = signed_in_session(100s, without_background_refresh());
+  clock_->advance(90s - 1ms);  // past the soft point (80 s), just before the hard margin (90 s)
+  auto token = session->token();
+  ASSERT_TRUE(token) << token.error().to_string();
+  EXPECT_EQ(token->reveal(), "at-0");
+  // That nothing starts can only be watched for a while: a background refresh would send its
+  // request moments after token() returned. ~Session then waits for any request in flight.
+  EXPECT_FALSE(requested.wait_for(500ms)) << "a background refresh started";
+  session.reset();
+  EXPECT_EQ(token_requests(), 0u);
+  EXPECT_EQ(events_.count(SessionEventKind::refreshed), 0u);
+}
+
+TEST_F(ShortLivedSessionTest, AnotherProcessesTokenPastItsSoftPointIsAdoptedWithoutARequest) {
+  serve_tokens();
+  auto session = signed_in_session(100s, without_background_refresh());
+  clock_->advance(95s);  // inside at-0's hard margin: this caller needs a refresh
+  // Meanwhile another process refreshed at 10 s: its token is past its own soft point (90 s)
+  // but outside its hard margin (100 s), which is good enough for a short-lived program.
+  detail::StoredTokens theirs;
+  theirs.access_token = Secret(std::string("at-9"));
+  theirs.refresh_token = Secret(std::string("rt-9"));
+  theirs.issued_at = kStart + 10s;
+  theirs.expires_at = kStart + 110s;
+  ASSERT_TRUE(store_->save("freshtoken", "https://as.example|app|alice",
+                           detail::encode_stored_tokens(theirs)));
+
+  auto token = session->token();
+  ASSERT_TRUE(token) << token.error().to_string();
+  EXPECT_EQ(token->reveal(), "at-9");
+  EXPECT_EQ(token_requests(), 0u);
+  EXPECT_EQ(stored_refresh_token(), "rt-9");
+}
+
+TEST_F(ShortLivedSessionTest, InsideTheHardMarginCallersWaitForTheNewToken) {
+  serve_tokens();
+  auto session = signed_in_session(100s, without_background_refresh());
+  clock_->advance(90s);
+  auto token = session->token();
+  ASSERT_TRUE(token) << token.error().to_string();
+  EXPECT_EQ(token->reveal(), "at-1");
+  EXPECT_EQ(token_requests(), 1u);
+  EXPECT_EQ(stored_refresh_token(), "rt-1");
+}
+
+TEST_F(ShortLivedSessionTest, AnExpiredTokenIsRefreshedForTheCaller) {
+  serve_tokens();
+  auto session = signed_in_session(100s, without_background_refresh());
+  clock_->advance(150s);
+  auto token = session->token();
+  ASSERT_TRUE(token) << token.error().to_string();
+  EXPECT_EQ(token->reveal(), "at-1");
+  EXPECT_EQ(token_requests(), 1u);
+}
+
+TEST_F(ShortLivedSessionTest, AnInvalidatedTokenIsRefreshedForTheNextCaller) {
+  serve_tokens();
+  auto session = signed_in_session(100s, without_background_refresh());
+  clock_->advance(85s);
+  auto rejected = session->token();
+  ASSERT_TRUE(rejected) << rejected.error().to_string();
+  session->invalidate(*rejected);
+  auto token = session->token();
+  ASSERT_TRUE(token) << token.error().to_string();
+  EXPECT_EQ(token->reveal(), "at-1");
+  EXPECT_EQ(token_requests(), 1u);
 }
 
 }  // namespace

@@ -39,6 +39,11 @@ class Gate {
     std::unique_lock<std::mutex> lock(mutex_);
     cv_.wait(lock, [&] { return open_; });
   }
+  // True when it opened within `timeout`.
+  bool wait_for(std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return cv_.wait_for(lock, timeout, [&] { return open_; });
+  }
   // Guards a test against hanging forever; the time is never asserted on.
   bool wait_for_a_long_time() {
     std::unique_lock<std::mutex> lock(mutex_);
