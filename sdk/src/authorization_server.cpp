@@ -27,6 +27,7 @@ Request form_post(const std::string& url, util::FormFields& fields) {
   request.headers.set("Content-Type", "application/x-www-form-urlencoded");
   request.headers.set("Accept", "application/json");
   request.body = util::form_encode(fields);
+  request.max_response_bytes = detail::kMaxServerResponseBytes;
   wipe(fields);
   return request;
 }
@@ -113,6 +114,7 @@ Result<Response> get_json(Transport& transport, const std::string& url) {
   request.method = "GET";
   request.url = url;
   request.headers.set("Accept", "application/json");
+  request.max_response_bytes = detail::kMaxServerResponseBytes;
   return transport.send(request);
 }
 

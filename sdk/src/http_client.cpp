@@ -325,7 +325,8 @@ Request HttpClient::own_request(std::string method, const std::string& url, Head
                  {},
                  {},
                  std::chrono::milliseconds{0},
-                 CancelToken(CancelToken::Unreachable{})};
+                 CancelToken(CancelToken::Unreachable{}),
+                 0};
 }
 
 Result<Response> HttpClient::get(const std::string& url, Headers headers) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +25,9 @@ using TimePoint = std::chrono::system_clock::time_point;
 inline constexpr std::chrono::seconds kMaxExpiresIn{10LL * 365 * 24 * 3600};
 // Longest wait believed from Retry-After; larger values are clamped to it.
 inline constexpr std::chrono::seconds kMaxRetryAfter{24 * 3600};
+// Largest answer taken from the authorization server (discovery, JWKS, token, device,
+// revocation): Request::max_response_bytes of its requests. Real ones are a few KiB.
+inline constexpr std::size_t kMaxServerResponseBytes = 1024 * 1024;
 
 // RFC 6749 §5.1 success body. `received_at` becomes issued_at and the base of expires_at.
 // token_type is required and must be "bearer" in any case (normalised to "Bearer").

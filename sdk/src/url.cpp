@@ -259,7 +259,9 @@ std::optional<Url> resolve_reference(const Url& base, std::string_view ref) {
 }
 
 bool is_loopback_host(std::string_view host) {
-  if (iequals(host, "localhost") || iequals(host, "localhost.")) return true;
+  // "localhost" only: libcurl answers it itself with 127.0.0.1 and ::1, but "localhost."
+  // (and any other name) goes to the system's resolver, which may answer anything.
+  if (iequals(host, "localhost")) return true;
   std::string_view name = host;
   if (name.size() >= 2 && name.front() == '[' && name.back() == ']') {
     name = name.substr(1, name.size() - 2);

@@ -79,7 +79,8 @@ bool same_origin(const Url& a, const Url& b);
 std::optional<Url> resolve_reference(const Url& base, std::string_view reference);
 
 // localhost, 127.0.0.0/8, ::1 (bracketed or not) and IPv4-mapped 127/8: the hosts to which
-// plain http is allowed (RFC 8252 §8.3).
+// plain http is allowed (RFC 8252 §8.3) and which are reached without any proxy. Not
+// "localhost." nor any other name that a resolver (rather than libcurl itself) answers.
 bool is_loopback_host(std::string_view host);
 
 }  // namespace freshtoken::detail

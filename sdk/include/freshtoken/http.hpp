@@ -107,6 +107,11 @@ struct Request {
   std::chrono::milliseconds timeout{0};
   /// Cancelling it aborts the exchange with ErrorCode::cancelled.
   CancelToken cancel;
+  /// A limit on the response body for this request, in bytes, below the transport's own
+  /// (TransportOptions::max_response_bytes, which always applies); zero means only the
+  /// transport's. A longer body ends the exchange with ErrorCode::invalid_response. The
+  /// AuthorizationServer sets 1 MiB for its requests.
+  std::size_t max_response_bytes = 0;
 
   /// False when the body is streamed: such a request is never resent.
   bool body_replayable() const { return !body_stream; }

@@ -10,7 +10,9 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "freshtoken/error.hpp"
@@ -42,6 +44,17 @@ struct TransportOptions {
   std::chrono::milliseconds timeout{30'000};
   /// The User-Agent header; empty sends none.
   std::string user_agent = "freshtoken/" FRESHTOKEN_VERSION_STRING;
+  /// The largest response body any exchange accepts, in bytes. A longer body, announced or
+  /// streamed, ends the exchange with ErrorCode::invalid_response ("response body exceeds N
+  /// bytes") as soon as it is known: memory stays bounded whatever a server sends. Raise it
+  /// for an API that returns larger documents; a Request can only set a smaller limit
+  /// (Request::max_response_bytes). Response headers have a fixed limit of 256 KiB.
+  std::size_t max_response_bytes = std::size_t{64} * 1024 * 1024;
+  /// The proxy for requests to other hosts than loopback ones. Unset: libcurl's environment
+  /// variables (http_proxy, https_proxy, ALL_PROXY and NO_PROXY, also in upper case except
+  /// HTTP_PROXY). Empty: no proxy. Otherwise the proxy's URL, e.g. "http://proxy.example:3128".
+  /// Requests to a loopback host (localhost, 127.0.0.0/8, ::1) never go through a proxy.
+  std::optional<std::string> proxy;
   /// Where the transport reports what the application should know (e.g. verify_tls off);
   /// may be empty.
   LogSink log;

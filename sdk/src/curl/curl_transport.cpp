@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "url.hpp"
 #include "util/crypto.hpp"
 
 namespace freshtoken {
@@ -23,6 +24,8 @@ namespace {
 // Larger header sections are not something an OAuth or API server sends; refusing them keeps
 // a hostile server from growing our memory without bound.
 constexpr std::size_t kMaxHeaderBytes = 256 * 1024;
+// CURLOPT_PROXY's value that turns every proxy off, the environment's included.
+constexpr char kNoProxy[] = "";
 // Idle handle pairs kept for reuse; beyond this a burst's extra connections are closed.
 constexpr std::size_t kMaxIdleHandles = 64;
 // Connections each handle's multi keeps open (e.g. the authorization server and an API host).
@@ -140,11 +143,27 @@ struct Exchange {
   std::vector<Headers::Field> header_fields;
   std::size_t header_bytes = 0;
   bool headers_too_large = false;
+  // The response's Content-Length, -1 when it announced none.
+  curl_off_t announced = -1;
   std::string body;
+  // The largest body this exchange accepts.
+  std::size_t max_body = 0;
+  bool body_too_large = false;
   bool out_of_memory = false;
   bool body_source_failed = false;
   bool cancelled = false;
 };
+
+bool parse_content_length(std::string_view text, curl_off_t& out) {
+  text = trim(text);
+  if (text.empty()) return false;
+  unsigned long long value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return false;
+  if (value > static_cast<unsigned long long>(std::numeric_limits<curl_off_t>::max())) return false;
+  out = static_cast<curl_off_t>(value);
+  return true;
+}
 
 size_t on_header(char* data, size_t size, size_t count, void* user) {
   auto* ex = static_cast<Exchange*>(user);
@@ -160,6 +179,7 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
       // A new status line: whatever came before (100 Continue, 103 Early Hints, a proxy's
       // CONNECT answer) belonged to another response.
       ex->header_fields.clear();
+      ex->announced = -1;
       return len;
     }
     if (line.empty() || line == "\r\n" || line == "\n") return len;
@@ -174,8 +194,11 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
     }
     const auto colon = line.find(':');
     if (colon == std::string_view::npos || colon == 0) return len;  // not a field; ignore
-    ex->header_fields.emplace_back(std::string(trim(line.substr(0, colon))),
-                                   std::string(trim(line.substr(colon + 1))));
+    const auto& [name, value] = ex->header_fields.emplace_back(
+        std::string(trim(line.substr(0, colon))), std::string(trim(line.substr(colon + 1))));
+    if (name.size() == 14 && iequals(name, "Content-Length") &&
+        !parse_content_length(value, ex->announced))
+      ex->announced = -1;
   } catch (...) {
     ex->out_of_memory = true;
     return 0;
@@ -183,11 +206,33 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
   return len;
 }
 
+// Moves the body into a buffer with room for at least `needed` bytes (the announced length
+// when there is one, within the limit) and wipes the buffer it leaves: std::string's own
+// growth would hand the old bytes, part of a token response perhaps, back to the heap as
+// they are.
+void grow_body(Exchange& ex, std::size_t needed) {
+  std::size_t room = std::max(needed, 2 * ex.body.capacity());
+  if (ex.announced > 0 && static_cast<std::size_t>(ex.announced) <= ex.max_body)
+    room = std::max(room, static_cast<std::size_t>(ex.announced));
+  room = std::min(room, ex.max_body);  // needed <= max_body
+  std::string bigger;
+  bigger.reserve(room);
+  bigger.append(ex.body);
+  util::wipe(ex.body);
+  ex.body.swap(bigger);
+}
+
 size_t on_body(char* data, size_t size, size_t count, void* user) {
   auto* ex = static_cast<Exchange*>(user);
   const size_t len = size * count;
+  std::string& body = ex->body;
+  if (len > ex->max_body - body.size()) {
+    ex->body_too_large = true;
+    return 0;
+  }
   try {
-    ex->body.append(data, len);
+    if (len > body.capacity() - body.size()) grow_body(*ex, body.size() + len);
+    body.append(data, len);  // within the capacity: no reallocation
   } catch (...) {
     ex->out_of_memory = true;
     return 0;
@@ -281,17 +326,6 @@ class HeaderLines {
   std::vector<curl_slist> nodes_;
 };
 
-bool parse_content_length(std::string_view text, curl_off_t& out) {
-  text = trim(text);
-  if (text.empty()) return false;
-  unsigned long long value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size()) return false;
-  if (value > static_cast<unsigned long long>(std::numeric_limits<curl_off_t>::max())) return false;
-  out = static_cast<curl_off_t>(value);
-  return true;
-}
-
 }  // namespace
 
 struct CurlTransport::Share {
@@ -338,6 +372,8 @@ struct CurlTransport::Handle {
   // and raw libcurl code would set nothing between such transfers.
   std::string url;  // what url_handle holds; empty when it holds nothing usable
   long timeout_ms = -1;
+  curl_off_t max_file_size = 0;  // CURLOPT_MAXFILESIZE_LARGE; 0 is libcurl's "no limit"
+  const char* proxy = nullptr;   // CURLOPT_PROXY: null (the environment's), kNoProxy or options
   curl_slist* header_list = nullptr;
   bool plain_get = false;  // GET without a body: no POSTFIELDS, NOBODY 0, no custom method
 };
@@ -544,6 +580,9 @@ Result<Response> CurlTransport::exchange(const Request& request,
   Exchange& ex = handle->exchange;
   ex = Exchange{};
   ex.request = &request;
+  ex.max_body = request.max_response_bytes != 0
+                    ? std::min(request.max_response_bytes, options_.max_response_bytes)
+                    : options_.max_response_bytes;
   // Room for a typical response's fields: growing the vector field by field was 4 of the
   // ~20 allocations per request the SDK adds to libcurl's own (counted with valgrind in bench/).
   ex.header_fields.reserve(16);
@@ -576,6 +615,26 @@ Result<Response> CurlTransport::exchange(const Request& request,
     // transfer take the text from the URL handle again.
     curl_easy_setopt(easy, CURLOPT_URL, nullptr);
     handle->url = request.url;
+    // A loopback host is the one place a bearer token or a refresh token may travel over plain
+    // http: a proxy there would see it in clear text, so loopback requests never take one.
+    auto parsed = parse_url_view(request.url);
+    const char* proxy = parsed && is_loopback_host(parsed->host) ? kNoProxy
+                        : options_.proxy                         ? options_.proxy->c_str()
+                                                                 : nullptr;
+    if (handle->proxy != proxy) {
+      handle->proxy = proxy;
+      curl_easy_setopt(easy, CURLOPT_PROXY, proxy);
+    }
+  }
+  // libcurl's own limit refuses an announced length before any of the body arrives; on_body
+  // enforces the same limit on a body of unannounced length.
+  const curl_off_t max_file_size =
+      ex.max_body < static_cast<std::size_t>(std::numeric_limits<curl_off_t>::max())
+          ? static_cast<curl_off_t>(ex.max_body)
+          : 0;
+  if (handle->max_file_size != max_file_size) {
+    handle->max_file_size = max_file_size;
+    curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, max_file_size);
   }
   const auto total = request.timeout.count() > 0 ? request.timeout : options_.timeout;
   if (handle->timeout_ms != long(total.count())) {
@@ -660,6 +719,11 @@ Result<Response> CurlTransport::exchange(const Request& request,
   Exchange outcome = std::move(ex);
   lines.clear();
   release(std::move(handle));
+  // A body that does not reach the caller (the exchange failed) may still hold secrets.
+  struct WipeBody {
+    std::string& body;
+    ~WipeBody() { util::wipe(body); }
+  } wipe_body{outcome.body};
 
   // Built only on the error paths: parsing the URL again costs ~8k instructions, about 5% of
   // a whole keep-alive exchange (measured with callgrind in bench/).
@@ -671,6 +735,9 @@ Result<Response> CurlTransport::exchange(const Request& request,
   if (outcome.headers_too_large)
     return Error(ErrorCode::invalid_response, what() + ": response headers exceed " +
                                                   std::to_string(kMaxHeaderBytes) + " bytes");
+  if (outcome.body_too_large || rc == CURLE_FILESIZE_EXCEEDED)
+    return Error(ErrorCode::invalid_response,
+                 what() + ": response body exceeds " + std::to_string(outcome.max_body) + " bytes");
   if (outcome.out_of_memory) return Error(ErrorCode::network, what() + ": out of memory");
   if (rc != CURLE_OK) {
     std::string message = what() + ": " + curl_easy_strerror(rc);

@@ -2,6 +2,7 @@
 #include <utility>
 
 #include "freshtoken/sign_in.hpp"
+#include "oauth_parsing.hpp"
 #include "sign_in/jwt.hpp"
 
 namespace freshtoken {
@@ -28,6 +29,7 @@ struct IdTokenVerifier::State {
     Request request;
     request.url = jwks_uri;
     request.headers.set("Accept", "application/json");
+    request.max_response_bytes = detail::kMaxServerResponseBytes;
     auto response = transport->send(request);
     if (!response) {
       Error error(response.error().code(), "fetching the JWKS: " + response.error().message());

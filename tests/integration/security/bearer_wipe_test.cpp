@@ -8,13 +8,17 @@
 // blocks, so whatever a block holds when operator delete gets it was written during its
 // lifetime; operator delete counts the blocks that still hold the planted token, and the
 // test can search the live ones.
+// The same for a response that carries a token: the body the transport builds from libcurl's
+// pieces leaves no unwiped buffer behind as it grows, nor when the exchange fails.
 // libcurl's own copies (its request buffer) live in malloc'ed memory this cannot see and
 // the SDK cannot wipe; docs/reliability.md says so.
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -190,6 +194,83 @@ TEST_P(BearerWipe, NoHeapCopyOfTheBearerIsReleasedUnwiped) {
   EXPECT_EQ(requests_with_token.load(), 3 + 1 + 2 + 2);
   EXPECT_EQ(unwiped_releases.load(), 0);
   // The client, its transport and their pooled handles are still alive: none holds it.
+  EXPECT_EQ(live_blocks_holding_token(), 0);
+}
+
+// A token response whose body libcurl hands over in pieces (16 KiB at most each): the token
+// first, then 256 KiB of padding. /length announces the length, /chunked does not, /cut
+// stops in the middle and closes the connection. The token part is built on the stack, so
+// the server holds no heap copy of it.
+void serve_token_response(int fd, const std::atomic<bool>&) {
+  const std::string request = RawServer::read_head(fd);
+  const bool chunked = request.rfind("GET /length ", 0) != 0;
+  const bool cut = request.rfind("GET /cut ", 0) == 0;
+  char token_part[256];
+  const int token_len =
+      std::snprintf(token_part, sizeof token_part, R"({"refresh_token":"%.*s","padding":")",
+                    static_cast<int>(kToken.size()), kToken.data());
+  static const std::string padding(16 * 1024, 'p');
+  constexpr int kPieces = 16;
+  constexpr std::string_view kEnd = "\"}";
+  auto send_piece = [&](const char* data, std::size_t size) {
+    char frame[32];
+    if (chunked) {
+      const int n = std::snprintf(frame, sizeof frame, "%zx\r\n", size);
+      if (::send(fd, frame, static_cast<std::size_t>(n), MSG_NOSIGNAL) < 0) return false;
+    }
+    if (::send(fd, data, size, MSG_NOSIGNAL) < 0) return false;
+    return !chunked || ::send(fd, "\r\n", 2, MSG_NOSIGNAL) >= 0;
+  };
+  char head[128];
+  const int head_len =
+      chunked ? std::snprintf(head, sizeof head,
+                              "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+              : std::snprintf(
+                    head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n",
+                    static_cast<std::size_t>(token_len) + kPieces * padding.size() + kEnd.size());
+  if (::send(fd, head, static_cast<std::size_t>(head_len), MSG_NOSIGNAL) < 0) return;
+  if (!send_piece(token_part, static_cast<std::size_t>(token_len))) return;
+  std::memset(token_part, 0, sizeof token_part);
+  for (int i = 0; i < (cut ? kPieces / 2 : kPieces); ++i)
+    if (!send_piece(padding.data(), padding.size())) return;
+  if (cut) return;  // closed before the end: libcurl reports the transfer as incomplete
+  if (!send_piece(kEnd.data(), kEnd.size())) return;
+  if (chunked) ::send(fd, "0\r\n\r\n", 5, MSG_NOSIGNAL);
+}
+
+class TokenResponseWipe : public ::testing::TestWithParam<const char*> {};
+INSTANTIATE_TEST_SUITE_P(Framings, TokenResponseWipe, ::testing::Values("length", "chunked"),
+                         [](const ::testing::TestParamInfo<const char*>& framing) {
+                           return std::string(framing.param);
+                         });
+
+TEST_P(TokenResponseWipe, NoBufferLeftBehindWhileTheBodyGrowsHoldsTheToken) {
+  RawServer server(&serve_token_response);
+  auto transport = make_curl_transport();
+  unwiped_releases = 0;
+  Request request;
+  request.url = server.url("/" + std::string(GetParam()));
+  auto response = transport->send(request);
+  ASSERT_TRUE(response) << response.error().to_string();
+  ASSERT_EQ(response->body.size(), std::string_view(R"({"refresh_token":"","padding":""})").size() +
+                                       kToken.size() + 16 * 16 * 1024);
+  EXPECT_NE(response->body.find(kToken), std::string::npos);
+  // What the caller does with a token response once it is parsed.
+  std::fill(response->body.begin(), response->body.end(), '\0');
+  response->body.clear();
+  EXPECT_EQ(unwiped_releases.load(), 0);
+  EXPECT_EQ(live_blocks_holding_token(), 0);
+}
+
+TEST(TokenResponseWipe, TheBodyOfAFailedExchangeIsWiped) {
+  RawServer server(&serve_token_response);
+  auto transport = make_curl_transport();
+  unwiped_releases = 0;
+  Request request;
+  request.url = server.url("/cut");
+  auto response = transport->send(request);
+  ASSERT_FALSE(response);
+  EXPECT_EQ(unwiped_releases.load(), 0);
   EXPECT_EQ(live_blocks_holding_token(), 0);
 }
 

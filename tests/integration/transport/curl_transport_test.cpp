@@ -1,10 +1,16 @@
 // The libcurl Transport against real servers on 127.0.0.1.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -663,6 +669,257 @@ TEST_F(CurlTransportTlsTest, VerificationOffAcceptsAnyCertificateAndWarns) {
   ASSERT_TRUE(res) << res.error().to_string();
   EXPECT_EQ(res->status, 200);
   EXPECT_EQ(logged, std::vector<LogLevel>{LogLevel::warning});
+}
+
+// --- Response size limits -----------------------------------------------------------------
+
+constexpr std::size_t kGiB = std::size_t{1} << 30;
+constexpr std::size_t kMiB = std::size_t{1} << 20;
+
+// The process's peak resident set so far, in bytes.
+std::size_t peak_rss() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return static_cast<std::size_t>(usage.ru_maxrss) * 1024;  // Linux reports KiB
+}
+
+// Sends `head`, then up to `total` bytes of body in 1 MiB pieces (as chunks when `chunked`),
+// until the client goes away or the server stops; returns the body bytes sent.
+std::size_t stream_body(int fd, const std::atomic<bool>& stopping, const std::string& head,
+                        std::size_t total, bool chunked) {
+  RawServer::read_head(fd);
+  RawServer::write_all(fd, head);
+  static const std::string piece(kMiB, 'x');
+  const std::string framed = chunked ? "100000\r\n" + piece + "\r\n" : piece;
+  std::size_t body_sent = 0;
+  while (body_sent < total && !stopping) {
+    std::size_t at = 0;
+    while (at < framed.size()) {
+      pollfd p{fd, POLLOUT, 0};
+      if (::poll(&p, 1, 20) <= 0) {
+        if (stopping) return body_sent;
+        continue;
+      }
+      const ssize_t n =
+          ::send(fd, framed.data() + at, framed.size() - at, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) continue;
+      if (n <= 0) return body_sent;
+      at += static_cast<std::size_t>(n);
+    }
+    body_sent += piece.size();
+  }
+  if (chunked) RawServer::write_all(fd, "0\r\n\r\n");
+  return body_sent;
+}
+
+TEST(CurlTransportLimits, DefaultLimitIs64MiB) {
+  EXPECT_EQ(TransportOptions{}.max_response_bytes, 64 * kMiB);
+}
+
+TEST(CurlTransportLimits, StreamedGibibyteEndsInAnErrorWithinBoundedMemory) {
+  RawServer raw([](int fd, const std::atomic<bool>& stopping) {
+    stream_body(fd, stopping, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", kGiB, true);
+  });
+  auto res = make_curl_transport()->send(make("GET", raw.url("/huge")));
+  ASSERT_FALSE(res) << "a 1 GiB body was accepted";
+  EXPECT_EQ(res.error().code(), ErrorCode::invalid_response) << res.error().to_string();
+  EXPECT_NE(res.error().message().find("response body exceeds 67108864 bytes"), std::string::npos)
+      << res.error().message();
+  EXPECT_EQ(res.error().message().find("xxxx"), std::string::npos);  // never the body
+  EXPECT_LT(peak_rss(), 200 * kMiB);
+}
+
+TEST(CurlTransportLimits, AnnouncedLengthBeyondTheLimitIsRefusedBeforeTheBodyIsRead) {
+  std::atomic<std::size_t> body_sent{0};
+  {
+    // Announces 1 TiB; sends at most 1 GiB of it.
+    RawServer raw([&](int fd, const std::atomic<bool>& stopping) {
+      body_sent = stream_body(
+          fd, stopping, "HTTP/1.1 200 OK\r\nContent-Length: 1099511627776\r\n\r\n", kGiB, false);
+    });
+    auto res = make_curl_transport()->send(make("GET", raw.url("/huge")));
+    ASSERT_FALSE(res) << "a 1 TiB body was accepted";
+    EXPECT_EQ(res.error().code(), ErrorCode::invalid_response) << res.error().to_string();
+    EXPECT_NE(res.error().message().find("response body exceeds 67108864 bytes"), std::string::npos)
+        << res.error().message();
+  }  // the server's connection threads have finished
+  // Refused on the Content-Length field: only what the socket buffers took was ever sent,
+  // far less than the limit the body would otherwise have been read up to.
+  EXPECT_LT(body_sent.load(), 64 * kMiB);
+  EXPECT_LT(peak_rss(), 200 * kMiB);
+}
+
+class CurlTransportLimitTest : public CurlTransportTest {};
+
+TEST_F(CurlTransportLimitTest, BodyOfExactlyTheLimitIsAccepted) {
+  TransportOptions options;
+  options.max_response_bytes = kMiB;
+  auto res = make_curl_transport(options)->send(make("GET", server_.url("/mebibyte")));
+  ASSERT_TRUE(res) << res.error().to_string();
+  EXPECT_EQ(res->body, pattern(kMiB));
+}
+
+TEST_F(CurlTransportLimitTest, RequestLimitBelowTheTransportsApplies) {
+  Request req = make("GET", server_.url("/big"));  // 100000 bytes
+  req.max_response_bytes = 1000;
+  auto res = transport_->send(req);
+  ASSERT_FALSE(res);
+  EXPECT_EQ(res.error().code(), ErrorCode::invalid_response);
+  EXPECT_NE(res.error().message().find("exceeds 1000 bytes"), std::string::npos)
+      << res.error().message();
+  // The same handle, without the request's limit, takes the body again.
+  auto again = transport_->send(make("GET", server_.url("/big")));
+  ASSERT_TRUE(again) << again.error().to_string();
+  EXPECT_EQ(again->body.size(), 100000u);
+}
+
+TEST_F(CurlTransportLimitTest, RequestLimitCannotRaiseTheTransports) {
+  TransportOptions options;
+  options.max_response_bytes = 1000;
+  Request req = make("GET", server_.url("/big"));
+  req.max_response_bytes = kMiB;
+  auto res = make_curl_transport(options)->send(req);
+  ASSERT_FALSE(res);
+  EXPECT_NE(res.error().message().find("exceeds 1000 bytes"), std::string::npos)
+      << res.error().message();
+}
+
+TEST(CurlTransportLimits, ChunkedBodyBeyondARequestLimitIsRefused) {
+  RawServer raw([](int fd, const std::atomic<bool>& stopping) {
+    stream_body(fd, stopping, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", 4 * kMiB,
+                true);
+  });
+  Request req = make("GET", raw.url("/"));
+  req.max_response_bytes = 2 * kMiB;
+  auto res = make_curl_transport()->send(req);
+  ASSERT_FALSE(res);
+  EXPECT_EQ(res.error().code(), ErrorCode::invalid_response);
+  EXPECT_NE(res.error().message().find("exceeds 2097152 bytes"), std::string::npos)
+      << res.error().message();
+}
+
+// --- Proxies ------------------------------------------------------------------------------
+
+// A proxy on 127.0.0.1 that records the request head of every connection made to it and
+// answers 502.
+class LoggingProxy {
+ public:
+  LoggingProxy()
+      : raw_([this](int fd, const std::atomic<bool>&) {
+          std::string head = RawServer::read_head(fd);
+          {
+            std::lock_guard<std::mutex> lock(mutex_);
+            heads_.push_back(head);
+          }
+          RawServer::write_all(fd, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+        }) {}
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(raw_.port()); }
+  std::vector<std::string> heads() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return heads_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::string> heads_;
+  RawServer raw_;  // last: stopped (joined) before the members its handler uses go
+};
+
+// Points every proxy variable libcurl reads at `proxy` for the test's life.
+class ProxyEnvironment {
+ public:
+  explicit ProxyEnvironment(const std::string& proxy) {
+    for (const char* name : kNames) {
+      const char* old = std::getenv(name);
+      saved_.emplace_back(name, old ? std::optional<std::string>(old) : std::nullopt);
+      if (std::strcmp(name, "no_proxy") == 0 || std::strcmp(name, "NO_PROXY") == 0) {
+        ::unsetenv(name);
+      } else {
+        ::setenv(name, proxy.c_str(), 1);
+      }
+    }
+  }
+  ~ProxyEnvironment() {
+    for (const auto& [name, value] : saved_) {
+      if (value) {
+        ::setenv(name, value->c_str(), 1);
+      } else {
+        ::unsetenv(name);
+      }
+    }
+  }
+
+ private:
+  static constexpr const char* kNames[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+                                           "all_proxy",  "ALL_PROXY",  "no_proxy",    "NO_PROXY"};
+  std::vector<std::pair<const char*, std::optional<std::string>>> saved_;
+};
+
+// A name that resolves nowhere (RFC 6761): only a proxy can take a request for it.
+constexpr const char* kRemoteUrl = "http://freshtoken-proxy-test.invalid/api";
+
+class CurlTransportProxyTest : public CurlTransportTest {
+ protected:
+  std::string localhost_url(const std::string& path) const {
+    return "http://localhost:" + std::to_string(server_.port()) + path;
+  }
+  LoggingProxy proxy_;
+};
+
+TEST_F(CurlTransportProxyTest, LoopbackRequestsBypassTheEnvironmentsProxy) {
+  ProxyEnvironment env(proxy_.url());
+  for (const std::string& url : {server_.url("/echo"), localhost_url("/echo")}) {
+    auto res = transport_->send(make("GET", url));
+    ASSERT_TRUE(res) << url << ": " << res.error().to_string();
+    EXPECT_EQ(res->status, 200) << url;
+    EXPECT_EQ(res->headers.get("X-Method"), "GET") << url;  // the server's answer
+  }
+  EXPECT_TRUE(proxy_.heads().empty()) << proxy_.heads().front();
+  // The control: the proxy is in use for a host that is not loopback, on the same handle.
+  auto remote = transport_->send(make("GET", kRemoteUrl));
+  ASSERT_TRUE(remote) << remote.error().to_string();
+  EXPECT_EQ(remote->status, 502);
+  ASSERT_EQ(proxy_.heads().size(), 1u);
+  EXPECT_NE(proxy_.heads()[0].find("freshtoken-proxy-test.invalid"), std::string::npos);
+  // And loopback again after it: the proxy setting does not stick to the handle.
+  auto back = transport_->send(make("GET", server_.url("/echo")));
+  ASSERT_TRUE(back) << back.error().to_string();
+  EXPECT_EQ(back->status, 200);
+  EXPECT_EQ(proxy_.heads().size(), 1u);
+}
+
+TEST_F(CurlTransportProxyTest, ABearerTokenToALoopbackHostNeverReachesTheProxy) {
+  ProxyEnvironment env(proxy_.url());
+  auto curl = std::make_shared<detail::CurlTransport>(TransportOptions{});
+  auto res = curl->send_with_bearer(make("GET", localhost_url("/authorization")), "tok-123");
+  ASSERT_TRUE(res) << res.error().to_string();
+  EXPECT_EQ(res->body, "Bearer tok-123\n");
+  EXPECT_TRUE(proxy_.heads().empty());
+}
+
+TEST_F(CurlTransportProxyTest, ExplicitProxyOptionIsUsedForOtherHostsOnly) {
+  TransportOptions options;
+  options.proxy = proxy_.url();
+  auto transport = make_curl_transport(options);
+  auto local = transport->send(make("GET", server_.url("/echo")));
+  ASSERT_TRUE(local) << local.error().to_string();
+  EXPECT_EQ(local->status, 200);
+  EXPECT_TRUE(proxy_.heads().empty());
+  auto remote = transport->send(make("GET", kRemoteUrl));
+  ASSERT_TRUE(remote) << remote.error().to_string();
+  EXPECT_EQ(remote->status, 502);
+  EXPECT_EQ(proxy_.heads().size(), 1u);
+}
+
+TEST_F(CurlTransportProxyTest, EmptyProxyOptionIgnoresTheEnvironment) {
+  ProxyEnvironment env(proxy_.url());
+  TransportOptions options;
+  options.proxy = "";
+  options.connect_timeout = 2s;
+  auto res = make_curl_transport(options)->send(make("GET", kRemoteUrl));
+  ASSERT_FALSE(res);  // the name resolves nowhere and no proxy takes it
+  EXPECT_EQ(res.error().code(), ErrorCode::network) << res.error().to_string();
+  EXPECT_TRUE(proxy_.heads().empty());
 }
 
 }  // namespace

@@ -289,6 +289,7 @@ INSTANTIATE_TEST_SUITE_P(HttpClient, PlainHttpRefused,
                                            "http://127.0.0.1@evil.example/",  // userinfo trick
                                            "http://127.0.0.1.evil.example/",
                                            "http://localhost.evil.example/", "http://[::2]/",
+                                           "http://localhost./", "http://localhost.:8080/me",
                                            "http://10.0.0.1/", "http://128.0.0.1/"));
 
 class LoopbackHttpAllowed : public Fixture, public ::testing::WithParamInterface<const char*> {};
