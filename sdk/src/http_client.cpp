@@ -13,13 +13,21 @@
 #include <utility>
 #include <vector>
 
-#include "bearer_transport.hpp"
 #include "url.hpp"
 #include "www_authenticate.hpp"
 
 namespace freshtoken {
 
 namespace {
+
+// The Request get(), post(), ... send: only this client ever sees it.
+Request own_request(std::string method, const std::string& url, Headers headers) {
+  Request request;
+  request.method = std::move(method);
+  request.url = url;
+  request.headers = std::move(headers);
+  return request;
+}
 
 using detail::Url;
 
@@ -65,9 +73,6 @@ struct HttpClient::Impl {
   std::shared_ptr<Transport> transport;
   std::shared_ptr<TokenSource> tokens;
   HttpClientOptions options;
-  // The transport, when it attaches the bearer itself (see bearer_transport.hpp).
-  detail::BearerTransport* bearer_transport =
-      dynamic_cast<detail::BearerTransport*>(transport.get());
 
   void log(LogLevel level, const std::string& message) const {
     if (!options.log) return;
@@ -83,10 +88,10 @@ struct HttpClient::Impl {
     bool token_sent = false;  // our token went out on the exchange that produced `result`
   };
 
-  // The first hop of each attempt sends `request` as it is, with the bearer attached for that
-  // exchange only (see send_with_token), so a request that is not redirected is not copied.
-  // `own` is `request` itself when this client built it (get() and friends, async tasks); a
-  // caller's request (send()) is never modified.
+  // Every transport gets the same kind of request: the bearer in an Authorization field that
+  // exists for one exchange only (see send_with_token). It goes into a request this client
+  // owns: `own` is `request` itself when this client built it (get() and friends, async
+  // tasks); a caller's request (send()) is copied, never modified.
   Result<Response> send(const Request& request, Request* own,
                         const std::atomic<bool>* stopping) const {
     // An exception from the application's own Transport or TokenSource is its error, not a
@@ -120,10 +125,8 @@ struct HttpClient::Impl {
       if (!t) return t.error();
       token = std::move(*t);
     }
-    // A transport that needs the bearer among the headers gets it on a request this client
-    // owns; the curl transport takes it beside the request and needs no copy.
     std::optional<Request> copy;
-    if (manage && !bearer_transport && !own) own = &copy.emplace(request);
+    if (manage && !own) own = &copy.emplace(request);
     const Request& first = own ? *own : request;
     for (int attempt = 1;; ++attempt) {
       Outcome outcome = follow(first, own, *url, token ? &*token : nullptr, attempt, stopping);
@@ -153,13 +156,11 @@ struct HttpClient::Impl {
     }
   }
 
-  // Sends `hop` with the bearer: through a transport that attaches it itself, or else in an
-  // Authorization field of `writable` (`hop` itself, owned by this client) that exists only for
-  // the exchange: it is removed, and so wiped (Headers::remove), however the exchange ends.
-  Result<Response> send_with_token(const Request& hop, Request* writable,
-                                   const Secret& token) const {
+  // Sends `writable` (owned by this client) with the bearer in an Authorization field that
+  // exists only for the exchange: it is removed, and so wiped (Headers::remove), however the
+  // exchange ends.
+  Result<Response> send_with_token(Request* writable, const Secret& token) const {
     const std::string_view value = token.reveal();
-    if (bearer_transport) return bearer_transport->send_with_bearer(hop, value);
     std::string authorization;
     authorization.reserve(7 + value.size());
     authorization.append("Bearer ").append(value);
@@ -187,7 +188,7 @@ struct HttpClient::Impl {
         return {Error(ErrorCode::cancelled, "request cancelled"), false};
       }
       const bool token_sent = token && credentials;
-      auto result = token_sent ? send_with_token(*hop, writable, *token) : transport->send(*hop);
+      auto result = token_sent ? send_with_token(writable, *token) : transport->send(*hop);
       if (options.log) {  // built only for a sink: this is the per-request hot path
         if (!url) url = original_url.to_url();
         std::string line = hop->method + " " + url->redacted();
@@ -316,17 +317,6 @@ HttpClient::~HttpClient() {
 
 Result<Response> HttpClient::send(const Request& request) {
   return impl_->send(request, nullptr, nullptr);
-}
-
-Request HttpClient::own_request(std::string method, const std::string& url, Headers headers) {
-  return Request{std::move(method),
-                 url,
-                 std::move(headers),
-                 {},
-                 {},
-                 std::chrono::milliseconds{0},
-                 CancelToken(CancelToken::Unreachable{}),
-                 0};
 }
 
 Result<Response> HttpClient::get(const std::string& url, Headers headers) {

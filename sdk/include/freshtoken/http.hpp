@@ -63,8 +63,6 @@ class FRESHTOKEN_API Headers {
 /// ASCII case-insensitive comparison, as for header names.
 FRESHTOKEN_API bool iequals(std::string_view a, std::string_view b);
 
-class HttpClient;
-
 /// A copyable handle on a shared "cancelled" flag. Cancelling any copy cancels them all.
 class CancelToken {
  public:
@@ -78,12 +76,6 @@ class CancelToken {
   bool cancelled() const { return flag_ && flag_->load(); }
 
  private:
-  friend class HttpClient;
-  // Without a flag: for the Request that HttpClient::get(), post(), ... build, which no
-  // caller can reach and so cancel (saves an allocation per request).
-  struct Unreachable {};
-  explicit CancelToken(Unreachable) noexcept {}
-
   std::shared_ptr<std::atomic<bool>> flag_;
 };
 

@@ -118,8 +118,6 @@ class FRESHTOKEN_API HttpClient {
  private:
   struct Impl;
   struct Pool;
-  // The Request get(), post(), ... send: only this client ever sees it.
-  static Request own_request(std::string method, const std::string& url, Headers headers);
   std::shared_ptr<Impl> impl_;
   std::shared_ptr<Pool> pool_;
 };

@@ -57,8 +57,7 @@ bool is_token(std::string_view s) {
   return true;
 }
 
-// memchr is vectorised: a 700-byte bearer value is checked in a few dozen instructions rather
-// than a loop of three compares per byte (measured with callgrind in bench/).
+// memchr rather than a loop over the bytes: a bearer value is often a kilobyte.
 bool is_field_value(std::string_view s) {
   for (char c : {'\r', '\n', '\0'})
     if (std::memchr(s.data(), c, s.size()) != nullptr) return false;
@@ -152,6 +151,14 @@ struct Exchange {
   bool out_of_memory = false;
   bool body_source_failed = false;
   bool cancelled = false;
+};
+
+// How a transfer ended: libcurl's codes and what it reported.
+struct Transfer {
+  CURLMcode multi = CURLM_OK;
+  CURLcode easy = CURLE_OK;
+  long status = 0;
+  std::string detail;  // libcurl's error buffer, when it failed
 };
 
 bool parse_content_length(std::string_view text, curl_off_t& out) {
@@ -262,10 +269,10 @@ size_t on_read(char* buffer, size_t size, size_t count, void* user) {
 
 // The request's header lines as the curl_slist that CURLOPT_HTTPHEADER takes, built without
 // curl_slist_append, which allocates a node and a copy of the line for every field: the lines
-// share one buffer and the nodes one vector, both kept by the handle from send to send (5
-// allocations per request fewer, counted with valgrind in bench/). The buffer holds the bearer
-// token, so it is sized before anything is added (a reallocation would leave a copy behind)
-// and wiped after each exchange; libcurl reads the list only during the transfer.
+// share one buffer and the nodes one vector, both kept by the handle from send to send. The
+// buffer holds the bearer token, so it is sized before anything is added (a reallocation would
+// leave a copy behind) and wiped after each exchange; libcurl reads the list only during the
+// transfer.
 class HeaderLines {
  public:
   HeaderLines() = default;
@@ -357,8 +364,7 @@ struct CurlTransport::Handle {
   CURLM* multi = nullptr;
   CURL* easy = nullptr;
   // The request's URL, parsed once when it changes (CURLOPT_CURLU). Given the URL as a string,
-  // libcurl would parse it again and print it back at every transfer: 11k of the 138k
-  // instructions of a keep-alive GET (callgrind in bench/).
+  // libcurl would parse it again and print it back at every transfer.
   CURLU* url_handle = nullptr;
   // Per handle rather than on send()'s stack: curl keeps the pointer between sends.
   char error_buffer[CURL_ERROR_SIZE] = {0};
@@ -366,6 +372,8 @@ struct CurlTransport::Handle {
   Exchange exchange;
   // The header lines of the exchange in progress; empty (wiped) between exchanges.
   HeaderLines lines;
+  // How the last transfer ended.
+  Transfer transfer;
 
   // What the easy handle's per-request options are set to now, so that send() sets only those
   // that differ: an application mostly sends the same kind of request to the same URL again,
@@ -491,17 +499,25 @@ void CurlTransport::release(HandlePtr handle) {
   // the lock.
 }
 
-Result<Response> CurlTransport::send(const Request& request) {
-  return exchange(request, std::nullopt);
-}
+// What a request's header fields and method say about how it goes out, checked before a
+// handle is taken: a bad field is the caller's error and needs no handle.
+struct CurlTransport::Shape {
+  bool is_head = false;
+  bool streamed = false;
+  bool sends_body = false;
+  curl_off_t stream_length = -1;  // for a stream: the caller's Content-Length, -1 when unknown
+  bool has_content_type = false;
+  bool has_expect = false;
+  bool has_user_agent = false;
+  std::size_t line_bytes = 0;  // what the header lines take (see HeaderLines::size_of)
+};
 
-Result<Response> CurlTransport::send_with_bearer(const Request& request, std::string_view token) {
-  return exchange(request, token);
-}
+namespace {
+constexpr std::string_view kNoContentType = "Content-Type:";
+constexpr std::string_view kNoExpect = "Expect:";
+}  // namespace
 
-Result<Response> CurlTransport::exchange(const Request& request,
-                                         std::optional<std::string_view> bearer) {
-  if (init_error_) return *init_error_;
+Result<CurlTransport::Shape> CurlTransport::shape_of(const Request& request) const {
   if (!is_token(request.method))
     return Error(ErrorCode::config, "request method is not a valid HTTP token");
   if (request.url.empty()) return Error(ErrorCode::config, "request URL is empty");
@@ -511,31 +527,14 @@ Result<Response> CurlTransport::exchange(const Request& request,
     return Error(ErrorCode::cancelled,
                  request.method + " " + origin_of(request.url) + ": cancelled before sending");
 
+  Shape shape;
   const std::string_view method = request.method;
-  const bool is_head = method == "HEAD";
-  const bool streamed = static_cast<bool>(request.body_stream);
-  const bool sends_body = !is_head && (streamed || !request.body.empty() || method == "POST" ||
-                                       method == "PUT" || method == "PATCH");
-
-  // Check the header fields and size the lines first: a bad field is the caller's error and
-  // needs no handle.
-  constexpr std::string_view kNoContentType = "Content-Type:";
-  constexpr std::string_view kNoExpect = "Expect:";
-  std::size_t line_bytes =
-      user_agent_line_.size() + 1 + kNoContentType.size() + 1 + kNoExpect.size() + 1;
-  curl_off_t stream_length = -1;
-  bool has_content_type = false;
-  bool has_expect = false;
-  bool has_user_agent = false;
-  constexpr std::string_view kAuthorization = "Authorization";
-  constexpr std::string_view kBearer = "Bearer ";
-  if (bearer) {
-    if (!is_field_value(*bearer))
-      return Error(ErrorCode::config, "the bearer token contains CR, LF or NUL");
-    line_bytes += kAuthorization.size() + 2 + kBearer.size() + bearer->size() + 1;
-  }
+  shape.is_head = method == "HEAD";
+  shape.streamed = static_cast<bool>(request.body_stream);
+  shape.sends_body = !shape.is_head && (shape.streamed || !request.body.empty() ||
+                                        method == "POST" || method == "PUT" || method == "PATCH");
+  shape.line_bytes = user_agent_line_.size() + 1 + kNoContentType.size() + 1 + kNoExpect.size() + 1;
   for (const auto& [name, value] : request.headers) {
-    if (bearer && iequals(name, kAuthorization)) continue;
     if (!is_token(name))
       return Error(ErrorCode::config, "request header name is not a valid HTTP token: '" +
                                           (is_field_value(name) ? name : "?") + "'");
@@ -543,192 +542,193 @@ Result<Response> CurlTransport::exchange(const Request& request,
       return Error(ErrorCode::config,
                    "request header '" + name + "' contains CR, LF or NUL in its value");
     // curl computes Content-Length itself; for a stream the caller's value tells it the size.
-    if (iequals(name, "Content-Length") && sends_body && streamed &&
-        !parse_content_length(value, stream_length))
+    if (iequals(name, "Content-Length") && shape.sends_body && shape.streamed &&
+        !parse_content_length(value, shape.stream_length))
       return Error(ErrorCode::config, "request Content-Length is not a number");
-    if (iequals(name, "Content-Type")) has_content_type = true;
-    if (iequals(name, "Expect")) has_expect = true;
-    if (iequals(name, "User-Agent")) has_user_agent = true;
-    line_bytes += HeaderLines::size_of(name, value);
+    if (iequals(name, "Content-Type")) shape.has_content_type = true;
+    if (iequals(name, "Expect")) shape.has_expect = true;
+    if (iequals(name, "User-Agent")) shape.has_user_agent = true;
+    shape.line_bytes += HeaderLines::size_of(name, value);
   }
-  auto acquired = acquire();
-  if (!acquired) return acquired.error();
-  HandlePtr handle = std::move(*acquired);
-  CURL* easy = handle->easy;
+  return shape;
+}
 
-  HeaderLines& lines = handle->lines;
-  // The request's lines, plus Authorization, User-Agent, Content-Type and Expect.
-  lines.start(request.headers.size() + 4, line_bytes);
+void CurlTransport::build_lines(Handle& handle, const Request& request, const Shape& shape) const {
+  HeaderLines& lines = handle.lines;
+  // The request's lines, plus User-Agent, Content-Type and Expect.
+  lines.start(request.headers.size() + 3, shape.line_bytes);
   for (const auto& [name, value] : request.headers) {
-    if (bearer && iequals(name, kAuthorization)) continue;
-    if (!(sends_body && iequals(name, "Content-Length"))) lines.add(name, value);
+    if (!(shape.sends_body && iequals(name, "Content-Length"))) lines.add(name, value);
   }
-  if (bearer) lines.add(kAuthorization, kBearer, *bearer);
   // A header line rather than CURLOPT_USERAGENT, which makes libcurl format the line again
-  // with its printf on every transfer: 5.9k instructions a request, 4% of a keep-alive
-  // exchange (callgrind, bench/). A caller's own User-Agent wins, as it did with the option.
-  if (!has_user_agent && !user_agent_line_.empty()) lines.add(user_agent_line_);
-  if (sends_body) {
+  // with its printf on every transfer. A caller's own User-Agent wins.
+  if (!shape.has_user_agent && !user_agent_line_.empty()) lines.add(user_agent_line_);
+  if (shape.sends_body) {
     // A stream of unknown length goes out chunked on HTTP/1.1 (as DATA frames on HTTP/2):
     // curl decides that itself, so no Transfer-Encoding field is added here.
     // Without these curl would add "Content-Type: application/x-www-form-urlencoded" and
     // "Expect: 100-continue" (a round trip, or a 1 s stall on servers that ignore it) on its own.
-    if (!has_content_type) lines.add(kNoContentType);
-    if (!has_expect) lines.add(kNoExpect);
+    if (!shape.has_content_type) lines.add(kNoContentType);
+    if (!shape.has_expect) lines.add(kNoExpect);
   }
+}
 
-  Exchange& ex = handle->exchange;
-  ex = Exchange{};
-  ex.request = &request;
-  ex.max_body = request.max_response_bytes != 0
-                    ? std::min(request.max_response_bytes, options_.max_response_bytes)
-                    : options_.max_response_bytes;
-  // Room for a typical response's fields: growing the vector field by field was 4 of the
-  // ~20 allocations per request the SDK adds to libcurl's own (counted with valgrind in bench/).
-  ex.header_fields.reserve(16);
-  const char* const error_buffer = handle->error_buffer;
-  handle->error_buffer[0] = '\0';
-
-  // No curl_easy_reset per request (it frees and re-duplicates every string option and costs
-  // more than the rest of send(); measured with callgrind in bench/): the options that never
-  // change were set once when the handle was made (configure()), and every option a request
-  // can change is brought to this request's value (or back to its default) here, so nothing
-  // (headers, auth, body, method, timeout) can leak from the previous request on this handle.
-  // The handle remembers what it has, and only what differs is set. Connections, DNS and TLS
-  // sessions survive between sends.
-  if (handle->url != request.url) {
-    handle->url.clear();  // until the URL handle holds this request's URL
-    if (const CURLUcode uc =
-            curl_url_set(handle->url_handle, CURLUPART_URL, request.url.c_str(), 0);
-        uc != CURLUE_OK) {
-      lines.clear();
-      release(std::move(handle));
-      if (uc == CURLUE_OUT_OF_MEMORY)
-        return Error(ErrorCode::network, "out of memory setting the request URL");
-      // The reason names what is wrong, never the URL, which may carry a code (nor its origin:
-      // origin_of would parse the same text and fail the same way).
-      return Error(ErrorCode::config,
-                   request.method + ": malformed URL (" + curl_url_strerror(uc) + ")");
-    }
-    // libcurl 7.88 keeps the text of the first URL it took from the URL handle (what
-    // CURLINFO_EFFECTIVE_URL reports) until CURLOPT_URL is set: clearing it makes the next
-    // transfer take the text from the URL handle again.
-    curl_easy_setopt(easy, CURLOPT_URL, nullptr);
-    handle->url = request.url;
-    // A loopback host is the one place a bearer token or a refresh token may travel over plain
-    // http: a proxy there would see it in clear text, so loopback requests never take one.
-    auto parsed = parse_url_view(request.url);
-    const char* proxy = parsed && is_loopback_host(parsed->host) ? kNoProxy
-                        : options_.proxy                         ? options_.proxy->c_str()
-                                                                 : nullptr;
-    if (handle->proxy != proxy) {
-      handle->proxy = proxy;
-      curl_easy_setopt(easy, CURLOPT_PROXY, proxy);
-    }
+// The options a request can change are brought to this request's value (or back to their
+// default) here, so that nothing (headers, body, method, timeout, proxy) leaks from the
+// previous request on this handle; the options that never change were set once, in
+// configure(). There is no curl_easy_reset per request: it frees and re-duplicates every
+// string option. The handle remembers what it has, and only what differs is set.
+Result<void> CurlTransport::apply_options(Handle& handle, const Request& request,
+                                          const Shape& shape) const {
+  if (handle.url != request.url) {
+    if (auto url = set_url(handle, request); !url) return url;
   }
   // libcurl's own limit refuses an announced length before any of the body arrives; on_body
   // enforces the same limit on a body of unannounced length.
+  const std::size_t max_body = handle.exchange.max_body;
   const curl_off_t max_file_size =
-      ex.max_body < static_cast<std::size_t>(std::numeric_limits<curl_off_t>::max())
-          ? static_cast<curl_off_t>(ex.max_body)
+      max_body < static_cast<std::size_t>(std::numeric_limits<curl_off_t>::max())
+          ? static_cast<curl_off_t>(max_body)
           : 0;
-  if (handle->max_file_size != max_file_size) {
-    handle->max_file_size = max_file_size;
+  CURL* easy = handle.easy;
+  if (handle.max_file_size != max_file_size) {
+    handle.max_file_size = max_file_size;
     curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, max_file_size);
   }
   const auto total = request.timeout.count() > 0 ? request.timeout : options_.timeout;
-  if (handle->timeout_ms != long(total.count())) {
-    handle->timeout_ms = long(total.count());
-    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, handle->timeout_ms);
+  if (handle.timeout_ms != long(total.count())) {
+    handle.timeout_ms = long(total.count());
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, handle.timeout_ms);
   }
   // The same list (rebuilt in place) is the same pointer: libcurl reads it at each transfer.
-  if (curl_slist* list = lines.list(); list != handle->header_list) {
-    handle->header_list = list;
+  if (curl_slist* list = handle.lines.list(); list != handle.header_list) {
+    handle.header_list = list;
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, list);
   }
+  set_method(handle, request, shape);
+  return {};
+}
 
-  // The method. POSTFIELDS (which also switches curl to POST) and its size come first so that
-  // the method options after them decide: a null POSTFIELDS with POST reads the body through
-  // on_read; POSTFIELDSIZE -1 with a stream means "unknown length" (chunked).
-  const bool plain_get = !sends_body && method == "GET";
-  if (!(plain_get && handle->plain_get)) {
-    const bool fields = sends_body && !streamed;
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, fields ? request.body.data() : nullptr);
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
-                     fields     ? curl_off_t(request.body.size())
-                     : streamed ? stream_length
-                                : curl_off_t(-1));
-    const char* custom = nullptr;
-    if (is_head) {
-      curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+Result<void> CurlTransport::set_url(Handle& handle, const Request& request) const {
+  CURL* easy = handle.easy;
+  handle.url.clear();  // until the URL handle holds this request's URL
+  if (const CURLUcode uc = curl_url_set(handle.url_handle, CURLUPART_URL, request.url.c_str(), 0);
+      uc != CURLUE_OK) {
+    if (uc == CURLUE_OUT_OF_MEMORY)
+      return Error(ErrorCode::network, "out of memory setting the request URL");
+    // The reason names what is wrong, never the URL, which may carry a code (nor its origin:
+    // origin_of would parse the same text and fail the same way).
+    return Error(ErrorCode::config,
+                 request.method + ": malformed URL (" + curl_url_strerror(uc) + ")");
+  }
+  // libcurl 7.88 keeps the text of the first URL it took from the URL handle (what
+  // CURLINFO_EFFECTIVE_URL reports) until CURLOPT_URL is set: clearing it makes the next
+  // transfer take the text from the URL handle again.
+  curl_easy_setopt(easy, CURLOPT_URL, nullptr);
+  handle.url = request.url;
+  // A loopback host is the one place a bearer token or a refresh token may travel over plain
+  // http: a proxy there would see it in clear text, so loopback requests never take one.
+  auto parsed = parse_url_view(request.url);
+  const char* proxy = parsed && is_loopback_host(parsed->host) ? kNoProxy
+                      : options_.proxy                         ? options_.proxy->c_str()
+                                                               : nullptr;
+  if (handle.proxy != proxy) {
+    handle.proxy = proxy;
+    curl_easy_setopt(easy, CURLOPT_PROXY, proxy);
+  }
+  return {};
+}
+
+// POSTFIELDS (which also switches curl to POST) and its size come first so that the method
+// options after them decide: a null POSTFIELDS with POST reads the body through on_read;
+// POSTFIELDSIZE -1 with a stream means "unknown length" (chunked). A plain GET after a plain
+// GET sets nothing.
+void CurlTransport::set_method(Handle& handle, const Request& request, const Shape& shape) const {
+  const std::string_view method = request.method;
+  const bool plain_get = !shape.sends_body && method == "GET";
+  if (plain_get && handle.plain_get) return;
+  CURL* easy = handle.easy;
+  const bool fields = shape.sends_body && !shape.streamed;
+  curl_easy_setopt(easy, CURLOPT_POSTFIELDS, fields ? request.body.data() : nullptr);
+  curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
+                   fields           ? curl_off_t(request.body.size())
+                   : shape.streamed ? shape.stream_length
+                                    : curl_off_t(-1));
+  const char* custom = nullptr;
+  if (shape.is_head) {
+    curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+  } else {
+    curl_easy_setopt(easy, CURLOPT_NOBODY, 0L);
+    if (shape.sends_body) {
+      curl_easy_setopt(easy, CURLOPT_POST, 1L);
+      if (method != "POST") custom = request.method.c_str();
     } else {
-      curl_easy_setopt(easy, CURLOPT_NOBODY, 0L);
-      if (sends_body) {
-        curl_easy_setopt(easy, CURLOPT_POST, 1L);
-        if (method != "POST") custom = request.method.c_str();
-      } else {
-        curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
-        if (method != "GET") custom = request.method.c_str();
-      }
+      curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+      if (method != "GET") custom = request.method.c_str();
     }
-    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, custom);
-    handle->plain_get = plain_get;
   }
+  curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, custom);
+  handle.plain_get = plain_get;
+}
 
+// Runs the transfer to its end, or until the request is cancelled (checked at least every
+// kCancelPollMs while the peer is silent).
+void CurlTransport::run_transfer(Handle& handle, const Request& request) {
   exchanges_.fetch_add(1, std::memory_order_relaxed);
-  CURLcode rc = CURLE_OK;
-  CURLMcode mrc = curl_multi_add_handle(handle->multi, easy);
-  if (mrc == CURLM_OK) {
-    bool done = false;
-    while (!done) {
-      int running = 0;
-      mrc = curl_multi_perform(handle->multi, &running);
-      if (mrc != CURLM_OK) break;
-      int queued = 0;
-      while (CURLMsg* msg = curl_multi_info_read(handle->multi, &queued)) {
-        if (msg->msg == CURLMSG_DONE && msg->easy_handle == easy) {
-          rc = msg->data.result;
-          done = true;
-        }
+  CURL* easy = handle.easy;
+  Transfer& transfer = handle.transfer;
+  transfer = Transfer{};
+  transfer.multi = curl_multi_add_handle(handle.multi, easy);
+  if (transfer.multi != CURLM_OK) return;
+  for (bool done = false; !done;) {
+    int running = 0;
+    transfer.multi = curl_multi_perform(handle.multi, &running);
+    if (transfer.multi != CURLM_OK) break;
+    int queued = 0;
+    while (CURLMsg* msg = curl_multi_info_read(handle.multi, &queued)) {
+      if (msg->msg == CURLMSG_DONE && msg->easy_handle == easy) {
+        transfer.easy = msg->data.result;
+        done = true;
       }
-      if (done) break;
-      if (request.cancel.cancelled()) {
-        ex.cancelled = true;
-        rc = CURLE_ABORTED_BY_CALLBACK;
-        break;
-      }
-      mrc = curl_multi_poll(handle->multi, nullptr, 0, kCancelPollMs, nullptr);
-      if (mrc != CURLM_OK) break;
     }
-    // Removing an unfinished transfer makes curl close its connection; a finished one goes
-    // back to the multi's cache for the next send.
-    curl_multi_remove_handle(handle->multi, easy);
+    if (done) break;
+    if (request.cancel.cancelled()) {
+      handle.exchange.cancelled = true;
+      transfer.easy = CURLE_ABORTED_BY_CALLBACK;
+      break;
+    }
+    transfer.multi = curl_multi_poll(handle.multi, nullptr, 0, kCancelPollMs, nullptr);
+    if (transfer.multi != CURLM_OK) break;
   }
+  // Removing an unfinished transfer makes curl close its connection; a finished one goes
+  // back to the multi's cache for the next send.
+  curl_multi_remove_handle(handle.multi, easy);
 
   long connects = 0;
   if (curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK && connects > 0)
     connections_opened_.fetch_add(static_cast<std::uint64_t>(connects));
-  long status = 0;
-  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &transfer.status);
   // The error buffer belongs to the handle, which another thread may take once it is back.
-  std::string detail;
-  if (rc != CURLE_OK && error_buffer[0] != '\0') detail = std::string(trim(error_buffer));
-  // The handle still points at the caller's body and method; curl only follows those
-  // pointers during a transfer, and the next send sets them again unless it is a plain GET,
-  // which uses neither. The exchange's outcome leaves with this send.
-  Exchange outcome = std::move(ex);
-  lines.clear();
-  release(std::move(handle));
+  if (transfer.easy != CURLE_OK && handle.error_buffer[0] != '\0')
+    transfer.detail = std::string(trim(handle.error_buffer));
+}
+
+namespace {
+
+// The Response, or the Error that says why there is none. The error messages name the method
+// and origin, never a header value, a body or the rest of the URL.
+Result<Response> result_of(const Request& request, Exchange& outcome, const Transfer& transfer) {
   // A body that does not reach the caller (the exchange failed) may still hold secrets.
   struct WipeBody {
     std::string& body;
     ~WipeBody() { util::wipe(body); }
   } wipe_body{outcome.body};
 
-  // Built only on the error paths: parsing the URL again costs ~8k instructions, about 5% of
-  // a whole keep-alive exchange (measured with callgrind in bench/).
+  // Built only on the error paths: parsing the URL again is not free.
   auto what = [&request] { return request.method + " " + origin_of(request.url); };
-  if (mrc != CURLM_OK) return Error(ErrorCode::network, what() + ": " + curl_multi_strerror(mrc));
+  const CURLcode rc = transfer.easy;
+  if (transfer.multi != CURLM_OK)
+    return Error(ErrorCode::network, what() + ": " + curl_multi_strerror(transfer.multi));
   if (outcome.cancelled) return Error(ErrorCode::cancelled, what() + ": cancelled");
   if (outcome.body_source_failed)
     return Error(ErrorCode::config, what() + ": the request body source failed");
@@ -743,15 +743,54 @@ Result<Response> CurlTransport::exchange(const Request& request,
     std::string message = what() + ": " + curl_easy_strerror(rc);
     // curl's detail names hosts, ports and TLS reasons, never header values or bodies; for a
     // malformed URL it could quote the URL, which may carry a code, so it is left out.
-    if (!detail.empty() && rc != CURLE_URL_MALFORMAT) message += " (" + detail + ")";
+    if (!transfer.detail.empty() && rc != CURLE_URL_MALFORMAT)
+      message += " (" + transfer.detail + ")";
     return Error(classify(rc), std::move(message));
   }
 
   Response response;
-  response.status = static_cast<int>(status);
+  response.status = static_cast<int>(transfer.status);
   response.headers = Headers(std::move(outcome.header_fields));
   response.body = std::move(outcome.body);
   return response;
+}
+
+}  // namespace
+
+Result<Response> CurlTransport::send(const Request& request) {
+  if (init_error_) return *init_error_;
+  auto shape = shape_of(request);
+  if (!shape) return shape.error();
+  auto acquired = acquire();
+  if (!acquired) return acquired.error();
+  HandlePtr handle = std::move(*acquired);
+
+  build_lines(*handle, request, *shape);
+  Exchange& ex = handle->exchange;
+  ex = Exchange{};
+  ex.request = &request;
+  ex.max_body = request.max_response_bytes != 0
+                    ? std::min(request.max_response_bytes, options_.max_response_bytes)
+                    : options_.max_response_bytes;
+  // Room for a typical response's fields, so that they are not added with a reallocation each.
+  ex.header_fields.reserve(16);
+  handle->error_buffer[0] = '\0';
+
+  if (auto applied = apply_options(*handle, request, *shape); !applied) {
+    handle->lines.clear();
+    release(std::move(handle));
+    return applied.error();
+  }
+  run_transfer(*handle, request);
+
+  // The handle still points at the caller's body and method; curl only follows those
+  // pointers during a transfer, and the next send sets them again unless it is a plain GET,
+  // which uses neither. The exchange's outcome leaves with this send.
+  Exchange outcome = std::move(ex);
+  Transfer transfer = std::move(handle->transfer);
+  handle->lines.clear();
+  release(std::move(handle));
+  return result_of(request, outcome, transfer);
 }
 
 }  // namespace detail

@@ -18,15 +18,14 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <string_view>
 #include <thread>
 #include <vector>
 
-#include "bearer_transport.hpp"
+#include "freshtoken/transport.hpp"
 
 namespace freshtoken::detail {
 
-class CurlTransport final : public BearerTransport {
+class CurlTransport final : public Transport {
  public:
   explicit CurlTransport(TransportOptions options);
   ~CurlTransport() override;
@@ -34,7 +33,6 @@ class CurlTransport final : public BearerTransport {
   CurlTransport& operator=(const CurlTransport&) = delete;
 
   Result<Response> send(const Request& request) override;
-  Result<Response> send_with_bearer(const Request& request, std::string_view token) override;
 
   // How many new connections (TCP, plus TLS when https) the transport has opened so far,
   // summed over every send. For benchmarks and tests of connection reuse.
@@ -50,9 +48,17 @@ class CurlTransport final : public BearerTransport {
   };
   using HandlePtr = std::unique_ptr<Handle, HandleDeleter>;
 
-  // One exchange; `bearer` is the token to send in an Authorization field of our own.
-  Result<Response> exchange(const Request& request, std::optional<std::string_view> bearer);
+  struct Shape;
+
+  // The steps of one send, in order.
+  Result<Shape> shape_of(const Request& request) const;  // checks the request, sizes its lines
   Result<HandlePtr> acquire();
+  void build_lines(Handle& handle, const Request& request, const Shape& shape) const;
+  Result<void> apply_options(Handle& handle, const Request& request, const Shape& shape) const;
+  Result<void> set_url(Handle& handle, const Request& request) const;
+  void set_method(Handle& handle, const Request& request, const Shape& shape) const;
+  void run_transfer(Handle& handle, const Request& request);
+
   void configure(Handle& handle) const;
   void release(HandlePtr handle);
 

@@ -267,33 +267,12 @@ TEST_F(CurlTransportTest, HeadersOfOneRequestNeverLeakIntoTheNext) {
   EXPECT_EQ(second->body, "");
 }
 
-// The path HttpClient takes with this transport: the bearer goes into a field of the
-// transport's own, in place of any the request has, and only on that exchange.
-TEST_F(CurlTransportTest, SendWithBearerSendsOneAuthorizationFieldForThatExchangeOnly) {
-  auto& transport = dynamic_cast<detail::BearerTransport&>(*transport_);
-  Request req = make("GET", server_.url("/authorization"));
-  req.headers.add("authorization", "Basic cmVwbGFjZWQ=");
-  req.headers.add("X-Test", "kept");
-  const std::string token(900, 't');
-  auto first = transport.send_with_bearer(req, token);
-  ASSERT_TRUE(first) << first.error().to_string();
-  EXPECT_EQ(first->body, "Bearer " + token + "\n");
-
-  auto second = transport.send(make("GET", server_.url("/authorization")));
-  ASSERT_TRUE(second) << second.error().to_string();
-  EXPECT_EQ(second->body, "");
-
-  auto echo = transport.send_with_bearer(make("GET", server_.url("/echo")), "short");
-  ASSERT_TRUE(echo) << echo.error().to_string();
-  EXPECT_EQ(echo->headers.get("X-Saw-Authorization"), "yes");
-  EXPECT_EQ(echo->headers.get("X-Method"), "GET");
-}
-
 TEST_F(CurlTransportTest, ABearerWithALineBreakIsRefusedUnsentAndUnquoted) {
-  auto& transport = dynamic_cast<detail::BearerTransport&>(*transport_);
   for (const std::string& token :
        {std::string("s3cr3t\r\nX-Injected: yes"), std::string("s3cr3t\0x", 8)}) {
-    auto res = transport.send_with_bearer(make("GET", server_.url("/target")), token);
+    Request req = make("GET", server_.url("/target"));
+    req.headers.add("Authorization", "Bearer " + token);
+    auto res = transport_->send(req);
     ASSERT_FALSE(res);
     EXPECT_EQ(res.error().code(), ErrorCode::config);
     EXPECT_EQ(res.error().message().find("s3cr3t"), std::string::npos) << res.error().message();
@@ -891,7 +870,9 @@ TEST_F(CurlTransportProxyTest, LoopbackRequestsBypassTheEnvironmentsProxy) {
 TEST_F(CurlTransportProxyTest, ABearerTokenToALoopbackHostNeverReachesTheProxy) {
   ProxyEnvironment env(proxy_.url());
   auto curl = std::make_shared<detail::CurlTransport>(TransportOptions{});
-  auto res = curl->send_with_bearer(make("GET", localhost_url("/authorization")), "tok-123");
+  Request req = make("GET", localhost_url("/authorization"));
+  req.headers.add("Authorization", "Bearer tok-123");
+  auto res = curl->send(req);
   ASSERT_TRUE(res) << res.error().to_string();
   EXPECT_EQ(res->body, "Bearer tok-123\n");
   EXPECT_TRUE(proxy_.heads().empty());
