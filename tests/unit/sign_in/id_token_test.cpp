@@ -182,6 +182,22 @@ TEST_F(IdTokenTest, TokenIssuedInTheFutureIsRefused) {
   EXPECT_TRUE(verify(rsa_key().sign(c)));
 }
 
+TEST_F(IdTokenTest, TokenNotYetValidIsRefusedOutsideTheLeewayOnly) {
+  auto c = claims();
+  c["nbf"] = epoch(kNow) + 61;
+  expect_refused(rsa_key().sign(c), "nbf");
+  c["nbf"] = epoch(kNow) + 60;  // clock skew within the leeway
+  EXPECT_TRUE(verify(rsa_key().sign(c)));
+  c["nbf"] = epoch(kNow) - 10;
+  EXPECT_TRUE(verify(rsa_key().sign(c)));
+}
+
+TEST_F(IdTokenTest, MalformedNbfIsRefused) {
+  auto c = claims();
+  c["nbf"] = "soon";
+  expect_refused(rsa_key().sign(c), "nbf");
+}
+
 TEST_F(IdTokenTest, MissingRequiredClaimsAreRefused) {
   for (const char* name : {"sub", "exp", "iat", "aud", "iss"}) {
     auto c = claims();
