@@ -327,6 +327,41 @@ TEST_F(IdTokenTest, MissingJwksUriIsAConfigError) {
   EXPECT_EQ(result.error().code(), ErrorCode::config);
 }
 
+TEST_F(IdTokenTest, PlainHttpJwksUriToARemoteHostIsRefusedBeforeAnyRequest) {
+  for (const char* uri : {"http://issuer.example/jwks", "http://10.0.0.1/jwks", "ftp://x/jwks"}) {
+    IdTokenVerifier verifier(transport_, uri, kIssuer, kClient, clock_);
+    auto result = verifier.verify(Secret(std::string_view(rsa_key().sign(claims()))));
+    ASSERT_FALSE(result) << uri;
+    EXPECT_EQ(result.error().code(), ErrorCode::config) << uri;
+    EXPECT_NE(result.error().message().find("jwks_uri"), std::string::npos)
+        << result.error().message();
+  }
+  EXPECT_EQ(transport_->request_count(), 0u);
+}
+
+TEST_F(IdTokenTest, HandBuiltMetadataWithPlainHttpJwksUriIsRefused) {
+  ServerMetadata metadata;
+  metadata.issuer = kIssuer;
+  metadata.token_endpoint = "https://issuer.example/token";
+  metadata.jwks_uri = "http://issuer.example/jwks";
+  AuthorizationServer server(transport_, metadata,
+                             ClientConfig{kClient, Secret(), ClientAuth::none}, clock_);
+  IdTokenVerifier verifier(server);
+  auto result = verifier.verify(Secret(std::string_view(rsa_key().sign(claims()))));
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), ErrorCode::config);
+  EXPECT_EQ(transport_->request_count(), 0u);
+}
+
+TEST_F(IdTokenTest, PlainHttpJwksUriToLoopbackIsAllowed) {
+  transport_->set_handler([this](const Request&) -> Result<Response> {
+    return testing::json_response(200, jwks_.dump());
+  });
+  IdTokenVerifier verifier(transport_, "http://127.0.0.1:8080/jwks", kIssuer, kClient, clock_);
+  auto result = verifier.verify(Secret(std::string_view(rsa_key().sign(claims()))));
+  EXPECT_TRUE(result) << result.error().to_string();
+}
+
 TEST(Jwks, SkipsKeysItCannotUseAndRefusesNonJwks) {
   json doc = jwks_of({&rsa_key(), &ec_key()});
   doc["keys"].push_back({{"kty", "OKP"}, {"crv", "Ed25519"}, {"x", "abc"}});
