@@ -131,7 +131,8 @@ struct IdTokenClaims {
 /// JWKS once more (key rotation). Only RS256 (RSA >= 2048 bits) and ES256 (P-256) are accepted;
 /// `none`, HS* and everything else are refused.
 ///
-/// Errors: invalid_response naming the failed check; the transport's error when the JWKS
+/// Errors: invalid_response naming the failed check; config when `jwks_uri` is empty or is
+/// not https (http is allowed to a loopback host only); the transport's error when the JWKS
 /// could not be fetched. Thread safety: verify() may be called from many threads at once.
 class FRESHTOKEN_API IdTokenVerifier {
  public:
