@@ -102,7 +102,8 @@ struct DeviceSignInOptions {
 /// Starts device authorization, reports the code through on_code, then polls the token endpoint
 /// at the server's `interval` (authorization_pending: keep polling; slow_down: interval += 5 s;
 /// network errors, 429 and 5xx: back off, doubling the interval). Stops with login_required on
-/// access_denied, timeout on expired_token or when expires_in passes on the server's clock().
+/// access_denied, timeout on expired_token or when expires_in passes on the server's clock();
+/// no wait (the interval, a server's Retry-After) runs past that expiry.
 FRESHTOKEN_API Result<TokenSet> sign_in_with_device(const AuthorizationServer& server,
                                                     const DeviceSignInOptions& options);
 
