@@ -19,6 +19,7 @@
 #include "freshtoken/platform/secret_stores.hpp"
 #include "freshtoken/sign_in.hpp"
 #include "freshtoken/version.hpp"
+#include "terminal_text.hpp"
 
 namespace freshtoken::cli {
 namespace {
@@ -41,7 +42,9 @@ LogSink make_log(bool verbose) {
     if (!verbose && (level == LogLevel::debug || level == LogLevel::info)) return;
     static std::mutex mutex;
     std::lock_guard<std::mutex> lock(mutex);
-    std::cerr << "freshtoken [" << to_string(level) << "] " << message << std::endl;
+    // Log lines may quote what a server said.
+    std::cerr << "freshtoken [" << to_string(level) << "] " << escape_controls(message)
+              << std::endl;
   };
 }
 
@@ -70,14 +73,15 @@ std::string describe_expiry(const std::optional<Clock::time_point>& expires_at) 
          " ago; the next call refreshes it)";
 }
 
-// "alice (Alice Liddell)" from a JSON object with "sub" and maybe "name".
+// "alice (Alice Liddell)" from a JSON object with "sub" and maybe "name", ready for a
+// terminal (the server chose both).
 std::string describe_user(const std::string& json) {
   const auto doc = nlohmann::json::parse(json, nullptr, false);
   if (!doc.is_object() || !doc.contains("sub") || !doc["sub"].is_string()) return {};
   std::string who = doc["sub"].get<std::string>();
   if (doc.contains("name") && doc["name"].is_string())
     who += " (" + doc["name"].get<std::string>() + ")";
-  return who;
+  return escape_controls(who);
 }
 
 bool is_tty(int fd) { return ::isatty(fd) == 1; }
@@ -128,8 +132,8 @@ Result<TokenSet> sign_in_device(const AuthorizationServer& server, const std::st
   options.scope = scope;
   options.on_code = [&countdown](const DeviceAuthorization& code) {
     // One line with both, so that a person can read it and a script can parse it.
-    std::cerr << "To sign in, open " << code.verification_uri << " and enter the code "
-              << code.user_code << std::endl;
+    std::cerr << "To sign in, open " << escape_controls(code.verification_uri)
+              << " and enter the code " << escape_controls(code.user_code) << std::endl;
     countdown.start(code.expires_in);
   };
   options.sleep = [&countdown](std::chrono::milliseconds d) { countdown.sleep(d); };
@@ -142,8 +146,8 @@ Result<TokenSet> sign_in_browser(const AuthorizationServer& server, const std::s
   BrowserSignInOptions options;
   options.scope = scope;
   options.open_browser = [](const std::string& url) -> Result<void> {
-    std::cerr << "Opening the browser to sign in. If it does not open, visit:\n  " << url
-              << std::endl;
+    std::cerr << "Opening the browser to sign in. If it does not open, visit:\n  "
+              << escape_controls(url) << std::endl;
     return open_system_browser(url);
   };
   return sign_in_with_browser(server, options);
@@ -236,7 +240,9 @@ std::string Context::resolve(const std::string& url) const {
 }
 
 int Context::fail(const std::string& what, const Error& error, Stage stage) const {
-  std::cerr << "freshtoken-cli: " << what << ": " << error.to_string() << std::endl;
+  // The error may carry the server's own words (error, error_description).
+  std::cerr << "freshtoken-cli: " << escape_controls(what) << ": "
+            << escape_controls(error.to_string()) << std::endl;
   if (error.code() == ErrorCode::login_required && stage == Stage::other) {
     std::cerr << "freshtoken-cli: sign in with `freshtoken-cli login`" << std::endl;
   }

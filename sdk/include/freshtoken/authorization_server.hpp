@@ -103,7 +103,8 @@ struct DeviceAuthorization {
 /// called from many threads at once.
 class FRESHTOKEN_API AuthorizationServer {
  public:
-  /// For a server whose metadata is already known (no discovery).
+  /// For a server whose metadata is already known (no discovery). Each endpoint is checked
+  /// when it is used (https, or http to a loopback host), as discovery would have.
   AuthorizationServer(std::shared_ptr<Transport> transport, ServerMetadata metadata,
                       ClientConfig client, std::shared_ptr<Clock> clock = system_clock());
 

@@ -9,8 +9,8 @@
 /// - sign_in_with_device: the device authorization grant (RFC 8628) for machines without a
 ///   browser; the user code and URL are handed to a callback.
 /// - IdTokenVerifier: OpenID Connect Core §3.1.3.7 validation of an ID token (RS256 / ES256
-///   against the JWKS, `iss`, `aud`, `azp`, `exp`/`iat` with leeway, `nonce`). Both flows run it
-///   on any ID token they receive.
+///   against the JWKS, `iss`, `aud`, `azp`, `exp`/`iat`/`nbf` with leeway, `nonce`). Both flows run
+///   it on any ID token they receive.
 /// - discover_cached: AuthorizationServer::discover with the metadata kept for the life of the
 ///   process.
 ///
@@ -66,13 +66,13 @@ struct BrowserSignInOptions {
   /// sets itself (response_type, client_id, redirect_uri, scope, state, nonce, code_challenge,
   /// code_challenge_method) are refused with ErrorCode::config.
   std::vector<std::pair<std::string, std::string>> extra_params;
-  /// Allowed clock skew for the ID token's exp/iat.
+  /// Allowed clock skew for the ID token's exp/iat/nbf.
   std::chrono::seconds id_token_leeway{60};
 };
 
 /// Runs the whole authorization code flow and returns the tokens. When the server returns an ID
-/// token it is verified (signature against metadata().jwks_uri, iss, aud, exp/iat, nonce) before
-/// the tokens are returned.
+/// token it is verified (signature against metadata().jwks_uri, iss, aud, exp/iat/nbf, nonce)
+/// before the tokens are returned.
 FRESHTOKEN_API Result<TokenSet> sign_in_with_browser(const AuthorizationServer& server,
                                                      const BrowserSignInOptions& options);
 
@@ -95,14 +95,15 @@ struct DeviceSignInOptions {
   /// Waits between polls. Empty means: sleep, waking early when `cancel` is cancelled. Tests
   /// inject one that advances a ManualClock instead.
   std::function<void(std::chrono::milliseconds)> sleep;
-  /// Allowed clock skew for the ID token's exp/iat.
+  /// Allowed clock skew for the ID token's exp/iat/nbf.
   std::chrono::seconds id_token_leeway{60};
 };
 
 /// Starts device authorization, reports the code through on_code, then polls the token endpoint
 /// at the server's `interval` (authorization_pending: keep polling; slow_down: interval += 5 s;
 /// network errors, 429 and 5xx: back off, doubling the interval). Stops with login_required on
-/// access_denied, timeout on expired_token or when expires_in passes on the server's clock().
+/// access_denied, timeout on expired_token or when expires_in passes on the server's clock();
+/// no wait (the interval, a server's Retry-After) runs past that expiry.
 FRESHTOKEN_API Result<TokenSet> sign_in_with_device(const AuthorizationServer& server,
                                                     const DeviceSignInOptions& options);
 
@@ -131,7 +132,8 @@ struct IdTokenClaims {
 /// JWKS once more (key rotation). Only RS256 (RSA >= 2048 bits) and ES256 (P-256) are accepted;
 /// `none`, HS* and everything else are refused.
 ///
-/// Errors: invalid_response naming the failed check; the transport's error when the JWKS
+/// Errors: invalid_response naming the failed check; config when `jwks_uri` is empty or is
+/// not https (http is allowed to a loopback host only); the transport's error when the JWKS
 /// could not be fetched. Thread safety: verify() may be called from many threads at once.
 class FRESHTOKEN_API IdTokenVerifier {
  public:

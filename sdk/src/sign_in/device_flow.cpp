@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <chrono>
 #include <thread>
 
 #include "freshtoken/sign_in.hpp"
@@ -63,14 +64,20 @@ Result<TokenSet> sign_in_with_device(const AuthorizationServer& server,
                                                               : milliseconds(seconds(5));
   milliseconds next_wait = interval;
 
+  auto expired = [] {
+    return Error(ErrorCode::timeout, "the device code expired before the user approved it");
+  };
+
   for (;;) {
     if (cancel.cancelled()) return Error(ErrorCode::cancelled, "device sign-in cancelled");
-    sleep(next_wait);
+    // Never sleep past the code's life: a server's long Retry-After (or a large interval)
+    // would otherwise keep the user waiting on a code that can no longer be approved.
+    const auto left = std::chrono::ceil<milliseconds>(deadline - clock->now());
+    if (left <= milliseconds(0)) return expired();
+    sleep(std::min(next_wait, left));
     next_wait = interval;
     if (cancel.cancelled()) return Error(ErrorCode::cancelled, "device sign-in cancelled");
-    if (clock->now() >= deadline) {
-      return Error(ErrorCode::timeout, "the device code expired before the user approved it");
-    }
+    if (clock->now() >= deadline) return expired();
     auto polled = server.poll_device_token(authorization.device_code);
     if (polled) {
       if (!polled->id_token.empty()) {
@@ -91,8 +98,7 @@ Result<TokenSet> sign_in_with_device(const AuthorizationServer& server,
       return with_oauth_of(Error(ErrorCode::login_required, "the user denied the sign-in"), error);
     }
     if (error.is_oauth("expired_token")) {
-      return with_oauth_of(
-          Error(ErrorCode::timeout, "the device code expired before the user approved it"), error);
+      return with_oauth_of(expired(), error);
     }
     if (is_transient(error)) {
       // RFC 8628 §3.5: on connection trouble, poll less often.

@@ -25,6 +25,9 @@ struct IdTokenVerifier::State {
     if (jwks_uri.empty()) {
       return Error(ErrorCode::config, "the server publishes no jwks_uri: cannot verify ID tokens");
     }
+    // Discovery checks this too, but metadata may also be built by hand: keys fetched over
+    // plain http from a remote host could be anyone's.
+    if (auto ok = detail::check_endpoint_url("jwks_uri", jwks_uri); !ok) return ok.error();
     if (!transport) return Error(ErrorCode::config, "no transport to fetch the JWKS with");
     Request request;
     request.url = jwks_uri;

@@ -299,6 +299,13 @@ Result<IdTokenClaims> check_id_token_claims(const Jws& jws, const IdTokenExpecta
   if (expected.now >= *exp + expected.leeway) return invalid("the ID token has expired (exp)");
   if (*iat > expected.now + expected.leeway)
     return invalid("the ID token is issued in the future (iat)");
+  // nbf is optional (RFC 7519 §4.1.5), but when present the token is not valid before it.
+  if (p.contains("nbf")) {
+    auto nbf = numeric_date(p, "nbf");
+    if (!nbf) return invalid("the ID token has an invalid nbf");
+    if (*nbf > expected.now + expected.leeway)
+      return invalid("the ID token is not yet valid (nbf)");
+  }
   claims.expires_at = *exp;
   claims.issued_at = *iat;
 

@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "oauth_parsing.hpp"
 #include "util/crypto.hpp"
 #include "util/encoding.hpp"
 
@@ -38,6 +39,10 @@ bool scope_contains(std::string_view scope, std::string_view item) {
 Result<std::string> build_authorization_url(const AuthorizationRequest& request) {
   if (request.endpoint.empty()) {
     return Error(ErrorCode::config, "the server metadata has no authorization_endpoint");
+  }
+  // Discovery checks this too, but metadata may also be built by hand.
+  if (auto ok = check_endpoint_url("authorization_endpoint", request.endpoint); !ok) {
+    return ok.error();
   }
   static constexpr std::array<std::string_view, 8> reserved = {
       "response_type", "client_id", "redirect_uri",   "scope",

@@ -75,6 +75,43 @@ TEST_F(CliTest, DeniedDeviceLoginExitsThreeAndStoresNothing) {
   EXPECT_EQ(cli({"get", "/api/me"}).exit_code, 3);
 }
 
+// True when `text` holds a byte a terminal could act on: a C0 control other than the line
+// ends the CLI writes itself, DEL, or a C1 control in UTF-8 (U+0080-U+009F).
+bool has_terminal_control(const std::string& text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if ((c < 0x20 && c != '\n') || c == 0x7f) return true;
+    if (c == 0xc2 && i + 1 < text.size()) {
+      const auto next = static_cast<unsigned char>(text[i + 1]);
+      if (next >= 0x80 && next <= 0x9f) return true;
+    }
+  }
+  return false;
+}
+
+TEST_F(CliTest, ServerTextWithTerminalEscapesIsPrintedEscaped) {
+  // A hostile server: escape sequences in the device code, the verification URL and the
+  // error description (ESC, BEL, and U+009B, CSI on its own in a UTF-8 terminal).
+  server_->post("/mock/faults",
+                {{"endpoint", "device_authorization"},
+                 {"kind", "status"},
+                 {"status", 200},
+                 {"body", R"({"device_code":"DC","user_code":"AB\u001b[2JCD",)"
+                          R"("verification_uri":"https://evil.example/\u001b]0;owned\u0007",)"
+                          R"("expires_in":30,"interval":1})"}});
+  server_->post("/mock/faults", {{"endpoint", "token"},
+                                 {"kind", "status"},
+                                 {"status", 400},
+                                 {"body", R"({"error":"invalid_grant",)"
+                                          R"("error_description":"bad \u009b31mred\u001b[0m"})"}});
+  const auto result = cli({"login", "--device"});
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_FALSE(has_terminal_control(result.err)) << ::testing::PrintToString(result.err);
+  EXPECT_THAT(result.err, HasSubstr("open https://evil.example/\\x1b]0;owned\\x07 and enter "
+                                    "the code AB\\x1b[2JCD"));
+  EXPECT_THAT(result.err, HasSubstr("invalid_grant: bad \\u009b31mred"));
+}
+
 TEST_F(CliTest, HttpErrorStatusesExitOneAndStillPrintTheBody) {
   sign_in();
   const auto missing = cli({"get", "/api/no-such-thing"});

@@ -211,6 +211,25 @@ TEST_F(BrowserFlowTest, ServerWithoutS256IsRefused) {
   EXPECT_EQ(result.error().code(), ErrorCode::config);
 }
 
+TEST_F(BrowserFlowTest, PlainHttpAuthorizationEndpointToARemoteHostIsNotOpened) {
+  // Metadata built by hand skips discovery's checks; the flow must check on its own.
+  metadata_.authorization_endpoint = "http://as.example/authorize";
+  auto result = sign_in();
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), ErrorCode::config);
+  EXPECT_NE(result.error().message().find("authorization_endpoint"), std::string::npos)
+      << result.error().message();
+  EXPECT_TRUE(url_.empty()) << "the browser was opened on " << url_;
+  EXPECT_EQ(transport_->request_count(), 0u);
+}
+
+TEST_F(BrowserFlowTest, PlainHttpAuthorizationEndpointOnLoopbackIsOpened) {
+  metadata_.authorization_endpoint = "http://127.0.0.1:9/authorize";
+  auto result = sign_in();
+  ASSERT_TRUE(result) << result.error().to_string();
+  EXPECT_EQ(url_.rfind("http://127.0.0.1:9/authorize?", 0), 0u);
+}
+
 TEST(OpenSystemBrowser, RefusesNonHttpUrls) {
   for (const char* url :
        {"file:///etc/passwd", "-x http://a", "javascript:alert(1)", "http://a b", ""}) {

@@ -162,6 +162,30 @@ TEST_F(DeviceFlowTest, NetworkTroubleBacksOffAndKeepsPolling) {
   EXPECT_EQ(sleeps_, (std::vector<milliseconds>{seconds(5), seconds(10), seconds(30)}));
 }
 
+TEST_F(DeviceFlowTest, LongRetryAfterIsCutToTheCodesRemainingLife) {
+  start(/*expires_in=*/60, /*interval=*/5);
+  transport_->enqueue(json_response(503, "busy", {{"Retry-After", "3600"}}));
+  transport_->set_handler(
+      [](const Request&) -> Result<Response> { return oauth_error("authorization_pending"); });
+  auto result = sign_in_with_device(*server_, options_);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), ErrorCode::timeout);
+  EXPECT_FALSE(result.error().oauth());
+  // One poll at 5 s; then a wait of the 55 s the code has left, not the hour asked for.
+  EXPECT_EQ(sleeps_, (std::vector<milliseconds>{seconds(5), seconds(55)}));
+  EXPECT_EQ(clock_->now(), kStart + seconds(60));
+  EXPECT_EQ(transport_->request_count(), 1u + 1u) << "no poll with an expired code";
+}
+
+TEST_F(DeviceFlowTest, IntervalLongerThanTheCodesLifeStillEndsAtItsExpiry) {
+  start(/*expires_in=*/10, /*interval=*/30);
+  auto result = sign_in_with_device(*server_, options_);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), ErrorCode::timeout);
+  EXPECT_EQ(sleeps_, (std::vector<milliseconds>{seconds(10)}));
+  EXPECT_EQ(transport_->request_count(), 1u);
+}
+
 TEST_F(DeviceFlowTest, OtherErrorsStopPolling) {
   start();
   transport_->enqueue(oauth_error("invalid_client"));

@@ -182,6 +182,22 @@ TEST_F(IdTokenTest, TokenIssuedInTheFutureIsRefused) {
   EXPECT_TRUE(verify(rsa_key().sign(c)));
 }
 
+TEST_F(IdTokenTest, TokenNotYetValidIsRefusedOutsideTheLeewayOnly) {
+  auto c = claims();
+  c["nbf"] = epoch(kNow) + 61;
+  expect_refused(rsa_key().sign(c), "nbf");
+  c["nbf"] = epoch(kNow) + 60;  // clock skew within the leeway
+  EXPECT_TRUE(verify(rsa_key().sign(c)));
+  c["nbf"] = epoch(kNow) - 10;
+  EXPECT_TRUE(verify(rsa_key().sign(c)));
+}
+
+TEST_F(IdTokenTest, MalformedNbfIsRefused) {
+  auto c = claims();
+  c["nbf"] = "soon";
+  expect_refused(rsa_key().sign(c), "nbf");
+}
+
 TEST_F(IdTokenTest, MissingRequiredClaimsAreRefused) {
   for (const char* name : {"sub", "exp", "iat", "aud", "iss"}) {
     auto c = claims();
@@ -309,6 +325,41 @@ TEST_F(IdTokenTest, MissingJwksUriIsAConfigError) {
   auto result = verifier.verify(Secret(std::string_view(rsa_key().sign(claims()))));
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().code(), ErrorCode::config);
+}
+
+TEST_F(IdTokenTest, PlainHttpJwksUriToARemoteHostIsRefusedBeforeAnyRequest) {
+  for (const char* uri : {"http://issuer.example/jwks", "http://10.0.0.1/jwks", "ftp://x/jwks"}) {
+    IdTokenVerifier verifier(transport_, uri, kIssuer, kClient, clock_);
+    auto result = verifier.verify(Secret(std::string_view(rsa_key().sign(claims()))));
+    ASSERT_FALSE(result) << uri;
+    EXPECT_EQ(result.error().code(), ErrorCode::config) << uri;
+    EXPECT_NE(result.error().message().find("jwks_uri"), std::string::npos)
+        << result.error().message();
+  }
+  EXPECT_EQ(transport_->request_count(), 0u);
+}
+
+TEST_F(IdTokenTest, HandBuiltMetadataWithPlainHttpJwksUriIsRefused) {
+  ServerMetadata metadata;
+  metadata.issuer = kIssuer;
+  metadata.token_endpoint = "https://issuer.example/token";
+  metadata.jwks_uri = "http://issuer.example/jwks";
+  AuthorizationServer server(transport_, metadata,
+                             ClientConfig{kClient, Secret(), ClientAuth::none}, clock_);
+  IdTokenVerifier verifier(server);
+  auto result = verifier.verify(Secret(std::string_view(rsa_key().sign(claims()))));
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), ErrorCode::config);
+  EXPECT_EQ(transport_->request_count(), 0u);
+}
+
+TEST_F(IdTokenTest, PlainHttpJwksUriToLoopbackIsAllowed) {
+  transport_->set_handler([this](const Request&) -> Result<Response> {
+    return testing::json_response(200, jwks_.dump());
+  });
+  IdTokenVerifier verifier(transport_, "http://127.0.0.1:8080/jwks", kIssuer, kClient, clock_);
+  auto result = verifier.verify(Secret(std::string_view(rsa_key().sign(claims()))));
+  EXPECT_TRUE(result) << result.error().to_string();
 }
 
 TEST(Jwks, SkipsKeysItCannotUseAndRefusesNonJwks) {

@@ -121,5 +121,15 @@ TEST(AuthorizationUrl, RefusesExtraParametersThatOverrideTheFlow) {
   EXPECT_FALSE(build_authorization_url(r));
 }
 
+TEST(AuthorizationUrl, RefusesPlainHttpEndpointOffLoopback) {
+  auto r = sample_request();
+  r.endpoint = "http://as.example/authorize";
+  auto url = build_authorization_url(r);
+  ASSERT_FALSE(url);
+  EXPECT_EQ(url.error().code(), ErrorCode::config);
+  r.endpoint = "http://127.0.0.1:8080/authorize";
+  EXPECT_TRUE(build_authorization_url(r));
+}
+
 }  // namespace
 }  // namespace freshtoken::detail
