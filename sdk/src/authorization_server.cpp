@@ -1,5 +1,7 @@
 #include "freshtoken/authorization_server.hpp"
 
+#include <initializer_list>
+#include <string_view>
 #include <utility>
 
 #include "oauth_parsing.hpp"
@@ -18,6 +20,16 @@ void wipe(util::FormFields& fields) {
   for (auto& [name, value] : fields) wipe(value);
 }
 
+// The fields of a request, built without the copies a FormFields initializer list makes (and
+// never wipes) of a code or token; room for the client's credentials too.
+util::FormFields form_fields(
+    std::initializer_list<std::pair<std::string_view, std::string_view>> list) {
+  util::FormFields fields;
+  fields.reserve(list.size() + 3);
+  for (const auto& [name, value] : list) fields.emplace_back(name, value);
+  return fields;
+}
+
 bool is_success(int status) { return status >= 200 && status <= 299; }
 
 Request form_post(const std::string& url, util::FormFields& fields) {
@@ -32,14 +44,21 @@ Request form_post(const std::string& url, util::FormFields& fields) {
   return request;
 }
 
-// RFC 6749 §2.3.1: Basic credentials are the form-encoded id and secret.
+// RFC 6749 §2.3.1: Basic credentials are the form-encoded id and secret. Every string is sized
+// before it is filled (a reallocation would leave a copy of the secret behind) and wiped.
 std::string basic_credentials(const ClientConfig& client) {
   std::string id = util::form_encode(client.client_id);
   std::string secret = util::form_encode(client.client_secret.reveal());
-  std::string joined = id + ":" + secret;
-  std::string header = "Basic " + util::base64_encode(joined);
+  std::string joined;
+  joined.reserve(id.size() + 1 + secret.size());
+  joined.append(id).append(":").append(secret);
   wipe(secret);
+  std::string credentials = util::base64_encode(joined);
   wipe(joined);
+  std::string header;
+  header.reserve(6 + credentials.size());
+  header.append("Basic ").append(credentials);
+  wipe(credentials);
   return header;
 }
 
@@ -80,6 +99,7 @@ Result<Response> send_form(Transport& transport, const ClientConfig& client, con
   wipe(*basic);
   auto response = transport.send(request);
   wipe(request.body);
+  request.headers.remove("Authorization");  // wipes the copy of the Basic credentials
   return response;
 }
 
@@ -174,8 +194,8 @@ Result<std::shared_ptr<AuthorizationServer>> AuthorizationServer::discover(
 Result<TokenSet> AuthorizationServer::refresh(const Secret& refresh_token,
                                               const std::string& scope) const {
   if (refresh_token.empty()) return Error(ErrorCode::login_required, "no refresh token");
-  util::FormFields fields{{"grant_type", "refresh_token"},
-                          {"refresh_token", std::string(refresh_token.reveal())}};
+  util::FormFields fields =
+      form_fields({{"grant_type", "refresh_token"}, {"refresh_token", refresh_token.reveal()}});
   if (!scope.empty()) fields.emplace_back("scope", scope);
   return token_request(*transport_, metadata_, client_, *clock_, std::move(fields),
                        "refresh_token grant");
@@ -194,10 +214,10 @@ Result<TokenSet> AuthorizationServer::client_credentials(const std::string& scop
 Result<TokenSet> AuthorizationServer::exchange_code(const Secret& code,
                                                     const std::string& redirect_uri,
                                                     const Secret& code_verifier) const {
-  util::FormFields fields{{"grant_type", "authorization_code"},
-                          {"code", std::string(code.reveal())},
-                          {"redirect_uri", redirect_uri},
-                          {"code_verifier", std::string(code_verifier.reveal())}};
+  util::FormFields fields = form_fields({{"grant_type", "authorization_code"},
+                                         {"code", code.reveal()},
+                                         {"redirect_uri", redirect_uri},
+                                         {"code_verifier", code_verifier.reveal()}});
   return token_request(*transport_, metadata_, client_, *clock_, std::move(fields),
                        "authorization_code grant");
 }
@@ -223,8 +243,8 @@ Result<DeviceAuthorization> AuthorizationServer::start_device_authorization(
 }
 
 Result<TokenSet> AuthorizationServer::poll_device_token(const Secret& device_code) const {
-  util::FormFields fields{{"grant_type", std::string(kDeviceCodeGrant)},
-                          {"device_code", std::string(device_code.reveal())}};
+  util::FormFields fields =
+      form_fields({{"grant_type", kDeviceCodeGrant}, {"device_code", device_code.reveal()}});
   return token_request(*transport_, metadata_, client_, *clock_, std::move(fields),
                        "device_code grant");
 }
@@ -234,7 +254,7 @@ Result<void> AuthorizationServer::revoke(const Secret& token,
   if (auto ok = require_endpoint("revocation_endpoint", metadata_.revocation_endpoint); !ok) {
     return ok.error();
   }
-  util::FormFields fields{{"token", std::string(token.reveal())}};
+  util::FormFields fields = form_fields({{"token", token.reveal()}});
   if (!token_type_hint.empty()) fields.emplace_back("token_type_hint", token_type_hint);
   auto response = send_form(*transport_, client_, metadata_.revocation_endpoint, std::move(fields));
   if (!response) return response.error();

@@ -5,7 +5,9 @@
 ///   `openid` is requested, `nonce`, through the system browser and a loopback redirect listener
 ///   on 127.0.0.1 with an ephemeral port (RFC 8252 §7.3). The listener accepts exactly the one
 ///   expected redirect (checking `state`, and `iss` per RFC 9207) and answers the browser with a
-///   small page that says whether sign-in finished.
+///   small page that says whether sign-in finished. A request without this sign-in's `state`
+///   (any local process can send one) or to another path gets an error page and does not end
+///   the sign-in: it goes on waiting for the browser until the timeout.
 /// - sign_in_with_device: the device authorization grant (RFC 8628) for machines without a
 ///   browser; the user code and URL are handed to a callback.
 /// - IdTokenVerifier: OpenID Connect Core §3.1.3.7 validation of an ID token (RS256 / ES256
@@ -15,7 +17,8 @@
 ///   process.
 ///
 /// Errors (all as freshtoken::Error, never an exception):
-/// - timeout: the browser redirect did not arrive in time; the device code expired (locally,
+/// - timeout: the browser redirect did not arrive in time (the message counts the requests
+///   refused for want of this sign-in's `state`); the device code expired (locally,
 ///   or the server said expired_token — then oauth() is set).
 /// - cancelled: the CancelToken was cancelled.
 /// - login_required: the user or server refused (access_denied and the other authorization
@@ -23,8 +26,9 @@
 /// - config: the server reported a client misconfiguration (invalid_request, invalid_scope,
 ///   unauthorized_client, ... with oauth() set), the metadata lacks a needed endpoint, the
 ///   options are impossible, or the browser could not be started.
-/// - invalid_response: the redirect failed its `state`/`iss` check or had no code, or the ID
-///   token failed validation (the message names the failed check, never the token).
+/// - invalid_response: the redirect with this sign-in's `state` failed its `iss` check, repeated
+///   a parameter or had no code, or the ID token failed validation (the message names the
+///   failed check, never the token).
 /// - anything AuthorizationServer returns for the token exchange or polling.
 ///
 /// Thread safety: the functions may be called from many threads at once; each call is one

@@ -2,10 +2,13 @@
 // redirect on http://127.0.0.1:<ephemeral port>/callback (RFC 8252 §7.3, §8.3).
 //
 // Plain POSIX sockets and poll(): several connections are served at once so that a silent or
-// slow connection cannot wedge it, each with its own read deadline and a head-size limit.
-// Only the expected redirect ends the wait; other paths get 404 and it keeps waiting. Once the
-// redirect arrived (accepted or failed) the listening socket is closed, so later requests are
-// refused by the kernel.
+// slow connection cannot wedge it, each with its own read deadline and a head-size limit, and
+// a new connection is read as soon as it is accepted so that a flood of others cannot push it
+// out before its request is seen. Anyone on the machine can connect, so only the redirect
+// that carries the sign-in's state ends the wait (accepted, or refused by the server); any
+// other request gets an error page (404, 400) and it keeps waiting until its deadline. Once
+// the redirect arrived the listening socket is closed, so later requests are refused by the
+// kernel.
 //
 // Thread safety: one thread at a time.
 #pragma once
@@ -28,7 +31,7 @@ class LoopbackListener {
     // How long one connection may take to send its request head.
     std::chrono::milliseconds read_timeout{std::chrono::seconds(10)};
     // Connections served at once; a new one beyond this closes the oldest.
-    std::size_t max_connections = 16;
+    std::size_t max_connections = 32;
   };
 
   // Binds 127.0.0.1 on a port the kernel picks. Errors: network.
@@ -42,9 +45,11 @@ class LoopbackListener {
   // "http://127.0.0.1:<port><path>"
   std::string redirect_uri(const std::string& path = "/callback") const;
 
-  // Waits for the redirect. On success the browser's connection is held open until
-  // finish(); on failure the browser has already been told why. Errors: timeout, cancelled,
-  // network (the listener broke), and evaluate_redirect's failures.
+  // Waits for the redirect with the expected state. On success the browser's connection is
+  // held open until finish(); on failure the browser has already been told why. Requests
+  // without the state (or to another path) are answered with an error page and do not end
+  // the wait. Errors: timeout (its message counts the requests refused), cancelled, network
+  // (the listener broke), and evaluate_redirect's failures.
   Result<Secret> wait_for_code(const RedirectExpectation& expected,
                                std::chrono::milliseconds timeout, const CancelToken& cancel);
 
@@ -53,6 +58,8 @@ class LoopbackListener {
   void finish(bool success, const std::string& reason = {});
 
  private:
+  struct Wait;  // one wait_for_code's connections and steps
+
   LoopbackListener(int fd, std::uint16_t port, Options options);
   void close_listener();
 

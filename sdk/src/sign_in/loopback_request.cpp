@@ -3,6 +3,7 @@
 #include <array>
 #include <utility>
 
+#include "util/crypto.hpp"
 #include "util/encoding.hpp"
 
 namespace freshtoken::detail {
@@ -47,6 +48,105 @@ ErrorCode code_for_authorization_error(std::string_view error) {
   }
   // access_denied, login_required, consent_required, interaction_required, and unknown ones.
   return ErrorCode::login_required;
+}
+
+// Zeroes a string that held a code or state when the scope ends, however it ends.
+class WipeOnExit {
+ public:
+  explicit WipeOnExit(std::string& text) : text_(text) {}
+  ~WipeOnExit() { util::wipe(text_); }
+  WipeOnExit(const WipeOnExit&) = delete;
+  WipeOnExit& operator=(const WipeOnExit&) = delete;
+
+ private:
+  std::string& text_;
+};
+
+// A parsed query whose values (the code, the state) are zeroed when it goes.
+struct WipedForm {
+  util::ParsedForm form;
+  ~WipedForm() {
+    for (auto& field : form.fields) util::wipe(field.second);
+    util::wipe(form.name);
+  }
+};
+
+RedirectOutcome unsolicited() {
+  RedirectOutcome out;
+  out.kind = RedirectOutcome::Kind::unsolicited;
+  return out;
+}
+
+// Whether any `state` in a query with repeated parameters is this sign-in's.
+bool carries_state(std::string_view query, const Secret& expected) {
+  auto fields = util::form_decode_fields(query);
+  if (!fields) return false;
+  bool found = false;
+  for (auto& [name, value] : *fields) {
+    if (name == "state" && !value.empty() && Secret(std::move(value)) == expected) found = true;
+    util::wipe(value);
+  }
+  return found;
+}
+
+// The redirect with this sign-in's state: the server's answer, which ends the sign-in.
+RedirectOutcome evaluate_response(const util::ParsedForm& form,
+                                  const RedirectExpectation& expected) {
+  const std::string* code = form.find("code");
+  const std::string* iss = form.find("iss");
+  const std::string* error = form.find("error");
+  const std::string* description = form.find("error_description");
+  if (iss) {
+    if (*iss != expected.issuer) {
+      return failed(ErrorCode::invalid_response,
+                    "the authorization response's iss is not the expected issuer (RFC 9207)",
+                    "The response came from another server than expected.");
+    }
+  } else if (expected.require_iss) {
+    return failed(ErrorCode::invalid_response,
+                  "the authorization response has no iss although the server supports it "
+                  "(RFC 9207)",
+                  "The response did not say which server sent it.");
+  }
+  if (error) {
+    OAuthError oauth{printable(*error, 64), printable(description ? *description : "", 200), ""};
+    std::string reason = "The authorization server answered " + oauth.error;
+    if (!oauth.description.empty()) reason += ": " + oauth.description;
+    reason += ".";
+    auto out_failed = failed(code_for_authorization_error(*error),
+                             "the authorization server refused the sign-in", std::move(reason));
+    out_failed.error->with_oauth(std::move(oauth));
+    return out_failed;
+  }
+  if (!code || code->empty()) {
+    return failed(ErrorCode::invalid_response, "the authorization response has no code",
+                  "The response carried no authorization code.");
+  }
+  RedirectOutcome out;
+  out.kind = RedirectOutcome::Kind::accepted;
+  out.code = Secret(std::string_view(*code));
+  return out;
+}
+
+// The query of a GET to the redirect path. Without this sign-in's state it is not the
+// server's answer to it, whatever it says (RFC 6749 §10.12): it is refused and the sign-in
+// goes on, so that another local process or a web page cannot end it with one request.
+RedirectOutcome evaluate_query(std::string_view query, const RedirectExpectation& expected) {
+  WipedForm parsed{util::parse_form(query)};
+  const util::ParsedForm& form = parsed.form;
+  if (form.status == util::ParsedForm::Status::malformed_escape) return RedirectOutcome{};
+  if (form.status == util::ParsedForm::Status::repeated_name) {
+    if (!carries_state(query, expected.state)) return unsolicited();
+    // RFC 6749 §3.1: parameters must not be repeated; a repeat smells of injection.
+    return failed(ErrorCode::invalid_response,
+                  "the authorization response is malformed: " + form.describe(),
+                  "The response from the sign-in page was malformed.");
+  }
+  const std::string* state = form.find("state");
+  if (!state || state->empty() || Secret(std::string_view(*state)) != expected.state) {
+    return unsolicited();
+  }
+  return evaluate_response(form, expected);
 }
 
 }  // namespace
@@ -101,6 +201,7 @@ RedirectOutcome evaluate_redirect(std::string_view request_line,
   RedirectOutcome out;
   auto line = parse_request_line(request_line);
   if (!line) return out;  // bad_request
+  WipeOnExit query(line->query);
   if (line->path != expected.path) {
     out.kind = RedirectOutcome::Kind::not_found;
     return out;
@@ -109,61 +210,7 @@ RedirectOutcome evaluate_redirect(std::string_view request_line,
     out.kind = RedirectOutcome::Kind::method_not_allowed;
     return out;
   }
-  auto form = util::parse_form(line->query);
-  if (form.status == util::ParsedForm::Status::malformed_escape) return out;  // bad_request
-  if (form.status == util::ParsedForm::Status::repeated_name) {
-    // RFC 6749 §3.1: parameters must not be repeated; a repeat smells of injection.
-    return failed(ErrorCode::invalid_response,
-                  "the authorization response is malformed: " + form.describe(),
-                  "The response from the sign-in page was malformed.");
-  }
-  auto take = [&form](std::string_view name) -> std::optional<std::string> {
-    const std::string* value = form.find(name);
-    return value ? std::optional<std::string>(*value) : std::nullopt;
-  };
-  std::optional<std::string> code = take("code"), state = take("state"), iss = take("iss"),
-                             error = take("error"), description = take("error_description");
-  Secret received_code(code ? std::move(*code) : std::string());
-
-  // state first: an unsolicited redirect (error or not) must not be believed.
-  if (!state || state->empty()) {
-    return failed(ErrorCode::invalid_response, "the authorization response has no state",
-                  "The response did not belong to this sign-in (no state).");
-  }
-  if (Secret(std::move(*state)) != expected.state) {
-    return failed(ErrorCode::invalid_response,
-                  "the authorization response's state does not match the request",
-                  "The response did not belong to this sign-in (state mismatch).");
-  }
-  if (iss) {
-    if (*iss != expected.issuer) {
-      return failed(ErrorCode::invalid_response,
-                    "the authorization response's iss is not the expected issuer (RFC 9207)",
-                    "The response came from another server than expected.");
-    }
-  } else if (expected.require_iss) {
-    return failed(ErrorCode::invalid_response,
-                  "the authorization response has no iss although the server supports it "
-                  "(RFC 9207)",
-                  "The response did not say which server sent it.");
-  }
-  if (error) {
-    OAuthError oauth{printable(*error, 64), printable(description.value_or(""), 200), ""};
-    std::string reason = "The authorization server answered " + oauth.error;
-    if (!oauth.description.empty()) reason += ": " + oauth.description;
-    reason += ".";
-    auto out_failed = failed(code_for_authorization_error(*error),
-                             "the authorization server refused the sign-in", std::move(reason));
-    out_failed.error->with_oauth(std::move(oauth));
-    return out_failed;
-  }
-  if (received_code.empty()) {
-    return failed(ErrorCode::invalid_response, "the authorization response has no code",
-                  "The response carried no authorization code.");
-  }
-  out.kind = RedirectOutcome::Kind::accepted;
-  out.code = std::move(received_code);
-  return out;
+  return evaluate_query(line->query, expected);
 }
 
 std::string http_page(int status, std::string_view title, std::string_view message) {

@@ -44,7 +44,8 @@ struct RedirectOutcome {
     bad_request,         // unparseable: answer 400, keep waiting
     not_found,           // another path: answer 404, keep waiting
     method_not_allowed,  // the right path with another method: answer 405, keep waiting
-    failed,              // the redirect arrived and says no (or is forged): fail the sign-in
+    unsolicited,         // no state or another one: not this sign-in's; answer 400, keep waiting
+    failed,              // the redirect arrived (right state) and says no: fail the sign-in
     accepted,            // the redirect with a code and the right state
   };
   Kind kind = Kind::bad_request;
@@ -53,7 +54,9 @@ struct RedirectOutcome {
   std::string reason;          // failed only: safe to show on the page (contains no secret)
 };
 
-// Decides what the request with this request line means for the sign-in.
+// Decides what the request with this request line means for the sign-in. Only a redirect that
+// carries this sign-in's state can end it: anyone on the machine can send the others. The
+// parsed query's copies of the code and state are wiped before it returns.
 RedirectOutcome evaluate_redirect(std::string_view request_line,
                                   const RedirectExpectation& expected);
 

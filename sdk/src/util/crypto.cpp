@@ -42,6 +42,9 @@ void wipe(char* data, std::size_t size) noexcept {
 }
 
 void wipe(std::string& text) noexcept {
+  // The whole capacity: bytes past the size may still hold what a longer value left there.
+  // Growing to the capacity does not reallocate.
+  text.resize(text.capacity());
   wipe(text.data(), text.size());
   text.clear();
 }

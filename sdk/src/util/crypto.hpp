@@ -18,7 +18,7 @@ std::string hex(std::string_view bytes);
 // dead store (explicit_bzero: a vectorised memset, several times cheaper than
 // OPENSSL_cleanse's byte loop on the per-request path).
 void wipe(char* data, std::size_t size) noexcept;
-// Zeroes the string's bytes, then empties it.
+// Zeroes the string's bytes up to its capacity (not only its size), then empties it.
 void wipe(std::string& text) noexcept;
 
 }  // namespace freshtoken::util

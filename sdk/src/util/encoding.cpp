@@ -1,9 +1,12 @@
 #include "util/encoding.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <set>
 #include <utility>
+
+#include "util/crypto.hpp"
 
 namespace freshtoken::util {
 
@@ -66,9 +69,10 @@ int hex_value(char c) {
   return -1;
 }
 
-// Decodes '+' and %XX into `out`; npos on success, else the offset of the bad '%'.
+// Decodes '+' and %XX into `out`; npos on success, else the offset of the bad '%'. `out` may
+// hold the previous value (a code, a token): it is wiped before it is reused or reallocated.
 std::size_t decode_component(std::string_view text, std::string& out) {
-  out.clear();
+  wipe(out);
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
@@ -94,6 +98,15 @@ template <typename OnField>
 std::size_t for_each_field(std::string_view body, OnField&& on_field) {
   std::string name;
   std::string value;
+  // What on_field did not take may be a code or a token.
+  struct WipeScratch {
+    std::string& name;
+    std::string& value;
+    ~WipeScratch() {
+      wipe(name);
+      wipe(value);
+    }
+  } wipe_scratch{name, value};
   std::size_t start = 0;
   while (start < body.size()) {
     auto amp = body.find('&', start);
@@ -136,6 +149,32 @@ bool is_oauth_parameter_name(std::string_view name) {
   return false;
 }
 
+bool is_form_unreserved(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '*' ||
+         c == '-' || c == '.' || c == '_';
+}
+
+std::size_t form_encoded_size(std::string_view text) {
+  std::size_t size = 0;
+  for (unsigned char c : text) size += is_form_unreserved(c) || c == ' ' ? 1 : 3;
+  return size;
+}
+
+void append_form_encoded(std::string& out, std::string_view text) {
+  static constexpr char digits[] = "0123456789ABCDEF";
+  for (unsigned char c : text) {
+    if (is_form_unreserved(c)) {
+      out += char(c);
+    } else if (c == ' ') {
+      out += '+';
+    } else {
+      out += '%';
+      out += digits[c >> 4];
+      out += digits[c & 0xf];
+    }
+  }
+}
+
 }  // namespace
 
 std::string base64url_encode(std::string_view bytes) { return encode(bytes, kBase64Url, false); }
@@ -146,21 +185,9 @@ std::string base64_encode(std::string_view bytes) { return encode(bytes, kBase64
 std::optional<std::string> base64_decode(std::string_view text) { return decode(text, kBase64Std); }
 
 std::string form_encode(std::string_view text) {
-  static constexpr char digits[] = "0123456789ABCDEF";
   std::string out;
-  out.reserve(text.size());
-  for (unsigned char c : text) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '*' ||
-        c == '-' || c == '.' || c == '_') {
-      out += char(c);
-    } else if (c == ' ') {
-      out += '+';
-    } else {
-      out += '%';
-      out += digits[c >> 4];
-      out += digits[c & 0xf];
-    }
-  }
+  out.reserve(form_encoded_size(text));
+  append_form_encoded(out, text);
   return out;
 }
 
@@ -171,12 +198,19 @@ std::optional<std::string> form_decode(std::string_view text) {
 }
 
 std::string form_encode(const FormFields& fields) {
+  // Sized first and encoded in place: the values are codes, tokens and secrets, and a
+  // temporary or a reallocation would leave a copy of them behind.
+  std::size_t size = 0;
+  for (const auto& [name, value] : fields) {
+    size += (size == 0 ? 0 : 1) + form_encoded_size(name) + 1 + form_encoded_size(value);
+  }
   std::string out;
+  out.reserve(size);
   for (const auto& [name, value] : fields) {
     if (!out.empty()) out += '&';
-    out += form_encode(name);
+    append_form_encoded(out, name);
     out += '=';
-    out += form_encode(value);
+    append_form_encoded(out, value);
   }
   return out;
 }
@@ -216,6 +250,9 @@ std::string ParsedForm::describe() const {
 ParsedForm parse_form(std::string_view text) {
   // A malformed escape anywhere wins over a repeat: the input is then not a form at all.
   ParsedForm out;
+  // Room for every part: growing would move short values, whose bytes live inside the
+  // vector's storage, and leave them behind.
+  out.fields.reserve(static_cast<std::size_t>(std::count(text.begin(), text.end(), '&')) + 1);
   std::set<std::string> seen;
   bool repeated = false;
   auto bad = for_each_field(text, [&](std::string& name, std::string& value) {
@@ -231,12 +268,13 @@ ParsedForm parse_form(std::string_view text) {
   if (bad != std::string_view::npos) {
     out.status = ParsedForm::Status::malformed_escape;
     out.offset = bad;
-    out.name.clear();
+    wipe(out.name);
   } else if (repeated) {
     out.status = ParsedForm::Status::repeated_name;
   } else {
     return out;
   }
+  for (auto& field : out.fields) wipe(field.second);
   out.fields.clear();
   return out;
 }

@@ -1,7 +1,7 @@
 // The browser sign-in's loopback listener, seen from outside through the public API
 // (sign_in_with_browser against the mock server): it listens on 127.0.0.1 only — checked in
-// the kernel's socket tables while the browser is "open" — accepts one redirect, and a
-// redirect with the wrong state ends the sign-in without a token request. The listener's
+// the kernel's socket tables while the browser is "open" — accepts one redirect, and requests
+// without the sign-in's state neither end it nor cause a token request. The listener's
 // request handling in detail (wrong path, second request, garbage, slow clients) is pinned by
 // tests/unit/sign_in/loopback_listener_test.cpp.
 #include <gtest/gtest.h>
@@ -73,19 +73,22 @@ class LoopbackListenerSecurityTest : public ::testing::Test {
   }
 
   // Follows the server's redirects; `tamper` may rewrite the one to the listener.
+  static void follow(const std::string& url,
+                     const std::function<std::string(std::string)>& tamper) {
+    std::string next = url;
+    for (int hop = 0; hop < 5; ++hop) {
+      const auto slash = next.find('/', next.find("://") + 3);
+      httplib::Client client(next.substr(0, slash));
+      client.set_url_encode(false);
+      auto response = client.Get(next.substr(slash).c_str());
+      if (!response || response->status / 100 != 3) return;
+      next = response->get_header_value("Location");
+      if (next.find("127.0.0.1") != std::string::npos && tamper) next = tamper(next);
+    }
+  }
+  // The browser, on its own thread.
   void browse(const std::string& url, std::function<std::string(std::string)> tamper) {
-    browser_ = std::thread([url, tamper] {
-      std::string next = url;
-      for (int hop = 0; hop < 5; ++hop) {
-        const auto slash = next.find('/', next.find("://") + 3);
-        httplib::Client client(next.substr(0, slash));
-        client.set_url_encode(false);
-        auto response = client.Get(next.substr(slash).c_str());
-        if (!response || response->status / 100 != 3) return;
-        next = response->get_header_value("Location");
-        if (next.find("127.0.0.1") != std::string::npos && tamper) next = tamper(next);
-      }
-    });
+    browser_ = std::thread([url, tamper] { follow(url, tamper); });
   }
 
   int code_grants() const {
@@ -121,9 +124,11 @@ TEST_F(LoopbackListenerSecurityTest, ListensOn127001OnlyAndAcceptsTheRedirect) {
   EXPECT_TRUE(listening_addresses("/proc/net/tcp", port).empty());
 }
 
-TEST_F(LoopbackListenerSecurityTest, RedirectWithTheWrongStateFailsWithoutATokenRequest) {
+// A redirect with a forged state is not this sign-in's: the listener refuses it, sends no
+// token request, and keeps waiting (here until the sign-in's deadline).
+TEST_F(LoopbackListenerSecurityTest, RedirectWithTheWrongStateIsRefusedWithoutATokenRequest) {
   BrowserSignInOptions options;
-  options.timeout = 20s;
+  options.timeout = 1s;
   options.open_browser = [&](const std::string& url) -> Result<void> {
     browse(url, [](std::string location) {
       const auto at = location.find("state=");
@@ -134,8 +139,34 @@ TEST_F(LoopbackListenerSecurityTest, RedirectWithTheWrongStateFailsWithoutAToken
   };
   auto tokens = sign_in_with_browser(*as_, options);
   ASSERT_FALSE(tokens);
-  EXPECT_EQ(tokens.error().code(), ErrorCode::invalid_response);
+  EXPECT_EQ(tokens.error().code(), ErrorCode::timeout);
   EXPECT_EQ(code_grants(), 0);
+}
+
+// Another local process sends requests to the listener's port before the browser comes back
+// (forged state, none, a refusal without state, another path, garbage): the sign-in goes on
+// and completes with the browser's redirect.
+TEST_F(LoopbackListenerSecurityTest, StrayRequestsThenTheRedirectSignIn) {
+  std::vector<int> statuses;
+  BrowserSignInOptions options;
+  options.timeout = 20s;
+  options.open_browser = [&](const std::string& url) -> Result<void> {
+    browser_ = std::thread([url, &statuses] {
+      httplib::Client stray("127.0.0.1", redirect_port(url));
+      for (const char* target : {"/callback?code=stray&state=forged", "/callback?code=stray",
+                                 "/callback?error=access_denied", "/favicon.ico"}) {
+        auto answer = stray.Get(target);
+        statuses.push_back(answer ? answer->status : 0);
+      }
+      follow(url, nullptr);
+    });
+    return {};
+  };
+  auto tokens = sign_in_with_browser(*as_, options);
+  ASSERT_TRUE(tokens) << tokens.error().to_string();
+  browser_.join();
+  EXPECT_EQ(statuses, (std::vector<int>{400, 400, 400, 404}));
+  EXPECT_EQ(code_grants(), 1);
 }
 
 }  // namespace

@@ -204,6 +204,52 @@ TEST_F(BrowserFlowTest, TimesOutWhenTheBrowserNeverComesBack) {
   EXPECT_EQ(transport_->request_count(), 0u);
 }
 
+// Another local process (or a web page) that knows the port sends requests first: none of
+// them ends the sign-in, the browser's redirect then completes it.
+TEST_F(BrowserFlowTest, StrayRequestsBeforeTheRedirectDoNotEndTheSignIn) {
+  std::string forged, stateless, denied;
+  options_.open_browser = [this, &forged, &stateless, &denied](const std::string& url) {
+    auto q = query_of(url);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      query_ = q;
+    }
+    browser_ = std::thread([&forged, &stateless, &denied, q] {
+      auto port = port_of(q.at("redirect_uri"));
+      forged = testing::get(port, "/callback?code=STRAY-CODE&state=forged");
+      stateless = testing::get(port, "/callback?code=STRAY-CODE");
+      denied = testing::get(port, "/callback?error=access_denied");
+      testing::get(port, "/callback?code=AUTH-CODE&state=" + util::form_encode(q.at("state")));
+    });
+    return Result<void>();
+  };
+  auto result = sign_in();
+  ASSERT_TRUE(result) << result.error().to_string();
+  EXPECT_EQ(result->access_token.reveal(), "AT");
+  EXPECT_EQ(token_request_["code"], "AUTH-CODE");
+  for (const std::string* page : {&forged, &stateless, &denied}) {
+    EXPECT_EQ(page->rfind("HTTP/1.1 400", 0), 0u) << *page;
+    EXPECT_EQ(page->find("STRAY-CODE"), std::string::npos);
+  }
+}
+
+// The browser never comes back, a stray request does: still a timeout, which says so.
+TEST_F(BrowserFlowTest, StrayRequestThenNoRedirectTimesOut) {
+  options_.open_browser = [this](const std::string& url) -> Result<void> {
+    auto port = port_of(query_of(url).at("redirect_uri"));
+    browser_ = std::thread([port] { testing::get(port, "/callback?code=c&state=forged"); });
+    return {};
+  };
+  options_.timeout = milliseconds(300);
+  auto result = sign_in();
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), ErrorCode::timeout);
+  EXPECT_NE(result.error().message().find("1 request(s) without this sign-in's state"),
+            std::string::npos)
+      << result.error().message();
+  EXPECT_EQ(transport_->request_count(), 0u);
+}
+
 TEST_F(BrowserFlowTest, ServerWithoutS256IsRefused) {
   metadata_.code_challenge_methods_supported = {"plain"};
   auto result = sign_in();

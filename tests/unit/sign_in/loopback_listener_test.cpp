@@ -77,19 +77,90 @@ TEST_F(LoopbackListenerTest, FinishWithFailureTellsTheBrowserWhy) {
   EXPECT_NE(page.find("The token exchange failed."), std::string::npos);
 }
 
-TEST_F(LoopbackListenerTest, WrongStateFailsAndTellsTheBrowser) {
+// Any local process, or a web page spraying requests at 127.0.0.1 ports, can send these.
+TEST_F(LoopbackListenerTest, StrayRequestsGetAnErrorPageAndTheRedirectStillSignsIn) {
+  std::vector<std::string> strays;
   std::string page;
   auto port = listener_->port();
-  browser([&] { page = get(port, "/callback?code=CODE-XYZ-987&state=forged"); });
+  browser([&] {
+    for (const char* target : {"/callback?code=STRAY-CODE-1&state=forged",
+                               "/callback?code=STRAY-CODE-2", "/callback?error=access_denied",
+                               "/callback?code=c&code=d&state=forged", "/favicon.ico", "/"}) {
+      strays.push_back(get(port, target));
+    }
+    strays.push_back(testing::send_raw(port, "\x16\x03\x01 not http\r\n\r\n"));
+    page = get(port, "/callback?code=CODE-XYZ-987&state=state-123");
+  });
+  auto code = wait();
+  ASSERT_TRUE(code) << code.error().to_string();
+  EXPECT_EQ(code->reveal(), "CODE-XYZ-987");
+  listener_->finish(true);
+  client_.join();
+  ASSERT_EQ(strays.size(), 7u);
+  for (const auto& stray : strays) {
+    EXPECT_TRUE(stray.rfind("HTTP/1.1 400", 0) == 0 || stray.rfind("HTTP/1.1 404", 0) == 0)
+        << stray;
+    EXPECT_EQ(stray.find("STRAY-CODE"), std::string::npos) << "no echo";
+    EXPECT_EQ(stray.find("state-123"), std::string::npos);
+  }
+  EXPECT_NE(strays[0].find("does not belong to the sign-in in progress"), std::string::npos);
+  EXPECT_EQ(page.rfind("HTTP/1.1 200", 0), 0u) << page;
+}
+
+TEST_F(LoopbackListenerTest, StrayRequestThenTheDeadlineIsATimeoutThatCountsThem) {
+  std::string stray;
+  auto port = listener_->port();
+  browser([&] { stray = get(port, "/callback?code=c&state=forged"); });
+  auto code = wait(milliseconds(300));
+  ASSERT_FALSE(code);
+  EXPECT_EQ(code.error().code(), ErrorCode::timeout);
+  EXPECT_NE(code.error().message().find("1 request(s) without this sign-in's state"),
+            std::string::npos)
+      << code.error().message();
+  client_.join();
+  EXPECT_EQ(stray.rfind("HTTP/1.1 400", 0), 0u) << stray;
+}
+
+// A redirect with this sign-in's state that says no ends the sign-in, as before.
+TEST_F(LoopbackListenerTest, RefusalWithTheRightStateFailsAndClosesTheListener) {
+  std::string page;
+  auto port = listener_->port();
+  browser([&] { page = get(port, "/callback?error=access_denied&state=state-123"); });
   auto code = wait();
   ASSERT_FALSE(code);
-  EXPECT_EQ(code.error().code(), ErrorCode::invalid_response);
-  EXPECT_NE(code.error().message().find("state"), std::string::npos);
+  EXPECT_EQ(code.error().code(), ErrorCode::login_required);
   client_.join();
   EXPECT_EQ(page.rfind("HTTP/1.1 400", 0), 0u) << page;
   EXPECT_NE(page.find("Sign-in failed"), std::string::npos);
-  EXPECT_EQ(page.find("CODE-XYZ-987"), std::string::npos);
   EXPECT_LT(testing::connect_loopback(port), 0) << "the listener is closed after a failure";
+}
+
+// A connection that connects and says nothing, held open for the whole sign-in.
+TEST_F(LoopbackListenerTest, IdleConnectionHeldOpenDoesNotDelayTheRedirect) {
+  std::string page;
+  auto port = listener_->port();
+  int idle = testing::connect_loopback(port);
+  ASSERT_GE(idle, 0);
+  browser([&] { page = get(port, "/callback?code=c&state=state-123"); });
+  auto code = wait();
+  ASSERT_TRUE(code) << code.error().to_string();
+  listener_->finish(true);
+  client_.join();
+  ::close(idle);
+  EXPECT_EQ(page.rfind("HTTP/1.1 200", 0), 0u);
+}
+
+TEST_F(LoopbackListenerTest, CancelStopsTheWaitWhileAnIdleConnectionIsOpen) {
+  int idle = testing::connect_loopback(listener_->port());
+  ASSERT_GE(idle, 0);
+  browser([this] {
+    std::this_thread::sleep_for(milliseconds(50));
+    cancel_.cancel();
+  });
+  auto code = wait(milliseconds(30'000));
+  ::close(idle);
+  ASSERT_FALSE(code);
+  EXPECT_EQ(code.error().code(), ErrorCode::cancelled);
 }
 
 TEST_F(LoopbackListenerTest, WrongPathGets404AndTheRightOneStillWorks) {
@@ -222,6 +293,27 @@ TEST_F(SlowLoopbackListenerTest, MoreIdleConnectionsThanItServesDoNotBlockTheRed
   listener_->finish(true);
   client_.join();
   EXPECT_EQ(page.rfind("HTTP/1.1 200", 0), 0u);
+}
+
+// The browser's request is already there when a burst of connections arrives after it,
+// more than the listener serves at once: the burst must not push the browser's out unread.
+TEST_F(SlowLoopbackListenerTest, ABurstOfConnectionsAfterTheBrowsersDoesNotPushItOut) {
+  auto port = listener_->port();
+  int real = testing::connect_loopback(port);
+  ASSERT_GE(real, 0);
+  ASSERT_TRUE(testing::send_text(
+      real, "GET /callback?code=c&state=state-123 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+  std::vector<int> burst;
+  for (std::size_t i = 0; i < 3 * options_.max_connections; ++i) {
+    burst.push_back(testing::connect_loopback(port));
+    ASSERT_GE(burst.back(), 0);
+  }
+  auto code = wait(milliseconds(2'000));
+  for (int fd : burst) ::close(fd);
+  ASSERT_TRUE(code) << code.error().to_string();
+  listener_->finish(true);
+  EXPECT_EQ(testing::read_all(real).rfind("HTTP/1.1 200", 0), 0u);
+  ::close(real);
 }
 
 TEST(LoopbackListenerLifetime, DestroyingItWhileABrowserWaitsAnswersFailed) {
