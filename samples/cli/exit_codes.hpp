@@ -1,4 +1,4 @@
-// The exit codes of freshtoken-cli (DESIGN.md, "freshtoken-cli") and the one mapping from an
+// The exit codes of freshtoken-cli (docs/cli.md) and the one mapping from an
 // SDK Error to them. "Impossible requests" are usage errors too: ErrorCode::config (e.g. a
 // bearer token over plain http to a remote host) and a server refusing the scope or client id.
 #pragma once

@@ -202,16 +202,6 @@ std::string strip_trailing_slash(std::string_view text) {
 
 }  // namespace
 
-std::string printable(std::string_view text, std::size_t max) {
-  std::string out;
-  for (char c : text.substr(0, max)) {
-    auto u = static_cast<unsigned char>(c);
-    out += (u < 0x20 || u == 0x7f) ? '?' : c;
-  }
-  if (text.size() > max) out += "...";
-  return out;
-}
-
 Result<TokenSet> parse_token_response(std::string_view body, TimePoint received_at) {
   constexpr std::string_view what = "token response";
   try {

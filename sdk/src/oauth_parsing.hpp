@@ -15,7 +15,8 @@
 #include "freshtoken/error.hpp"
 #include "freshtoken/http.hpp"
 #include "freshtoken/token_set.hpp"
-#include "url.hpp"  // is_loopback_host, parse_url
+#include "url.hpp"            // is_loopback_host, parse_url
+#include "util/encoding.hpp"  // printable
 
 namespace freshtoken::detail {
 
@@ -79,8 +80,6 @@ std::string oauth_metadata_url(std::string_view issuer);
 // retry_after() is set whenever a valid Retry-After header came with it.
 Error error_from_response(const Response& response, TimePoint now, std::string_view context);
 
-// Untrusted text made safe for an error message: control characters replaced, truncated.
-// Only for values that cannot be secrets (issuers, error descriptions).
-std::string printable(std::string_view text, std::size_t max = 200);
+using util::printable;
 
 }  // namespace freshtoken::detail

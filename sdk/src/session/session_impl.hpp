@@ -117,6 +117,8 @@ class Session::Impl {
   bool stopping();
   std::optional<ProcessLock> lock_store_writes();
   bool sleep_unless_stopped(std::chrono::milliseconds delay);
+  // Waits before retry number `retry` (from 0) of a transient failure; false when stopped.
+  bool back_off(int retry, const Error& error);
   // No lock held: the record this session saw was erased during its refresh, which got
   // `issued` in return for `used`. Revokes `issued` and reports login_required.
   Result<void> signed_out_elsewhere(const Secret& used, const Secret& issued, Events& events);

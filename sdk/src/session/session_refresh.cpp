@@ -43,6 +43,20 @@ Result<void> Session::Impl::give_up(const Error& error, const Secret& refresh_to
   return error;
 }
 
+bool Session::Impl::back_off(int retry, const Error& error) {
+  double draw;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    draw = std::uniform_real_distribution<double>(0.0, 1.0)(random_);
+  }
+  const auto delay = detail::backoff_delay(options_.policy, retry, error.retry_after(), draw);
+  log(LogLevel::warning, "token refresh failed (" + error.to_string() + "), retry " +
+                             std::to_string(retry + 1) + " of " +
+                             std::to_string(options_.policy.max_retries) + " in " +
+                             std::to_string(delay.count()) + " ms");
+  return sleep_unless_stopped(delay);
+}
+
 Result<void> Session::Impl::refresh(Events& events) {
   Secret refresh_token;
   std::uint64_t epoch = 0;
@@ -95,18 +109,7 @@ Result<void> Session::Impl::refresh(Events& events) {
 
     if (detail::is_transient(error) && retry < options_.policy.max_retries) {
       if (*account_lock) (*account_lock)->release();  // others may try while we sleep
-      double draw;
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        draw = std::uniform_real_distribution<double>(0.0, 1.0)(random_);
-      }
-      const auto delay = detail::backoff_delay(options_.policy, retry, error.retry_after(), draw);
-      ++retry;
-      log(LogLevel::warning, "token refresh failed (" + error.to_string() + "), retry " +
-                                 std::to_string(retry) + " of " +
-                                 std::to_string(options_.policy.max_retries) + " in " +
-                                 std::to_string(delay.count()) + " ms");
-      if (!sleep_unless_stopped(delay)) return cancelled_error();
+      if (!back_off(retry++, error)) return cancelled_error();
       if (superseded(epoch)) return {};
       continue;
     }

@@ -17,19 +17,6 @@ bool is_token_char(char c) {
 
 bool is_visible(char c) { return c > 0x20 && c < 0x7f; }
 
-// Reasons come partly from the server's error_description: keep them short and printable.
-std::string printable(std::string_view text, std::size_t limit) {
-  std::string out;
-  for (char c : text) {
-    if (out.size() >= limit) {
-      out += "...";
-      break;
-    }
-    out += (c >= 0x20 && c < 0x7f) ? c : '?';
-  }
-  return out;
-}
-
 RedirectOutcome failed(ErrorCode code, std::string message, std::string reason) {
   RedirectOutcome out;
   out.kind = RedirectOutcome::Kind::failed;
@@ -109,7 +96,8 @@ RedirectOutcome evaluate_response(const util::ParsedForm& form,
                   "The response did not say which server sent it.");
   }
   if (error) {
-    OAuthError oauth{printable(*error, 64), printable(description ? *description : "", 200), ""};
+    OAuthError oauth{util::printable(*error, 64),
+                     util::printable(description ? *description : "", 200), ""};
     std::string reason = "The authorization server answered " + oauth.error;
     if (!oauth.description.empty()) reason += ": " + oauth.description;
     reason += ".";

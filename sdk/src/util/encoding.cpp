@@ -306,4 +306,57 @@ std::string html_escape(std::string_view text) {
   return out;
 }
 
+namespace {
+// The length of the UTF-8 sequence starting at text[at] when it is valid and not a control
+// character, else 0.
+std::size_t printable_sequence(std::string_view text, std::size_t at) {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(at);
+  if (lead < 0x80) return (lead < 0x20 || lead == 0x7f) ? 0 : 1;
+  std::size_t length = 0;
+  std::uint32_t code = 0;
+  if ((lead & 0xe0) == 0xc0) {
+    length = 2;
+    code = lead & 0x1f;
+  } else if ((lead & 0xf0) == 0xe0) {
+    length = 3;
+    code = lead & 0x0f;
+  } else if ((lead & 0xf8) == 0xf0) {
+    length = 4;
+    code = lead & 0x07;
+  } else {
+    return 0;
+  }
+  if (at + length > text.size()) return 0;
+  for (std::size_t i = 1; i < length; ++i) {
+    if ((byte(at + i) & 0xc0) != 0x80) return 0;
+    code = (code << 6) | (byte(at + i) & 0x3f);
+  }
+  static constexpr std::uint32_t kSmallest[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (code < kSmallest[length] || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff))
+    return 0;                  // overlong, out of range, or a surrogate
+  if (code <= 0x9f) return 0;  // C1 controls
+  return length;
+}
+}  // namespace
+
+std::string printable(std::string_view text, std::size_t max) {
+  std::string out;
+  for (std::size_t at = 0; at < text.size();) {
+    const std::size_t length = printable_sequence(text, at);
+    if (out.size() + std::max<std::size_t>(length, 1) > max) {
+      out += "...";
+      break;
+    }
+    if (length == 0) {
+      out += '?';
+      ++at;
+    } else {
+      out.append(text, at, length);
+      at += length;
+    }
+  }
+  return out;
+}
+
 }  // namespace freshtoken::util

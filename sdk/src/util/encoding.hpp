@@ -53,6 +53,12 @@ struct ParsedForm {
 // malformed escape anywhere is reported before a repeat.
 ParsedForm parse_form(std::string_view text);
 
+// Untrusted text made safe to print in a message or a terminal: every control character (C0,
+// DEL, and the C1 range U+0080..U+009F, which terminals read as escape sequences) and every
+// byte that is not part of valid UTF-8 becomes '?'; cut after `max` bytes (on a character
+// boundary) with "..." added. Only for values that cannot be secrets.
+std::string printable(std::string_view text, std::size_t max = 200);
+
 // Text for an HTML page's body or attribute value: & < > " ' as character references.
 std::string html_escape(std::string_view text);
 

@@ -53,3 +53,33 @@ TEST(Random, BytesDifferBetweenCalls) {
 
 }  // namespace
 }  // namespace freshtoken::util
+
+namespace freshtoken::util {
+namespace {
+
+TEST(Printable, ControlCharactersOfEveryKindBecomeQuestionMarks) {
+  EXPECT_EQ(printable("a\x1b[31mb\x07\r\n\x7f"), "a?[31mb????");
+  // U+009B (CSI as a C1 control) in UTF-8, and a raw 0x9b byte.
+  EXPECT_EQ(printable("x\xc2\x9b"
+                      "2Jy"),
+            "x?2Jy");
+  EXPECT_EQ(printable("x\x9b"
+                      "2J"),
+            "x?2J");
+}
+
+TEST(Printable, ValidUtf8IsKeptAndInvalidBytesAreNot) {
+  EXPECT_EQ(printable("caf\xc3\xa9 \xe2\x9c\x93"), "caf\xc3\xa9 \xe2\x9c\x93");
+  EXPECT_EQ(printable("\xc0\xaf"), "??");       // overlong '/'
+  EXPECT_EQ(printable("\xed\xa0\x80"), "???");  // a surrogate
+  EXPECT_EQ(printable("\xe2\x9c"), "??");       // cut short
+}
+
+TEST(Printable, CutsOnACharacterBoundary) {
+  EXPECT_EQ(printable("abcdef", 4), "abcd...");
+  EXPECT_EQ(printable("ab\xc3\xa9", 3), "ab...");
+  EXPECT_EQ(printable("abc", 3), "abc");
+}
+
+}  // namespace
+}  // namespace freshtoken::util
