@@ -1,5 +1,6 @@
 // The file store: one 0600 file per (service, account) in a 0700 directory.
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -7,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <system_error>
 #include <utility>
 
 #include "freshtoken/platform/secret_stores.hpp"
@@ -17,6 +19,22 @@ namespace freshtoken {
 namespace {
 
 std::string errno_text(int err) { return std::strerror(err); }
+
+// A save writes "<entry file>.tmp.<16 lowercase hex digits>" and renames it over the entry.
+constexpr const char* kTemporaryInfix = ".tmp.";
+constexpr std::size_t kTemporaryRandomBytes = 8;
+
+// Whether `name` is one of the temporary files a save of the entry file `entry` makes, exactly.
+bool is_temporary_of(const std::string& name, const std::string& entry) {
+  const std::string prefix = entry + kTemporaryInfix;
+  if (name.size() != prefix.size() + 2 * kTemporaryRandomBytes) return false;
+  if (name.compare(0, prefix.size(), prefix) != 0) return false;
+  for (std::size_t i = prefix.size(); i < name.size(); ++i) {
+    const char c = name[i];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
 
 std::string mode_text(mode_t mode) {
   char buf[8];
@@ -33,6 +51,8 @@ class Fd {
     if (fd_ >= 0) ::close(fd_);
   }
   int get() const { return fd_; }
+  // Gives the descriptor up without closing it.
+  int release() { return std::exchange(fd_, -1); }
   // Closes now and reports the close error (a late write error may surface here).
   int close() {
     int rc = ::close(fd_);
@@ -108,13 +128,10 @@ class FileStore final : public SecretStore {
                     const Secret& secret) override {
     if (auto checked = check_directory(/*create=*/true); !checked) return checked.error();
     const auto path = file_for(service, account);
-    auto tmp = path;
-    tmp += ".tmp." + util::hex(util::random_bytes(8));
-
-    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (fd.get() < 0) {
-      return Error(ErrorCode::storage, "cannot create " + tmp.string() + ": " + errno_text(errno));
-    }
+    std::filesystem::path tmp;
+    std::string create_error;
+    Fd fd(create_temporary(path, tmp, create_error));
+    if (fd.get() < 0) return Error(ErrorCode::storage, create_error);
     auto fail = [&](const std::string& what, int err) -> Result<void> {
       ::unlink(tmp.c_str());
       return Error(ErrorCode::storage, what + " " + tmp.string() + ": " + errno_text(err));
@@ -129,9 +146,16 @@ class FileStore final : public SecretStore {
       done += static_cast<std::size_t>(n);
     }
     if (::fsync(fd.get()) != 0) return fail("cannot fsync", errno);
-    if (fd.close() != 0) return fail("cannot close", errno);
+    // Renamed while still open, so still locked: until it has its final name no clean-up may
+    // take it for a leftover.
     if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("cannot rename", errno);
-    return sync_directory();
+    if (fd.close() != 0) {
+      return Error(ErrorCode::storage, "cannot close " + path.string() + ": " + errno_text(errno));
+    }
+    if (auto synced = sync_directory(); !synced) return synced;
+    // Best effort: the save itself has succeeded, and the next save or erase tries again.
+    (void)remove_leftovers(path);
+    return {};
   }
 
   Result<void> erase(const std::string& service, const std::string& account) override {
@@ -140,10 +164,11 @@ class FileStore final : public SecretStore {
       return checked.error();
     }
     const auto path = file_for(service, account);
-    if (::unlink(path.c_str()) != 0) {
-      if (errno == ENOENT) return {};
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
       return Error(ErrorCode::storage, "cannot remove " + path.string() + ": " + errno_text(errno));
     }
+    // A leftover holds a secret too, even when the entry itself was never saved.
+    if (auto removed = remove_leftovers(path); !removed) return removed;
     return sync_directory();
   }
 
@@ -153,6 +178,65 @@ class FileStore final : public SecretStore {
   std::filesystem::path file_for(const std::string& service, const std::string& account) const {
     // Length-prefixed, so no two (service, account) pairs share a file.
     return dir_ / util::hex(util::sha256(std::to_string(service.size()) + ':' + service + account));
+  }
+
+  // Creates a temporary file for the entry `path`, 0600, and locks it (flock) for as long as it
+  // stays open, which tells it from a leftover of a save whose process died (see
+  // remove_leftovers). The descriptor, or -1 with `error` set.
+  int create_temporary(const std::filesystem::path& path, std::filesystem::path& tmp,
+                       std::string& error) const {
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      tmp = path;
+      tmp += kTemporaryInfix + util::hex(util::random_bytes(kTemporaryRandomBytes));
+      Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+      if (fd.get() < 0) {
+        error = "cannot create " + tmp.string() + ": " + errno_text(errno);
+        return -1;
+      }
+      struct stat st {};
+      if (::flock(fd.get(), LOCK_EX) != 0 || ::fstat(fd.get(), &st) != 0) {
+        error = "cannot lock " + tmp.string() + ": " + errno_text(errno);
+        ::unlink(tmp.c_str());
+        return -1;
+      }
+      // Another clean-up may have removed it between its creation and the lock: make another.
+      if (st.st_nlink > 0) return fd.release();
+    }
+    error = "cannot keep a temporary file for " + path.string() + " (removed as it was made)";
+    return -1;
+  }
+
+  // Removes what saves of the entry `path` left behind when their process died between writing
+  // a temporary file and renaming it: each holds a secret, and would outlive a sign-out. Only
+  // regular files named exactly as create_temporary names them for this entry, and only those
+  // no live save holds locked. Errors: the first file that could not be removed.
+  Result<void> remove_leftovers(const std::filesystem::path& path) const {
+    const std::string entry = path.filename().string();
+    std::error_code listing_error;
+    std::filesystem::directory_iterator it(dir_, listing_error);
+    if (listing_error) {
+      return Error(ErrorCode::storage,
+                   "cannot list " + dir_.string() + ": " + listing_error.message());
+    }
+    Result<void> outcome;
+    for (; it != std::filesystem::directory_iterator(); it.increment(listing_error)) {
+      const std::string name = it->path().filename().string();
+      if (!is_temporary_of(name, entry)) continue;
+      const auto leftover = dir_ / name;
+      Fd fd(::open(leftover.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+      struct stat st {};
+      if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+      if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;  // a save is writing it
+      if (::unlink(leftover.c_str()) != 0 && errno != ENOENT && outcome) {
+        outcome = Error(ErrorCode::storage, "cannot remove the leftover " + leftover.string() +
+                                                ": " + errno_text(errno));
+      }
+    }
+    if (listing_error && outcome) {
+      outcome = Error(ErrorCode::storage,
+                      "cannot list " + dir_.string() + ": " + listing_error.message());
+    }
+    return outcome;
   }
 
   // The directory must be ours and private. Missing: created 0700 (parents too) when
