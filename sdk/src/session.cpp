@@ -119,14 +119,15 @@ class Session::Impl {
   void worker_loop();
   void run_flight(const std::shared_ptr<Flight>& flight);
   std::optional<Error> refresh(std::vector<SessionEvent>& events);
-  // One of this account's cross-process locks: held, or empty when it cannot be used at all
-  // (then the caller goes on without it). Errors: timeout, cancelled.
-  Result<std::optional<ProcessLock>> lock_account(ProcessLock::Kind kind);
+  // One of this account's cross-process locks, held. Errors: timeout, cancelled, and storage
+  // when the lock cannot be used at all (no safe lock directory): never run unlocked instead.
+  Result<ProcessLock> lock_account(ProcessLock::Kind kind);
   // store_mutex_ held, before a read of the store that decides a write (sign_in, sign_out, a
   // refresh's save or erase): the account's store lock, so that no other process writes in
-  // between. Empty when it cannot be had; the write goes ahead regardless, since it is newer
-  // than what it replaces.
-  std::optional<ProcessLock> lock_store_writes();
+  // between. An error (logged) when it cannot be had: a sign-in, a sign-out and a refresh's
+  // save go ahead regardless, since they are newer than what they replace (and a refresh's
+  // new token must not be lost), but a rejected token is not erased without it.
+  Result<ProcessLock> lock_store_writes();
   std::optional<Error> give_up(const Error& error, const Secret& refresh_token,
                                std::vector<SessionEvent>& events);
   // store_mutex_ held: adopt `record` (what load_record() just read) when another process
@@ -636,7 +637,7 @@ Session::Impl::Adopt Session::Impl::adopt_stored_locked(
   return result;
 }
 
-Result<std::optional<ProcessLock>> Session::Impl::lock_account(ProcessLock::Kind kind) {
+Result<ProcessLock> Session::Impl::lock_account(ProcessLock::Kind kind) {
   const char* const what = ProcessLock::name(kind);
   using Steady = std::chrono::steady_clock;
   const auto timeout = options_.policy.refresh_lock_timeout;
@@ -647,7 +648,7 @@ Result<std::optional<ProcessLock>> Session::Impl::lock_account(ProcessLock::Kind
         std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - slice_start),
                    std::chrono::milliseconds(0), kLockSlice);
     auto lock = ProcessLock::acquire(options_.service, options_.account, slice, kind);
-    if (lock) return std::optional<ProcessLock>(std::move(*lock));
+    if (lock) return lock;
     {
       std::lock_guard<std::mutex> guard(mutex_);
       if (stopping_) return cancelled_error();
@@ -655,11 +656,11 @@ Result<std::optional<ProcessLock>> Session::Impl::lock_account(ProcessLock::Kind
     const auto now = Steady::now();
     if (slice == kLockSlice && now - slice_start < kLockSlice / 2) {
       // A busy lock makes acquire wait out its slice; failing at once means the lock file or
-      // its directory is unusable. Going on without it is what a lone process would do;
-      // refusing would end every session of this account.
+      // its directory is unusable (say, another user took the place first). Going on without
+      // it would let processes of this account present one refresh token twice.
       log(LogLevel::error, std::string("cannot take the cross-process ") + what + " lock (" +
-                               lock.error().message() + "); going on without it");
-      return std::optional<ProcessLock>();
+                               lock.error().message() + ")");
+      return lock.error();
     }
     if (now >= deadline) {
       return Error(ErrorCode::timeout, "another process of account " + options_.account +
@@ -674,12 +675,12 @@ Result<std::optional<ProcessLock>> Session::Impl::lock_account(ProcessLock::Kind
   }
 }
 
-std::optional<ProcessLock> Session::Impl::lock_store_writes() {
+Result<ProcessLock> Session::Impl::lock_store_writes() {
   auto lock = lock_account(ProcessLock::Kind::store);
-  if (lock) return std::move(*lock);
-  log(LogLevel::warning,
-      "writing the secret store without the cross-process store lock: " + lock.error().message());
-  return std::nullopt;
+  if (!lock) {
+    log(LogLevel::warning, "no cross-process store lock for this write: " + lock.error().message());
+  }
+  return lock;
 }
 
 std::optional<Error> Session::Impl::give_up(const Error& error, const Secret& refresh_token,
@@ -741,11 +742,14 @@ std::optional<Error> Session::Impl::refresh(std::vector<SessionEvent>& events) {
         reread_after_rejection = true;
         continue;  // once, with the rotated token
       }
+      // Without the store lock, another process's save could land between the re-read and the
+      // erase: keep the tokens, and let a later refresh that gets the lock settle it.
+      if (!writing) return give_up(writing.error(), refresh_token, events);
       return drop_tokens_locked(error, refresh_token, epoch, events);
     }
 
     if (is_transient(error) && retry < options_.policy.max_retries) {
-      if (*account_lock) (*account_lock)->release();  // others may try while we sleep
+      account_lock->release();  // others may try while we sleep
       const auto delay = backoff(retry, error);
       ++retry;
       log(LogLevel::warning, "token refresh failed (" + error.to_string() + "), retry " +

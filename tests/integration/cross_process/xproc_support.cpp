@@ -244,7 +244,9 @@ std::string SharedAccountRun::describe() const {
 
 SharedAccountRun run_shared_account(const std::string& store_spec,
                                     const std::shared_ptr<SecretStore>& store, int workers,
-                                    int requests, int interval_ms) {
+                                    int requests, int interval_ms,
+                                    const std::vector<std::string>& launcher,
+                                    const std::map<std::string, std::string>& env) {
   SharedAccountRun run;
   run.workers = workers;
   run.requests_each = requests;
@@ -258,9 +260,13 @@ SharedAccountRun run_shared_account(const std::string& store_spec,
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::unique_ptr<Child>> children;
   for (int i = 0; i < workers; ++i) {
-    children.push_back(std::make_unique<Child>(worker_argv(
-        "requests", server, store_spec,
-        {"--requests", std::to_string(requests), "--interval-ms", std::to_string(interval_ms)})));
+    std::vector<std::string> argv = launcher;
+    for (auto& arg : worker_argv("requests", server, store_spec,
+                                 {"--requests", std::to_string(requests), "--interval-ms",
+                                  std::to_string(interval_ms)})) {
+      argv.push_back(std::move(arg));
+    }
+    children.push_back(std::make_unique<Child>(argv, env));
   }
   for (auto& child : children) {
     const std::string out = child->read_all(std::chrono::seconds(90));

@@ -121,9 +121,13 @@ struct SharedAccountRun {
   std::string account;
   std::string describe() const;
 };
+// Each worker runs as `launcher` followed by its own command line, with `env`'s changes (as
+// Child takes them) to the inherited environment.
 SharedAccountRun run_shared_account(const std::string& store_spec,
                                     const std::shared_ptr<SecretStore>& store, int workers = 8,
-                                    int requests = 200, int interval_ms = 30);
+                                    int requests = 200, int interval_ms = 30,
+                                    const std::vector<std::string>& launcher = {},
+                                    const std::map<std::string, std::string>& env = {});
 void expect_shared_account_invariants(const SharedAccountRun& run);
 
 }  // namespace freshtoken::xproc
