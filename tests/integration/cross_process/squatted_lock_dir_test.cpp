@@ -34,14 +34,16 @@ TEST(SquattedLockDirectory, FourProcessesWithoutARuntimeDirRevokeNothingAndAllSt
   ASSERT_EQ(::mkdir((tmp.path() / "home").c_str(), 0700), 0);
   auto store = make_file_store(tmp.path() / "store");
 
-  const std::vector<std::string> launcher{
+  SharedAccountSetup setup;
+  setup.launcher = {
       "/usr/bin/unshare", "--mount", "/bin/sh", "-c", R"(mount --bind "$0" /tmp && exec "$@")",
       tmp.path().string()};
-  const std::map<std::string, std::string> env{
-      {"XDG_RUNTIME_DIR", ""}, {"XDG_STATE_HOME", ""}, {"HOME", "/tmp/home"}};
-  const SharedAccountRun run =
-      run_shared_account("file:/tmp/store", store, /*workers=*/4, /*requests=*/100,
-                         /*interval_ms=*/30, launcher, env);
+  setup.env = {{"XDG_RUNTIME_DIR", ""}, {"XDG_STATE_HOME", ""}, {"HOME", "/tmp/home"}};
+  // Slow enough that the processes' refreshes, due within a few hundred milliseconds of each
+  // other, would overlap if they did not take turns.
+  setup.token_delay_ms = 250;
+  const SharedAccountRun run = run_shared_account("file:/tmp/store", store, /*workers=*/4,
+                                                  /*requests=*/100, /*interval_ms=*/30, setup);
   expect_shared_account_invariants(run);
   // The workers' locks were where they should be, not in the squatted directory.
   EXPECT_TRUE(std::filesystem::is_directory(tmp.path() / "home/.local/state/freshtoken/locks"));
