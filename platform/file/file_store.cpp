@@ -51,8 +51,6 @@ class Fd {
     if (fd_ >= 0) ::close(fd_);
   }
   int get() const { return fd_; }
-  // Gives the descriptor up without closing it.
-  int release() { return std::exchange(fd_, -1); }
   // Closes now and reports the close error (a late write error may surface here).
   int close() {
     int rc = ::close(fd_);
@@ -128,14 +126,20 @@ class FileStore final : public SecretStore {
                     const Secret& secret) override {
     if (auto checked = check_directory(/*create=*/true); !checked) return checked.error();
     const auto path = file_for(service, account);
-    std::filesystem::path tmp;
-    std::string create_error;
-    Fd fd(create_temporary(path, tmp, create_error));
-    if (fd.get() < 0) return Error(ErrorCode::storage, create_error);
+    auto tmp = path;
+    tmp += kTemporaryInfix + util::hex(util::random_bytes(kTemporaryRandomBytes));
+
+    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (fd.get() < 0) {
+      return Error(ErrorCode::storage, "cannot create " + tmp.string() + ": " + errno_text(errno));
+    }
     auto fail = [&](const std::string& what, int err) -> Result<void> {
       ::unlink(tmp.c_str());
       return Error(ErrorCode::storage, what + " " + tmp.string() + ": " + errno_text(err));
     };
+    // Locked until it is renamed, and before anything is written to it: a temporary file with
+    // content that nobody holds locked is a dead save's leftover (see remove_leftovers).
+    if (::flock(fd.get(), LOCK_EX) != 0) return fail("cannot lock", errno);
     if (::fchmod(fd.get(), 0600) != 0) return fail("cannot chmod", errno);
     const auto value = secret.reveal();
     std::size_t done = 0;
@@ -180,36 +184,11 @@ class FileStore final : public SecretStore {
     return dir_ / util::hex(util::sha256(std::to_string(service.size()) + ':' + service + account));
   }
 
-  // Creates a temporary file for the entry `path`, 0600, and locks it (flock) for as long as it
-  // stays open, which tells it from a leftover of a save whose process died (see
-  // remove_leftovers). The descriptor, or -1 with `error` set.
-  int create_temporary(const std::filesystem::path& path, std::filesystem::path& tmp,
-                       std::string& error) const {
-    for (int attempt = 0; attempt < 3; ++attempt) {
-      tmp = path;
-      tmp += kTemporaryInfix + util::hex(util::random_bytes(kTemporaryRandomBytes));
-      Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-      if (fd.get() < 0) {
-        error = "cannot create " + tmp.string() + ": " + errno_text(errno);
-        return -1;
-      }
-      struct stat st {};
-      if (::flock(fd.get(), LOCK_EX) != 0 || ::fstat(fd.get(), &st) != 0) {
-        error = "cannot lock " + tmp.string() + ": " + errno_text(errno);
-        ::unlink(tmp.c_str());
-        return -1;
-      }
-      // Another clean-up may have removed it between its creation and the lock: make another.
-      if (st.st_nlink > 0) return fd.release();
-    }
-    error = "cannot keep a temporary file for " + path.string() + " (removed as it was made)";
-    return -1;
-  }
-
   // Removes what saves of the entry `path` left behind when their process died between writing
   // a temporary file and renaming it: each holds a secret, and would outlive a sign-out. Only
-  // regular files named exactly as create_temporary names them for this entry, and only those
-  // no live save holds locked. Errors: the first file that could not be removed.
+  // regular files named exactly as save() names this entry's, and only those with content that
+  // no live save holds locked (an empty one may be a save's that has not locked it yet, and
+  // holds no secret). Errors: the first file that could not be removed.
   Result<void> remove_leftovers(const std::filesystem::path& path) const {
     const std::string entry = path.filename().string();
     std::error_code listing_error;
@@ -225,8 +204,8 @@ class FileStore final : public SecretStore {
       const auto leftover = dir_ / name;
       Fd fd(::open(leftover.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
       struct stat st {};
-      if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-      if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;  // a save is writing it
+      if (fd.get() < 0 || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;  // a save's
+      if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) continue;
       if (::unlink(leftover.c_str()) != 0 && errno != ENOENT && outcome) {
         outcome = Error(ErrorCode::storage, "cannot remove the leftover " + leftover.string() +
                                                 ": " + errno_text(errno));

@@ -193,6 +193,15 @@ TEST_F(LeftoverTest, ATemporaryFileThatALiveSaveHoldsIsNotALeftover) {
   EXPECT_FALSE(fs::exists(in_flight));
 }
 
+TEST_F(LeftoverTest, AnEmptyTemporaryFileIsNotTakenForALeftover) {
+  // A save that has created its temporary file but not locked it yet; it holds no secret.
+  const auto just_created = dir_ / (alice_ + ".tmp.0123456789abcdef");
+  std::ofstream{just_created};
+  ASSERT_TRUE(store_->save("svc", "alice", value_));
+  ASSERT_TRUE(store_->erase("svc", "alice"));
+  EXPECT_TRUE(fs::exists(just_created));
+}
+
 TEST_F(FileStoreTest, AReaderNeverSeesATornValueWhileAWriterAlternates) {
   const std::string a(256 * 1024, 'a');
   const std::string b(256 * 1024, 'b');
