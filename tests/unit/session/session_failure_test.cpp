@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "process_lock.hpp"
 #include "session_test_support.hpp"
 #include "temp_dir.hpp"
 
@@ -298,6 +299,35 @@ TEST_F(SessionTest, BackgroundRetriesResumeAfterThePause) {
   EXPECT_EQ(session->token()->reveal(), "at-0");
   ASSERT_TRUE(events_.wait_for(SessionEventKind::refreshed));
   EXPECT_EQ(session->token()->reveal(), "at-1");
+}
+
+TEST_F(SessionTest, ARejectedTokenIsNotErasedWithoutTheStoreLock) {
+  transport_->set_handler(
+      [](const Request&) -> Result<Response> { return oauth_error(400, "invalid_grant"); });
+  RefreshPolicy policy = test_policy();
+  policy.refresh_lock_timeout = 300ms;
+  auto session = signed_in_session(100s, policy);
+  // Another process of the account is writing the store and keeps its store lock.
+  auto elsewhere = ProcessLock::acquire("freshtoken", "https://as.example|app|alice", 0ms,
+                                        ProcessLock::Kind::store);
+  ASSERT_TRUE(elsewhere) << elsewhere.error().to_string();
+  clock_->advance(200s);
+
+  auto token = session->token();
+  ASSERT_FALSE(token);
+  EXPECT_EQ(token.error().code(), ErrorCode::timeout);
+  EXPECT_EQ(token_requests(), 1u);
+  EXPECT_EQ(stored_refresh_token(), "rt-0");
+  EXPECT_EQ(events_.count(SessionEventKind::login_required), 0u);
+  EXPECT_EQ(events_.count(SessionEventKind::refresh_failed), 1u);
+
+  // Once the lock is free, the next refresh settles it.
+  elsewhere->release();
+  clock_->advance(10s);
+  token = session->token();
+  ASSERT_FALSE(token);
+  EXPECT_EQ(token.error().code(), ErrorCode::login_required);
+  EXPECT_EQ(stored_refresh_token(), "(none)");
 }
 
 // --- No safe place for the cross-process lock ------------------------------------------------
