@@ -1,5 +1,6 @@
 // The file store: one 0600 file per (service, account) in a 0700 directory.
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -7,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <system_error>
 #include <utility>
 
 #include "freshtoken/platform/secret_stores.hpp"
@@ -17,6 +19,22 @@ namespace freshtoken {
 namespace {
 
 std::string errno_text(int err) { return std::strerror(err); }
+
+// A save writes "<entry file>.tmp.<16 lowercase hex digits>" and renames it over the entry.
+constexpr const char* kTemporaryInfix = ".tmp.";
+constexpr std::size_t kTemporaryRandomBytes = 8;
+
+// Whether `name` is one of the temporary files a save of the entry file `entry` makes, exactly.
+bool is_temporary_of(const std::string& name, const std::string& entry) {
+  const std::string prefix = entry + kTemporaryInfix;
+  if (name.size() != prefix.size() + 2 * kTemporaryRandomBytes) return false;
+  if (name.compare(0, prefix.size(), prefix) != 0) return false;
+  for (std::size_t i = prefix.size(); i < name.size(); ++i) {
+    const char c = name[i];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
 
 std::string mode_text(mode_t mode) {
   char buf[8];
@@ -109,7 +127,7 @@ class FileStore final : public SecretStore {
     if (auto checked = check_directory(/*create=*/true); !checked) return checked.error();
     const auto path = file_for(service, account);
     auto tmp = path;
-    tmp += ".tmp." + util::hex(util::random_bytes(8));
+    tmp += kTemporaryInfix + util::hex(util::random_bytes(kTemporaryRandomBytes));
 
     Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (fd.get() < 0) {
@@ -119,6 +137,9 @@ class FileStore final : public SecretStore {
       ::unlink(tmp.c_str());
       return Error(ErrorCode::storage, what + " " + tmp.string() + ": " + errno_text(err));
     };
+    // Locked until it is renamed, and before anything is written to it: a temporary file with
+    // content that nobody holds locked is a dead save's leftover (see remove_leftovers).
+    if (::flock(fd.get(), LOCK_EX) != 0) return fail("cannot lock", errno);
     if (::fchmod(fd.get(), 0600) != 0) return fail("cannot chmod", errno);
     const auto value = secret.reveal();
     std::size_t done = 0;
@@ -129,9 +150,16 @@ class FileStore final : public SecretStore {
       done += static_cast<std::size_t>(n);
     }
     if (::fsync(fd.get()) != 0) return fail("cannot fsync", errno);
-    if (fd.close() != 0) return fail("cannot close", errno);
+    // Renamed while still open, so still locked: until it has its final name no clean-up may
+    // take it for a leftover.
     if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("cannot rename", errno);
-    return sync_directory();
+    if (fd.close() != 0) {
+      return Error(ErrorCode::storage, "cannot close " + path.string() + ": " + errno_text(errno));
+    }
+    if (auto synced = sync_directory(); !synced) return synced;
+    // Best effort: the save itself has succeeded, and the next save or erase tries again.
+    (void)remove_leftovers(path);
+    return {};
   }
 
   Result<void> erase(const std::string& service, const std::string& account) override {
@@ -140,10 +168,11 @@ class FileStore final : public SecretStore {
       return checked.error();
     }
     const auto path = file_for(service, account);
-    if (::unlink(path.c_str()) != 0) {
-      if (errno == ENOENT) return {};
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
       return Error(ErrorCode::storage, "cannot remove " + path.string() + ": " + errno_text(errno));
     }
+    // A leftover holds a secret too, even when the entry itself was never saved.
+    if (auto removed = remove_leftovers(path); !removed) return removed;
     return sync_directory();
   }
 
@@ -153,6 +182,40 @@ class FileStore final : public SecretStore {
   std::filesystem::path file_for(const std::string& service, const std::string& account) const {
     // Length-prefixed, so no two (service, account) pairs share a file.
     return dir_ / util::hex(util::sha256(std::to_string(service.size()) + ':' + service + account));
+  }
+
+  // Removes what saves of the entry `path` left behind when their process died between writing
+  // a temporary file and renaming it: each holds a secret, and would outlive a sign-out. Only
+  // regular files named exactly as save() names this entry's, and only those with content that
+  // no live save holds locked (an empty one may be a save's that has not locked it yet, and
+  // holds no secret). Errors: the first file that could not be removed.
+  Result<void> remove_leftovers(const std::filesystem::path& path) const {
+    const std::string entry = path.filename().string();
+    std::error_code listing_error;
+    std::filesystem::directory_iterator it(dir_, listing_error);
+    if (listing_error) {
+      return Error(ErrorCode::storage,
+                   "cannot list " + dir_.string() + ": " + listing_error.message());
+    }
+    Result<void> outcome;
+    for (; it != std::filesystem::directory_iterator(); it.increment(listing_error)) {
+      const std::string name = it->path().filename().string();
+      if (!is_temporary_of(name, entry)) continue;
+      const auto leftover = dir_ / name;
+      Fd fd(::open(leftover.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+      struct stat st {};
+      if (fd.get() < 0 || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;  // a save's
+      if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) continue;
+      if (::unlink(leftover.c_str()) != 0 && errno != ENOENT && outcome) {
+        outcome = Error(ErrorCode::storage, "cannot remove the leftover " + leftover.string() +
+                                                ": " + errno_text(errno));
+      }
+    }
+    if (listing_error && outcome) {
+      outcome = Error(ErrorCode::storage,
+                      "cannot list " + dir_.string() + ": " + listing_error.message());
+    }
+    return outcome;
   }
 
   // The directory must be ours and private. Missing: created 0700 (parents too) when

@@ -15,17 +15,23 @@
 /// refreshed, its tokens are adopted instead of refreshing again.
 ///
 /// Across processes: every refresh runs "re-read the store -> refresh -> save" under an
-/// exclusive per-account file lock (flock in $XDG_RUNTIME_DIR/freshtoken, else a private
-/// directory in /tmp), so two processes of one account never present the same refresh token.
+/// exclusive per-account file lock (flock in $XDG_RUNTIME_DIR/freshtoken when that is a 0700
+/// directory of this user, else in $XDG_STATE_HOME/freshtoken/locks or
+/// ~/.local/state/freshtoken/locks; private directories only, never a shared /tmp path), so
+/// two processes of one account never present the same refresh token.
 /// The lock is released during backoff sleeps and dies with its process. Waiting for it longer
 /// than RefreshPolicy::refresh_lock_timeout fails that refresh with ErrorCode::timeout (a
-/// transient failure: nothing erased, a valid token still served); a lock that cannot be
-/// opened at all is logged and the refresh goes on without it. sign_in and sign_out do not wait
+/// transient failure: nothing erased, a valid token still served). A lock that cannot be used
+/// at all (no safe directory for it) fails the refresh with ErrorCode::storage and a
+/// refresh_failed event, before any request: the refresh never runs unlocked, the refresh token
+/// is kept, nothing is erased, and the next refresh tries again. sign_in and sign_out do not wait
 /// for another process's refresh. Each write to the store (a sign-in, a sign-out, a refresh's
 /// save or erase), with the read it is based on, holds a second per-account lock for those
-/// store calls alone, so that no other process's write lands in between. A process killed
-/// mid-refresh leaves the store with the old or the new refresh token (saves are atomic); when the
-/// server rotated but the answer was lost, only the server's reuse grace can save the old one.
+/// store calls alone, so that no other process's write lands in between; without it a
+/// rejected refresh token is not erased (the refresh fails, the next one settles it). A process
+/// killed mid-refresh leaves the store with the old or the new refresh token (saves are atomic);
+/// when the server rotated but the answer was lost, only the server's reuse grace can save the old
+/// one.
 ///
 /// Failures: invalid_grant / interaction_required from the token endpoint (after re-reading
 /// the store, in case another process rotated the refresh token) erase the stored entry and
@@ -88,7 +94,8 @@ struct RefreshPolicy {
   std::chrono::seconds pause_after_failure{10};
   /// How long a refresh waits for another process (or Session) of the same account to finish
   /// its own: the transport's request timeout plus a margin. A store write waits at most this
-  /// long for the account's store lock, then goes ahead without it.
+  /// long for the account's store lock, then goes ahead without it (the erase of a rejected
+  /// refresh token is put off instead).
   std::chrono::milliseconds refresh_lock_timeout{40'000};
   /// Whether a refresh starts in the background once the soft point has passed. Set it to
   /// false in a program that exits soon after it got its token (a command line tool, a script,

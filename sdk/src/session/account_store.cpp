@@ -41,8 +41,7 @@ Result<void> AccountStore::save(const StoredTokens& tokens) const {
 
 Result<void> AccountStore::erase() const { return store_->erase(service_, account_); }
 
-Result<std::optional<ProcessLock>> AccountStore::lock(ProcessLock::Kind kind,
-                                                      const Stopping& stopping) const {
+Result<ProcessLock> AccountStore::lock(ProcessLock::Kind kind, const Stopping& stopping) const {
   const char* const what = ProcessLock::name(kind);
   using Steady = std::chrono::steady_clock;
   const auto deadline = Steady::now() + lock_timeout_;
@@ -52,16 +51,16 @@ Result<std::optional<ProcessLock>> AccountStore::lock(ProcessLock::Kind kind,
         std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - slice_start),
                    std::chrono::milliseconds(0), kLockSlice);
     auto lock = ProcessLock::acquire(service_, account_, slice, kind);
-    if (lock) return std::optional<ProcessLock>(std::move(*lock));
+    if (lock) return lock;
     if (stopping()) return Error(ErrorCode::cancelled, "the session is shutting down");
     const auto now = Steady::now();
     if (slice == kLockSlice && now - slice_start < kLockSlice / 2) {
       // A busy lock makes acquire wait out its slice; failing at once means the lock file or
-      // its directory is unusable. Going on without it is what a lone process would do;
-      // refusing would end every session of this account.
+      // its directory is unusable (say, another user took the place first). Going on without
+      // it would let processes of this account present one refresh token twice.
       log_(LogLevel::error, std::string("cannot take the cross-process ") + what + " lock (" +
-                                lock.error().message() + "); going on without it");
-      return std::optional<ProcessLock>();
+                                lock.error().message() + ")");
+      return lock.error();
     }
     if (now >= deadline) {
       return Error(ErrorCode::timeout, "another process of account " + account_ + " held the " +
@@ -76,12 +75,13 @@ Result<std::optional<ProcessLock>> AccountStore::lock(ProcessLock::Kind kind,
   }
 }
 
-std::optional<ProcessLock> AccountStore::lock_for_write(const Stopping& stopping) const {
+Result<ProcessLock> AccountStore::lock_for_write(const Stopping& stopping) const {
   auto lock = this->lock(ProcessLock::Kind::store, stopping);
-  if (lock) return std::move(*lock);
-  log_(LogLevel::warning,
-       "writing the secret store without the cross-process store lock: " + lock.error().message());
-  return std::nullopt;
+  if (!lock) {
+    log_(LogLevel::warning,
+         "no cross-process store lock for this write: " + lock.error().message());
+  }
+  return lock;
 }
 
 StoredRecord classify_stored(const StoredTokens& stored, const Secret& presented,

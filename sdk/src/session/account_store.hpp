@@ -42,12 +42,14 @@ class AccountStore {
   std::string describe() const;
   const std::string& account() const { return account_; }
 
-  // One of the account's locks: held, or empty when it cannot be used at all (the caller goes
-  // on without it). Waits at most the lock timeout, polling `stopping` between slices.
-  Result<std::optional<ProcessLock>> lock(ProcessLock::Kind kind, const Stopping& stopping) const;
-  // The store lock before a write: empty when it cannot be had (logged), since the write is
-  // newer than what it replaces and goes ahead regardless.
-  std::optional<ProcessLock> lock_for_write(const Stopping& stopping) const;
+  // One of the account's locks, held. Waits at most the lock timeout, polling `stopping`
+  // between slices. Errors: timeout, cancelled, and storage when the lock cannot be used at all
+  // (no safe lock directory): the caller never runs unlocked instead.
+  Result<ProcessLock> lock(ProcessLock::Kind kind, const Stopping& stopping) const;
+  // The store lock before a write; an error is logged. A sign-in, a sign-out and a refresh's
+  // save go ahead without it, since they are newer than what they replace (and a refresh's new
+  // token must not be lost); the erase of a rejected token does not.
+  Result<ProcessLock> lock_for_write(const Stopping& stopping) const;
 
  private:
   std::shared_ptr<SecretStore> store_;

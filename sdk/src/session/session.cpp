@@ -126,7 +126,7 @@ bool Session::Impl::superseded(std::uint64_t epoch) {
   return epoch_ != epoch;
 }
 
-std::optional<ProcessLock> Session::Impl::lock_store_writes() {
+Result<ProcessLock> Session::Impl::lock_store_writes() {
   return store_.lock_for_write([this] { return stopping(); });
 }
 

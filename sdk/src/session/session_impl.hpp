@@ -115,7 +115,7 @@ class Session::Impl {
   Result<void> give_up(const Error& error, const Secret& refresh_token, Events& events);
   bool superseded(std::uint64_t epoch);
   bool stopping();
-  std::optional<ProcessLock> lock_store_writes();
+  Result<ProcessLock> lock_store_writes();
   bool sleep_unless_stopped(std::chrono::milliseconds delay);
   // Waits before retry number `retry` (from 0) of a transient failure; false when stopped.
   bool back_off(int retry, const Error& error);

@@ -104,11 +104,14 @@ Result<void> Session::Impl::refresh(Events& events) {
         reread_after_rejection = true;
         continue;  // once, with the rotated token
       }
+      // Without the store lock, another process's save could land between the re-read and the
+      // erase: keep the tokens, and let a later refresh that gets the lock settle it.
+      if (!writing) return give_up(writing.error(), refresh_token, events);
       return drop_tokens_locked(error, refresh_token, epoch, events);
     }
 
     if (detail::is_transient(error) && retry < options_.policy.max_retries) {
-      if (*account_lock) (*account_lock)->release();  // others may try while we sleep
+      account_lock->release();  // others may try while we sleep
       if (!back_off(retry++, error)) return cancelled_error();
       if (superseded(epoch)) return {};
       continue;

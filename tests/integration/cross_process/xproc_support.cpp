@@ -244,7 +244,8 @@ std::string SharedAccountRun::describe() const {
 
 SharedAccountRun run_shared_account(const std::string& store_spec,
                                     const std::shared_ptr<SecretStore>& store, int workers,
-                                    int requests, int interval_ms) {
+                                    int requests, int interval_ms,
+                                    const SharedAccountSetup& setup) {
   SharedAccountRun run;
   run.workers = workers;
   run.requests_each = requests;
@@ -254,13 +255,18 @@ SharedAccountRun run_shared_account(const std::string& store_spec,
   run.account = account_for(server);
   if (!seed_sign_in(server, store)) return run;
   const int grants_before = refresh_grants(server.stats());
+  if (setup.token_delay_ms > 0) server.arm_token_fault("delay", setup.token_delay_ms, 100000);
 
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::unique_ptr<Child>> children;
   for (int i = 0; i < workers; ++i) {
-    children.push_back(std::make_unique<Child>(worker_argv(
-        "requests", server, store_spec,
-        {"--requests", std::to_string(requests), "--interval-ms", std::to_string(interval_ms)})));
+    std::vector<std::string> argv = setup.launcher;
+    for (auto& arg : worker_argv("requests", server, store_spec,
+                                 {"--requests", std::to_string(requests), "--interval-ms",
+                                  std::to_string(interval_ms)})) {
+      argv.push_back(std::move(arg));
+    }
+    children.push_back(std::make_unique<Child>(argv, setup.env));
   }
   for (auto& child : children) {
     const std::string out = child->read_all(std::chrono::seconds(90));

@@ -121,9 +121,20 @@ struct SharedAccountRun {
   std::string account;
   std::string describe() const;
 };
+struct SharedAccountSetup {
+  // Each worker runs as `launcher` followed by its own command line...
+  std::vector<std::string> launcher;
+  // ...with these changes (as Child takes them) to the inherited environment.
+  std::map<std::string, std::string> env;
+  // When positive, every token request of the run (the seeding sign-in's aside) is held this
+  // long before the server handles it, so that processes whose refreshes are not coordinated
+  // overlap and present one refresh token twice.
+  int token_delay_ms = 0;
+};
 SharedAccountRun run_shared_account(const std::string& store_spec,
                                     const std::shared_ptr<SecretStore>& store, int workers = 8,
-                                    int requests = 200, int interval_ms = 30);
+                                    int requests = 200, int interval_ms = 30,
+                                    const SharedAccountSetup& setup = {});
 void expect_shared_account_invariants(const SharedAccountRun& run);
 
 }  // namespace freshtoken::xproc

@@ -117,7 +117,7 @@ TEST_F(ServerResponseLimitTest, OversizedTokenResponseFailsTheRefreshAndKeepsThe
   options.policy.max_backoff = 1ms;
   options.policy.max_retries = 0;
   options.policy.pause_after_failure = 0s;
-  auto session = Session::create(options);
+  auto session = Session::create(options).value();
   json issued = server_->issue_tokens("alice", "freshtoken-demo", "profile");
   const std::string refresh_token = issued["refresh_token"].get<std::string>();
   TokenSet tokens;
@@ -143,7 +143,7 @@ TEST_F(ServerResponseLimitTest, OversizedTokenResponseFailsTheRefreshAndKeepsThe
   auto token = session->token();
   ASSERT_FALSE(token) << "a token from an oversized response was used";
   expect_too_large(token.error());
-  EXPECT_TRUE(session->signed_in());
+  EXPECT_TRUE(session->status()->signed_in);
   auto stored = options.store->load("freshtoken", account);
   ASSERT_TRUE(stored) << stored.error().to_string();
   auto decoded = detail::decode_stored_tokens(*stored);

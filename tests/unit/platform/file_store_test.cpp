@@ -1,11 +1,15 @@
 // What the file store promises beyond the contract: private modes on disk, refusal of files
-// others could read, and atomic replacement.
+// others could read, atomic replacement, and no temporary file of a crashed save left behind.
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <fstream>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -114,6 +118,88 @@ TEST_F(FileStoreTest, ReplacingLeavesNoTemporaryFilesBehind) {
   ASSERT_TRUE(store_->erase("svc", "alice"));
   ASSERT_TRUE(store_->erase("svc", "bob"));
   EXPECT_TRUE(files_in(dir_).empty());
+}
+
+// What a save leaves behind when its process dies between writing its temporary file and
+// renaming it: "<entry file>.tmp.<16 hex digits>", 0600, holding the secret.
+class LeftoverTest : public FileStoreTest {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(store_->save("svc", "bob", value_));
+    bob_ = files_in(dir_).at(0).filename().string();
+    ASSERT_TRUE(store_->save("svc", "alice", value_));
+    for (const auto& file : files_in(dir_)) {
+      if (file.filename() != bob_) alice_ = file.filename().string();
+    }
+    ASSERT_FALSE(alice_.empty());
+  }
+  fs::path plant(const std::string& name) {
+    const auto path = dir_ / name;
+    std::ofstream(path) << "canary-refresh-token-value";
+    fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write);
+    return path;
+  }
+  // Files the clean-up must not touch: other entries' temporary files, names that only look
+  // like a temporary file of alice's, and alice's and bob's entries themselves.
+  std::vector<fs::path> plant_lookalikes() {
+    return {plant(bob_ + ".tmp.0123456789abcdef"),         plant(alice_ + ".tmp.0123456789ABCDEF"),
+            plant(alice_ + ".tmp.0123456789abcde"),        plant(alice_ + ".tmp.0123456789abcdef0"),
+            plant(alice_ + ".tmpx0123456789abcdef"),       plant(alice_ + ".tmp.0123456789abcdeg"),
+            plant("x" + alice_ + ".tmp.0123456789abcdef"), plant("notes.txt")};
+  }
+
+  std::string alice_;
+  std::string bob_;
+};
+
+TEST_F(LeftoverTest, EraseRemovesTheEntrysLeftoverTemporaryFileAndNothingElse) {
+  const auto leftover = plant(alice_ + ".tmp.0123456789abcdef");
+  const auto lookalikes = plant_lookalikes();
+  ASSERT_TRUE(store_->erase("svc", "alice"));
+  EXPECT_FALSE(fs::exists(leftover));
+  for (const auto& kept : lookalikes) EXPECT_TRUE(fs::exists(kept)) << kept;
+  EXPECT_TRUE(store_->load("svc", "bob"));
+}
+
+TEST_F(LeftoverTest, EraseRemovesALeftoverEvenWhenTheEntryWasNeverSaved) {
+  ASSERT_TRUE(store_->erase("svc", "alice"));
+  const auto leftover = plant(alice_ + ".tmp.fedcba9876543210");
+  ASSERT_TRUE(store_->erase("svc", "alice"));
+  EXPECT_FALSE(fs::exists(leftover));
+}
+
+TEST_F(LeftoverTest, TheNextSaveRemovesTheEntrysLeftoverTemporaryFileAndNothingElse) {
+  const auto leftover = plant(alice_ + ".tmp.0123456789abcdef");
+  const auto lookalikes = plant_lookalikes();
+  ASSERT_TRUE(store_->save("svc", "alice", Secret(std::string_view("newer"))));
+  EXPECT_FALSE(fs::exists(leftover));
+  for (const auto& kept : lookalikes) EXPECT_TRUE(fs::exists(kept)) << kept;
+  EXPECT_EQ(store_->load("svc", "alice")->reveal(), "newer");
+}
+
+TEST_F(LeftoverTest, ATemporaryFileThatALiveSaveHoldsIsNotALeftover) {
+  const auto in_flight = plant(alice_ + ".tmp.0123456789abcdef");
+  {
+    // A save in another process holds its temporary file locked until it is renamed.
+    const int fd = ::open(in_flight.c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::flock(fd, LOCK_EX), 0);
+    ASSERT_TRUE(store_->save("svc", "alice", value_));
+    ASSERT_TRUE(store_->erase("svc", "alice"));
+    EXPECT_TRUE(fs::exists(in_flight));
+    ::close(fd);
+  }
+  ASSERT_TRUE(store_->erase("svc", "alice"));
+  EXPECT_FALSE(fs::exists(in_flight));
+}
+
+TEST_F(LeftoverTest, AnEmptyTemporaryFileIsNotTakenForALeftover) {
+  // A save that has created its temporary file but not locked it yet; it holds no secret.
+  const auto just_created = dir_ / (alice_ + ".tmp.0123456789abcdef");
+  std::ofstream{just_created};
+  ASSERT_TRUE(store_->save("svc", "alice", value_));
+  ASSERT_TRUE(store_->erase("svc", "alice"));
+  EXPECT_TRUE(fs::exists(just_created));
 }
 
 TEST_F(FileStoreTest, AReaderNeverSeesATornValueWhileAWriterAlternates) {

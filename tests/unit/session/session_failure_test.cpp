@@ -1,6 +1,14 @@
 // Failure classes: which failures drop the refresh token (only a rejected grant), which are
 // retried, and what callers are served meanwhile.
+#include <stdlib.h>
+
+#include <fstream>
+#include <optional>
+#include <string>
+
+#include "process_lock.hpp"
 #include "session_test_support.hpp"
+#include "temp_dir.hpp"
 
 namespace freshtoken::testing {
 namespace {
@@ -291,6 +299,89 @@ TEST_F(SessionTest, BackgroundRetriesResumeAfterThePause) {
   EXPECT_EQ(session->token()->reveal(), "at-0");
   ASSERT_TRUE(events_.wait_for(SessionEventKind::refreshed));
   EXPECT_EQ(session->token()->reveal(), "at-1");
+}
+
+TEST_F(SessionTest, ARejectedTokenIsNotErasedWithoutTheStoreLock) {
+  transport_->set_handler(
+      [](const Request&) -> Result<Response> { return oauth_error(400, "invalid_grant"); });
+  RefreshPolicy policy = test_policy();
+  policy.refresh_lock_timeout = 300ms;
+  auto session = signed_in_session(100s, policy);
+  // Another process of the account is writing the store and keeps its store lock.
+  auto elsewhere = ProcessLock::acquire("freshtoken", "https://as.example|app|alice", 0ms,
+                                        ProcessLock::Kind::store);
+  ASSERT_TRUE(elsewhere) << elsewhere.error().to_string();
+  clock_->advance(200s);
+
+  auto token = session->token();
+  ASSERT_FALSE(token);
+  EXPECT_EQ(token.error().code(), ErrorCode::timeout);
+  EXPECT_EQ(token_requests(), 1u);
+  EXPECT_EQ(stored_refresh_token(), "rt-0");
+  EXPECT_EQ(events_.count(SessionEventKind::login_required), 0u);
+  EXPECT_EQ(events_.count(SessionEventKind::refresh_failed), 1u);
+
+  // Once the lock is free, the next refresh settles it.
+  elsewhere->release();
+  clock_->advance(10s);
+  token = session->token();
+  ASSERT_FALSE(token);
+  EXPECT_EQ(token.error().code(), ErrorCode::login_required);
+  EXPECT_EQ(stored_refresh_token(), "(none)");
+}
+
+// --- No safe place for the cross-process lock ------------------------------------------------
+
+// XDG_RUNTIME_DIR names a private directory in which "freshtoken" is a file, not a directory:
+// the account's cross-process locks cannot be had at all.
+class NoLockDirectoryTest : public SessionTest {
+ protected:
+  void SetUp() override {
+    if (const char* old = std::getenv("XDG_RUNTIME_DIR")) saved_runtime_ = old;
+    std::ofstream(blocker()) << "not a directory";
+    ::setenv("XDG_RUNTIME_DIR", runtime_.path().c_str(), 1);
+  }
+  void TearDown() override {
+    if (saved_runtime_) {
+      ::setenv("XDG_RUNTIME_DIR", saved_runtime_->c_str(), 1);
+    } else {
+      ::unsetenv("XDG_RUNTIME_DIR");
+    }
+  }
+  std::filesystem::path blocker() const { return runtime_.path() / "freshtoken"; }
+
+  TempDir runtime_;
+  std::optional<std::string> saved_runtime_;
+};
+
+TEST_F(NoLockDirectoryTest, ARefreshThatCannotTakeTheLockDoesNotRunUnlockedAndErasesNothing) {
+  // Were the refresh to run, the server would reject the token and the session would erase it.
+  transport_->set_handler(
+      [](const Request&) -> Result<Response> { return oauth_error(400, "invalid_grant"); });
+  auto session = signed_in_session(100s);  // a sign-in is saved without the store lock
+  ASSERT_EQ(stored_refresh_token(), "rt-0");
+  clock_->advance(200s);
+
+  auto token = session->token();
+  ASSERT_FALSE(token);
+  EXPECT_EQ(token.error().code(), ErrorCode::storage);
+  EXPECT_NE(token.error().message().find(blocker().string() + " is not a directory"),
+            std::string::npos)
+      << token.error().message();
+  EXPECT_EQ(token_requests(), 0u);
+  EXPECT_EQ(stored_refresh_token(), "rt-0");
+  ASSERT_EQ(events_.count(SessionEventKind::refresh_failed), 1u);
+  EXPECT_EQ(events_.events().back().error->code(), ErrorCode::storage);
+  EXPECT_EQ(events_.count(SessionEventKind::login_required), 0u);
+  EXPECT_TRUE(session->status()->signed_in);
+
+  // Once the lock can be had again, the next call refreshes.
+  std::filesystem::remove(blocker());
+  serve_tokens();
+  token = session->token();
+  ASSERT_TRUE(token) << token.error().to_string();
+  EXPECT_EQ(token->reveal(), "at-1");
+  EXPECT_EQ(stored_refresh_token(), "rt-1");
 }
 
 }  // namespace

@@ -35,10 +35,12 @@ FRESHTOKEN_PLATFORM_API std::shared_ptr<SecretStore> make_libsecret_store();
 
 /// One file per (service, account) in `directory` (created 0700 if missing), each file 0600,
 /// replaced atomically (temporary file, fsync, rename, fsync of the directory), so a crash
-/// leaves the old or the new value. The secret is NOT encrypted: the file's protection is its
-/// mode and ownership; load() and save() refuse (ErrorCode::storage) a file or directory that
-/// another user owns or that group/other may access. Use only where no keyring exists
-/// (headless servers, CI), and only when the application asks for it explicitly.
+/// leaves the old or the new value. A temporary file that a crash left behind holds the secret
+/// too: the entry's next save() and its erase() remove it (only "<entry file>.tmp.<16 hex>"
+/// files of that entry, never one a live save holds). The secret is NOT encrypted: the file's
+/// protection is its mode and ownership; load() and save() refuse (ErrorCode::storage) a file or
+/// directory that another user owns or that group/other may access. Use only where no keyring
+/// exists (headless servers, CI), and only when the application asks for it explicitly.
 FRESHTOKEN_PLATFORM_API std::shared_ptr<SecretStore> make_file_store(
     std::filesystem::path directory);
 
