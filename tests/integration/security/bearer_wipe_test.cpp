@@ -1,6 +1,5 @@
 // Every copy of the bearer that the SDK makes on the heap is wiped before it is released:
-// the Secret HttpClient gets from its TokenSource, the "Bearer ..." Authorization value
-// (when the transport is not the curl one, which takes the token beside the request), the
+// the Secret HttpClient gets from its TokenSource, the "Bearer ..." Authorization value, the
 // transport's header lines; and between exchanges no heap block holds it at all (the
 // transport keeps its header-line buffer from one exchange to the next). This program
 // replaces the global allocation functions (a replacement the language allows,
@@ -149,8 +148,7 @@ void serve(int fd, const std::atomic<bool>& stopping) {
   }
 }
 
-// The curl transport as an application's own Transport would see it: HttpClient then puts the
-// bearer in an Authorization field of the request instead of handing it to the transport.
+// The curl transport behind an application's own decorator.
 class Forwarding : public Transport {
  public:
   Result<Response> send(const Request& request) override { return inner_->send(request); }
@@ -159,8 +157,7 @@ class Forwarding : public Transport {
   std::shared_ptr<Transport> inner_ = make_curl_transport();
 };
 
-// Both ways the bearer can travel: handed to the curl transport beside the request, and in
-// an Authorization field through any other Transport.
+// The curl transport as it is, and behind a decorator: the bearer takes the same path.
 class BearerWipe : public ::testing::TestWithParam<bool> {};
 INSTANTIATE_TEST_SUITE_P(Paths, BearerWipe, ::testing::Values(true, false),
                          [](const ::testing::TestParamInfo<bool>& path) {
