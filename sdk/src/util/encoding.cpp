@@ -307,12 +307,12 @@ std::string html_escape(std::string_view text) {
 }
 
 namespace {
-// The length of the UTF-8 sequence starting at text[at] when it is valid and not a control
-// character, else 0.
-std::size_t printable_sequence(std::string_view text, std::size_t at) {
+// The UTF-8 sequence starting at text[at]: its length and code point, or a length of 0 when it
+// is not valid UTF-8 (overlong, a surrogate, out of range, cut short, a stray byte).
+std::pair<std::size_t, std::uint32_t> utf8_at(std::string_view text, std::size_t at) {
   const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
   const unsigned char lead = byte(at);
-  if (lead < 0x80) return (lead < 0x20 || lead == 0x7f) ? 0 : 1;
+  if (lead < 0x80) return {1, lead};
   std::size_t length = 0;
   std::uint32_t code = 0;
   if ((lead & 0xe0) == 0xc0) {
@@ -325,36 +325,37 @@ std::size_t printable_sequence(std::string_view text, std::size_t at) {
     length = 4;
     code = lead & 0x07;
   } else {
-    return 0;
+    return {0, 0};
   }
-  if (at + length > text.size()) return 0;
+  if (at + length > text.size()) return {0, 0};
   for (std::size_t i = 1; i < length; ++i) {
-    if ((byte(at + i) & 0xc0) != 0x80) return 0;
+    if ((byte(at + i) & 0xc0) != 0x80) return {0, 0};
     code = (code << 6) | (byte(at + i) & 0x3f);
   }
   static constexpr std::uint32_t kSmallest[] = {0, 0, 0x80, 0x800, 0x10000};
   if (code < kSmallest[length] || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff))
-    return 0;                  // overlong, out of range, or a surrogate
-  if (code <= 0x9f) return 0;  // C1 controls
-  return length;
+    return {0, 0};
+  return {length, code};
 }
+
+bool is_control(std::uint32_t code) { return code < 0x20 || (code >= 0x7f && code <= 0x9f); }
 }  // namespace
 
 std::string printable(std::string_view text, std::size_t max) {
   std::string out;
   for (std::size_t at = 0; at < text.size();) {
-    const std::size_t length = printable_sequence(text, at);
-    if (out.size() + std::max<std::size_t>(length, 1) > max) {
+    const auto [length, code] = utf8_at(text, at);
+    const bool keep = length > 0 && !is_control(code);
+    if (out.size() + (keep ? length : 1) > max) {
       out += "...";
       break;
     }
-    if (length == 0) {
-      out += '?';
-      ++at;
-    } else {
+    if (keep) {
       out.append(text, at, length);
-      at += length;
+    } else {
+      out += '?';  // a control character as one '?', a byte that is not UTF-8 as one each
     }
+    at += length > 0 ? length : 1;
   }
   return out;
 }
