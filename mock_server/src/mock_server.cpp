@@ -21,75 +21,28 @@
 #include <vector>
 
 #include <httplib.h>
-#include <openssl/crypto.h>
 
+#include "client_auth.hpp"
 #include "connection.hpp"
+#include "http_util.hpp"
+#include "registry.hpp"
 #include "signing_key.hpp"
 #include "util/crypto.hpp"
 #include "util/encoding.hpp"
 
 namespace freshtoken::mock {
+using namespace detail;
+
 namespace {
 
-using json = nlohmann::json;
 using Clock = std::chrono::system_clock;
 using TimePoint = Clock::time_point;
-using Params = std::map<std::string, std::string>;
 
-constexpr const char* kGrantCode = "authorization_code";
-constexpr const char* kGrantRefresh = "refresh_token";
-constexpr const char* kGrantClientCredentials = "client_credentials";
-constexpr const char* kGrantDevice = "urn:ietf:params:oauth:grant-type:device_code";
-constexpr std::size_t kMaxPayload = 1024 * 1024;
-const std::set<std::string> kKnownScopes = {"openid", "profile", "api", "admin"};
 const std::set<std::string> kFaultEndpoints = {
     "token",    "api",       "authorize", "device_authorization", "device", "revoke", "introspect",
     "userinfo", "discovery", "jwks"};
 const std::set<std::string> kFaultKinds = {
     "status", "delay", "drop", "truncate", "not_json", "commit_then_drop", "commit_then_delay"};
-
-struct ClientInfo {
-  std::string id;
-  std::string secret;  // empty for public clients
-  std::set<std::string> grants;
-  std::set<std::string> scopes;
-  std::string default_scope;
-  bool confidential() const { return !secret.empty(); }
-};
-
-const std::map<std::string, ClientInfo>& clients() {
-  static const std::map<std::string, ClientInfo> table = [] {
-    std::map<std::string, ClientInfo> t;
-    const std::set<std::string> interactive = {kGrantCode, kGrantRefresh, kGrantDevice};
-    t["freshtoken-demo"] = {"freshtoken-demo", "", interactive, kKnownScopes, "openid profile api"};
-    t["freshtoken-other"] = {"freshtoken-other", "", interactive, kKnownScopes,
-                             "openid profile api"};
-    t["freshtoken-service"] = {
-        "freshtoken-service", "service-secret", {kGrantClientCredentials}, {"api", "admin"}, "api"};
-    return t;
-  }();
-  return table;
-}
-
-const std::map<std::string, std::string>& users() {
-  static const std::map<std::string, std::string> table = {{"alice", "wonderland"},
-                                                           {"bob", "builder"}};
-  return table;
-}
-
-const ClientInfo* find_client(const std::string& id) {
-  const auto it = clients().find(id);
-  return it == clients().end() ? nullptr : &it->second;
-}
-
-bool equal_secret(const std::string& a, const std::string& b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
-bool check_password(const std::string& user, const std::string& password) {
-  const auto it = users().find(user);
-  return it != users().end() && equal_secret(it->second, password);
-}
 
 std::string random_token(std::size_t bytes = 32) {
   return util::base64url_encode(util::random_bytes(bytes));
@@ -99,32 +52,6 @@ std::string token_hash(const std::string& token) { return util::hex(util::sha256
 
 std::int64_t epoch_seconds(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
-}
-
-std::vector<std::string> split_scope(const std::string& scope) {
-  std::vector<std::string> out;
-  std::istringstream in(scope);
-  std::string item;
-  while (in >> item) {
-    if (std::find(out.begin(), out.end(), item) == out.end()) out.push_back(item);
-  }
-  return out;
-}
-
-std::string join_scope(const std::vector<std::string>& scope) {
-  std::string out;
-  for (const auto& s : scope) out += (out.empty() ? "" : " ") + s;
-  return out;
-}
-
-bool has_scope(const std::string& scope, const std::string& wanted) {
-  const auto items = split_scope(scope);
-  return std::find(items.begin(), items.end(), wanted) != items.end();
-}
-
-std::string string_member(const json& object, const char* key) {
-  const auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 // RFC 8252 §7.3: http on a loopback IP literal, any port, any path.
@@ -152,154 +79,6 @@ bool loopback_redirect_ok(const std::string& uri) {
     if (c == '#' || static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return false;
   }
   return true;
-}
-
-// The strict shared decoder (util::parse_form): malformed escapes and repeated parameters
-// (RFC 6749 §3.1/§3.2) are refused with `error` saying which.
-std::optional<Params> params_from(std::string_view text, std::string_view what,
-                                  std::string& error) {
-  auto form = util::parse_form(text);
-  if (!form) {
-    error = std::string(what) + ": " + form.describe();
-    return std::nullopt;
-  }
-  Params params;
-  for (auto& [name, value] : form.fields) params.emplace(std::move(name), std::move(value));
-  return params;
-}
-
-std::optional<Params> parse_form(const std::string& body, std::string& error) {
-  return params_from(body, "The request body is not valid application/x-www-form-urlencoded",
-                     error);
-}
-
-// httplib's req.params decodes leniently (a bad escape passes through as is), so the query
-// is read again from the raw request target.
-std::optional<Params> query_params(const httplib::Request& req, std::string& error) {
-  const std::string& target = req.target;
-  const auto q = target.find('?');
-  if (q == std::string::npos) return Params{};
-  std::string_view query(target);
-  query = query.substr(q + 1);
-  if (const auto hash = query.find('#'); hash != std::string_view::npos)
-    query = query.substr(0, hash);
-  return params_from(query, "The query string is not valid", error);
-}
-
-std::string get(const Params& params, const std::string& name) {
-  const auto it = params.find(name);
-  return it == params.end() ? std::string() : it->second;
-}
-
-void send_json(httplib::Response& res, int status, const json& body) {
-  res.status = status;
-  res.set_content(body.dump(), "application/json");
-}
-
-void oauth_error(httplib::Response& res, int status, const std::string& code,
-                 const std::string& description) {
-  send_json(res, status, {{"error", code}, {"error_description", description}});
-}
-
-void send_html(httplib::Response& res, int status, const std::string& title,
-               const std::string& body) {
-  res.status = status;
-  res.set_content("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" +
-                      util::html_escape(title) + "</title></head><body><h1>" +
-                      util::html_escape(title) + "</h1>\n" + body + "\n</body></html>\n",
-                  "text/html; charset=utf-8");
-}
-
-bool is_form(const httplib::Request& req) {
-  const auto type = req.get_header_value("Content-Type");
-  return type.rfind("application/x-www-form-urlencoded", 0) == 0;
-}
-
-// The parameters of a form POST to an OAuth endpoint (token, device authorization,
-// revocation, introspection), or nullopt after answering invalid_request.
-std::optional<Params> read_form_post(const httplib::Request& req, httplib::Response& res) {
-  if (!is_form(req)) {
-    oauth_error(res, 400, "invalid_request",
-                "Content-Type must be application/x-www-form-urlencoded");
-    return std::nullopt;
-  }
-  std::string error;
-  auto form = parse_form(req.body, error);
-  if (!form) oauth_error(res, 400, "invalid_request", error);
-  return form;
-}
-
-// What a successful client authentication (or identification, for public clients) yields.
-struct ClientAuth {
-  const ClientInfo* client = nullptr;
-  int status = 0;  // non-zero: an error to answer
-  std::string error, description;
-  bool used_basic = false;
-};
-
-ClientAuth authenticate_client(const httplib::Request& req, const Params& form) {
-  ClientAuth auth;
-  auto fail = [&](int status, const std::string& error, const std::string& description) {
-    auth.client = nullptr;
-    auth.status = status;
-    auth.error = error;
-    auth.description = description;
-    return auth;
-  };
-  std::string id = get(form, "client_id");
-  std::string secret;
-  const bool has_post_secret = form.count("client_secret") != 0;
-  const std::string header = req.get_header_value("Authorization");
-  if (!header.empty()) {
-    if (header.size() < 6 ||
-        !std::equal(header.begin(), header.begin() + 6, "Basic ",
-                    [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
-      return fail(401, "invalid_client", "Unsupported client authentication scheme");
-    }
-    auth.used_basic = true;
-    const auto decoded = util::base64_decode(header.substr(6));
-    const auto colon = decoded ? decoded->find(':') : std::string::npos;
-    if (colon == std::string::npos) {
-      return fail(401, "invalid_client", "Malformed Basic credentials");
-    }
-    // RFC 6749 §2.3.1: both halves are form-encoded before base64.
-    const auto basic_id = util::form_decode(decoded->substr(0, colon));
-    const auto basic_secret = util::form_decode(decoded->substr(colon + 1));
-    if (!basic_id || !basic_secret)
-      return fail(401, "invalid_client", "Malformed Basic credentials");
-    if (has_post_secret) {
-      return fail(400, "invalid_request", "More than one client authentication method was used");
-    }
-    if (!id.empty() && id != *basic_id) {
-      return fail(400, "invalid_request", "client_id does not match the Basic credentials");
-    }
-    id = *basic_id;
-    secret = *basic_secret;
-  } else if (has_post_secret) {
-    secret = get(form, "client_secret");
-  }
-  if (id.empty()) return fail(401, "invalid_client", "Client authentication is required");
-  const ClientInfo* client = find_client(id);
-  if (client == nullptr) return fail(401, "invalid_client", "Unknown client");
-  if (client->confidential()) {
-    if (!auth.used_basic && !has_post_secret) {
-      return fail(401, "invalid_client", "This client must authenticate");
-    }
-    if (!equal_secret(secret, client->secret)) {
-      return fail(401, "invalid_client", "Client authentication failed");
-    }
-  } else if (auth.used_basic || has_post_secret) {
-    return fail(401, "invalid_client", "A public client has no secret");
-  }
-  auth.client = client;
-  return auth;
-}
-
-void answer_client_error(httplib::Response& res, const ClientAuth& auth) {
-  oauth_error(res, auth.status, auth.error, auth.description);
-  if (auth.status == 401 && auth.used_basic) {
-    res.set_header("WWW-Authenticate", "Basic realm=\"freshtoken-mock\"");
-  }
 }
 
 }  // namespace
@@ -703,10 +482,7 @@ void MockServer::Impl::count_locked(const std::string& endpoint, const httplib::
     std::string error;
     const auto form = parse_form(req.body, error);
     std::string grant = form ? get(*form, "grant_type") : std::string();
-    if (grant != kGrantCode && grant != kGrantRefresh && grant != kGrantClientCredentials &&
-        grant != kGrantDevice) {
-      grant = "other";
-    }
+    if (!known_grant(grant)) grant = "other";
     ++stats_.token_requests[grant];
   } else if (endpoint == "api") {
     ++stats_.api_requests;
@@ -807,7 +583,7 @@ void MockServer::Impl::revoke_family(const std::string& refresh_token) {
 }
 
 void MockServer::Impl::revoke_user(const std::string& user) {
-  if (users().count(user) == 0) throw std::invalid_argument("unknown user: " + user);
+  if (!known_user(user)) throw std::invalid_argument("unknown user: " + user);
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<std::string> ids;
   for (const auto& [id, family] : families_) {
@@ -837,7 +613,7 @@ std::string MockServer::Impl::find_device_code_locked(const std::string& user_co
 }
 
 void MockServer::Impl::approve_device(const std::string& user_code, const std::string& user) {
-  if (users().count(user) == 0) throw std::invalid_argument("unknown user: " + user);
+  if (!known_user(user)) throw std::invalid_argument("unknown user: " + user);
   std::lock_guard<std::mutex> lock(mutex_);
   const auto hash = find_device_code_locked(user_code);
   if (hash.empty()) throw std::invalid_argument("unknown user_code");
@@ -867,7 +643,7 @@ json MockServer::Impl::issue_tokens(const std::string& user, const std::string& 
   if (client == nullptr || client->grants.count(kGrantCode) == 0) {
     throw std::invalid_argument("unknown or non-interactive client: " + client_id);
   }
-  if (users().count(user) == 0) throw std::invalid_argument("unknown user: " + user);
+  if (!known_user(user)) throw std::invalid_argument("unknown user: " + user);
   const auto items = split_scope(scope);
   for (const auto& s : items) {
     if (client->scopes.count(s) == 0) throw std::invalid_argument("unknown scope: " + s);
@@ -1001,7 +777,7 @@ std::string MockServer::Impl::mint_id_token_locked(const std::string& client_id,
                  {"iat", now},       {"auth_time", now}};
   if (!nonce.empty()) claims["nonce"] = nonce;
   if (has_scope(scope, "profile")) {
-    claims["name"] = user == "alice" ? "Alice Liddell" : "Bob the Builder";
+    claims["name"] = display_name(user);
     claims["preferred_username"] = user;
   }
   return detail::SigningKey::instance().sign_jwt({{"typ", "JWT"}}, claims);
@@ -1049,7 +825,7 @@ void MockServer::Impl::discovery(const httplib::Request&, httplib::Response& res
        {"introspection_endpoint", iss + "/introspect"},
        {"userinfo_endpoint", iss + "/userinfo"},
        {"jwks_uri", iss + "/jwks"},
-       {"scopes_supported", {"openid", "profile", "api", "admin"}},
+       {"scopes_supported", known_scopes()},
        {"response_types_supported", {"code"}},
        {"response_modes_supported", {"query"}},
        {"grant_types_supported",
@@ -1189,8 +965,7 @@ void MockServer::Impl::token(const httplib::Request& req, httplib::Response& res
   if (grant.empty()) return oauth_error(res, 400, "invalid_request", "grant_type is missing");
   const ClientAuth auth = authenticate_client(req, *form);
   if (auth.client == nullptr) return answer_client_error(res, auth);
-  if (grant != kGrantCode && grant != kGrantRefresh && grant != kGrantClientCredentials &&
-      grant != kGrantDevice) {
+  if (!known_grant(grant)) {
     return oauth_error(res, 400, "unsupported_grant_type", "Unsupported grant_type");
   }
   if (auth.client->grants.count(grant) == 0) {
@@ -1605,8 +1380,8 @@ void MockServer::Impl::userinfo(const httplib::Request& req, httplib::Response& 
   if (!claims) return;
   const std::string sub = string_member(*claims, "sub");
   json answer = {{"sub", sub}};
-  if (has_scope(string_member(*claims, "scope"), "profile") && users().count(sub)) {
-    answer["name"] = sub == "alice" ? "Alice Liddell" : "Bob the Builder";
+  if (has_scope(string_member(*claims, "scope"), "profile") && known_user(sub)) {
+    answer["name"] = display_name(sub);
     answer["preferred_username"] = sub;
   }
   send_json(res, 200, answer);
