@@ -18,8 +18,6 @@
 #include <optional>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
 #include "freshtoken/mock_server/export.hpp"
 
 namespace freshtoken::mock {
@@ -51,17 +49,35 @@ struct MockServerOptions {
   int threads = 96;  ///< connection threads; each keep-alive connection holds one
 };
 
+/// The endpoint a Fault applies to; named in JSON as written here.
+enum class FaultEndpoint {
+  token,
+  api,
+  authorize,
+  device_authorization,
+  device,
+  revoke,
+  introspect,
+  userinfo,
+  discovery,
+  jwks
+};
+
+/// What a Fault does; named in JSON as written here.
+enum class FaultKind {
+  status,             ///< answer `status` (+ body, + Retry-After when set) instead of handling
+  delay,              ///< sleep delay_ms, then handle
+  drop,               ///< close the connection without answering
+  truncate,           ///< handle, then send only half of the body
+  not_json,           ///< answer 200 with an HTML page
+  commit_then_drop,   ///< handle fully (state committed), then close without answering
+  commit_then_delay,  ///< handle fully (state committed), then wait delay_ms before answering
+};
+
 /// An armed fault; the same fields as POST /mock/faults.
 struct Fault {
-  /// token | api | authorize | device_authorization | device | revoke | introspect | userinfo |
-  /// discovery | jwks
-  std::string endpoint = "token";
-  /// status: answer `status` (+ body, + Retry-After when set) instead of handling.
-  /// delay: sleep delay_ms, then handle. drop: close the connection without answering.
-  /// truncate: handle, then send only half of the body. not_json: answer 200 with an HTML page.
-  /// commit_then_drop: handle fully (state committed), then close without answering.
-  /// commit_then_delay: handle fully (state committed), then wait delay_ms before answering.
-  std::string kind;
+  FaultEndpoint endpoint = FaultEndpoint::token;
+  FaultKind kind = FaultKind::status;
   /// For `status`: the HTTP status to answer.
   int status = 503;
   /// For `status`: a Retry-After value to send, e.g. "2"; empty sends none.
@@ -71,6 +87,47 @@ struct Fault {
   /// For `delay`: how long to wait before handling; for `commit_then_delay`, before answering.
   int delay_ms = 0;
   int times = 1;  ///< how many requests it applies to
+};
+
+/// Requests to the token endpoint, by grant_type (GET /mock/stats lists those above zero).
+struct TokenRequestCounts {
+  long authorization_code = 0;
+  long refresh_token = 0;
+  long client_credentials = 0;
+  long device_code = 0;  ///< urn:ietf:params:oauth:grant-type:device_code
+  long other = 0;        ///< a missing or unknown grant_type
+};
+
+/// The server's counters; the same fields as GET /mock/stats (see docs/mock-server.md).
+struct MockServerStats {
+  TokenRequestCounts token_requests;
+  long refreshes = 0;
+  long refresh_grace_reuses = 0;    ///< rotated-out tokens accepted within reuse_grace
+  long refresh_reuse_detected = 0;  ///< rotated-out tokens that revoked their family
+  long families_revoked = 0;
+  long active_families = 0;  ///< refresh token families not revoked
+  long api_requests = 0;
+  long api_401 = 0;
+  long api_403 = 0;
+  long authorize_requests = 0;
+  long device_authorizations = 0;
+  long revocations = 0;
+  long introspections = 0;
+  long userinfo_requests = 0;
+  long faults_triggered = 0;
+  long faults_armed = 0;
+  long connections = 0;  ///< TCP connections accepted
+  std::chrono::seconds clock_offset{0};
+};
+
+/// A successful token answer: the fields of the token endpoint's JSON.
+struct IssuedTokens {
+  std::string access_token;
+  std::string token_type = "Bearer";
+  std::chrono::seconds expires_in{0};
+  std::string scope;
+  std::string refresh_token;  ///< empty when none was issued
+  std::string id_token;       ///< empty when none was issued (no `openid` scope)
 };
 
 /// The mock authorization server; see mock_server.hpp and docs/mock-server.md.
@@ -88,8 +145,8 @@ class FRESHTOKEN_MOCK_SERVER_API MockServer {
   /// The port it listens on (the chosen one when options.port was 0).
   int port() const;
 
-  nlohmann::json stats() const;  ///< same JSON as GET /mock/stats
-  void reset();                  ///< forgets tokens, codes, counters, faults and the clock offset
+  MockServerStats stats() const;  ///< the counters GET /mock/stats shows
+  void reset();                   ///< forgets tokens, codes, counters, faults and the clock offset
   /// Arms a fault (POST /mock/faults).
   void arm_fault(const Fault& fault);
   /// Revokes every access token issued so far: the next API call gets 401 invalid_token.
@@ -106,17 +163,16 @@ class FRESHTOKEN_MOCK_SERVER_API MockServer {
   void advance_clock(std::chrono::seconds by);         ///< adds to the current offset
   /// The server clock's current offset from the real clock.
   std::chrono::seconds clock_offset() const;
-  nlohmann::json jwks() const;  ///< same JSON as GET /jwks
+  std::string jwks() const;  ///< the JSON text GET /jwks answers
 
   /// Test convenience: tokens as if `user` had just completed an authorization_code sign-in for
-  /// `client_id` (the token endpoint's JSON answer: access_token, token_type, expires_in,
-  /// refresh_token, scope, id_token when scope has openid). Not counted in token_requests.
-  /// `access_token_ttl` gives this access token another lifetime than the server's (tokens
-  /// refreshed from it get the server's again); from 1 s to ten years.
-  nlohmann::json issue_tokens(const std::string& user = "alice",
-                              const std::string& client_id = "freshtoken-demo",
-                              const std::string& scope = "openid profile api",
-                              std::optional<std::chrono::seconds> access_token_ttl = std::nullopt);
+  /// `client_id` (what the token endpoint would answer; id_token when scope has openid). Not
+  /// counted in token_requests. `access_token_ttl` gives this access token another lifetime
+  /// than the server's (tokens refreshed from it get the server's again); from 1 s to ten years.
+  IssuedTokens issue_tokens(const std::string& user = "alice",
+                            const std::string& client_id = "freshtoken-demo",
+                            const std::string& scope = "openid profile api",
+                            std::optional<std::chrono::seconds> access_token_ttl = std::nullopt);
 
   class FRESHTOKEN_MOCK_SERVER_NO_EXPORT Impl;
 

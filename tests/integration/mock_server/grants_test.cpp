@@ -36,7 +36,7 @@ TEST_F(GrantsTest, AuthorizationCodeWithPkceReturnsTokensStateAndIss) {
   EXPECT_TRUE(tokens["access_token"].is_string());
   EXPECT_EQ(tokens["refresh_token"].get<std::string>().size(), 43u);  // 256 bits, base64url
   EXPECT_TRUE(tokens["id_token"].is_string());
-  EXPECT_EQ(server_->stats()["token_requests"]["authorization_code"], 1);
+  EXPECT_EQ(server_->stats().token_requests.authorization_code, 1);
 }
 
 TEST_F(GrantsTest, WrongPasswordShowsTheFormAgainAndDenyRedirectsAccessDenied) {
@@ -203,7 +203,7 @@ TEST_F(GrantsTest, ClientCredentialsWithBasicAndPost) {
   ASSERT_TRUE(post);
   EXPECT_EQ(post->status, 200);
   EXPECT_EQ(body_of(post)["scope"], "api admin");
-  EXPECT_EQ(server_->stats()["token_requests"]["client_credentials"], 2);
+  EXPECT_EQ(server_->stats().token_requests.client_credentials, 2);
 }
 
 TEST_F(GrantsTest, InvalidClientIs401WithBasicChallengeOnlyWhenBasicWasUsed) {
@@ -260,7 +260,7 @@ TEST_F(GrantsTest, GrantErrors) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 400);
   EXPECT_EQ(res->get_header_value("Cache-Control"), "no-store");
-  EXPECT_EQ(server_->stats()["token_requests"]["other"], 3);  // unknown and missing grants
+  EXPECT_EQ(server_->stats().token_requests.other, 3);  // unknown and missing grants
 }
 
 // ---------------------------------------------------------------- device flow
