@@ -1,6 +1,5 @@
 // The mock server's lifecycle (start, stop) and the public MockServer methods.
 #include <signal.h>
-#include <sys/socket.h>
 
 #include <algorithm>
 #include <csignal>
@@ -13,13 +12,6 @@
 
 namespace freshtoken::mock {
 namespace {
-
-template <class Base>
-class ExposedServer : public Base {
- public:
-  using Base::Base;
-  int listen_socket() const { return static_cast<int>(this->svr_sock_); }
-};
 
 // A client hanging up mid-answer must not kill the process (httplib and OpenSSL write
 // without MSG_NOSIGNAL); an application's own SIGPIPE handler is left alone.
@@ -37,26 +29,20 @@ MockServer::Impl::Impl(MockServerOptions options) : state_(std::move(options)) {
 }
 
 // An HTTP or HTTPS server with the mock's settings and routes, not yet bound.
-std::unique_ptr<httplib::Server> MockServer::Impl::make_server(
-    bool tls, std::function<int()>* listen_socket) {
+std::unique_ptr<httplib::Server> MockServer::Impl::make_server(bool tls) {
   std::unique_ptr<httplib::Server> server;
   if (tls) {
     if (options().tls_cert_file.empty() || options().tls_key_file.empty()) {
       throw std::runtime_error("TLS needs both a certificate and a key file");
     }
-    auto ssl = std::make_unique<ExposedServer<httplib::SSLServer>>(options().tls_cert_file.c_str(),
-                                                                   options().tls_key_file.c_str());
+    auto ssl = std::make_unique<httplib::SSLServer>(options().tls_cert_file.c_str(),
+                                                    options().tls_key_file.c_str());
     if (!ssl->is_valid()) {
       throw std::runtime_error("cannot load the TLS certificate or key");
     }
-    auto* raw = ssl.get();
-    *listen_socket = [raw] { return raw->listen_socket(); };
     server = std::move(ssl);
   } else {
-    auto plain = std::make_unique<ExposedServer<httplib::Server>>();
-    auto* raw = plain.get();
-    *listen_socket = [raw] { return raw->listen_socket(); };
-    server = std::move(plain);
+    server = std::make_unique<httplib::Server>();
   }
   const std::size_t threads = static_cast<std::size_t>(std::max(options().threads, 8));
   server->new_task_queue = [this, threads] {
@@ -76,11 +62,11 @@ void MockServer::Impl::start() {
   if (server_) throw std::runtime_error("mock server already started");
   ignore_sigpipe_unless_handled();
   const bool tls = !options().tls_cert_file.empty() || !options().tls_key_file.empty();
-  std::function<int()> listen_socket;
-  auto server = make_server(tls, &listen_socket);
+  auto server = make_server(tls);
+  // 64 clients connecting at once need more than httplib's backlog of 5.
+  const detail::ListenBacklog backlog(*server);
   const int bound = bind(*server);
-  // httplib 0.11 listens with a backlog of 5; 64 clients connecting at once need more.
-  ::listen(listen_socket(), SOMAXCONN);
+  backlog.raise();
   server_ = std::move(server);
   run(options().host, bound, tls);
 }

@@ -48,7 +48,7 @@ class MockServer::Impl {
   const MockServerOptions& options() const { return state_.options(); }
 
   // Lifecycle (server.cpp).
-  std::unique_ptr<httplib::Server> make_server(bool tls, std::function<int()>* listen_socket);
+  std::unique_ptr<httplib::Server> make_server(bool tls);
   int bind(httplib::Server& server);
   void run(const std::string& host, int bound, bool tls);
 
