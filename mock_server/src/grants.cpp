@@ -90,7 +90,7 @@ Outcome<IssuedTokens> MockState::redeem_code(const std::string& client_id, const
   }
   issued.used = true;
   std::string family_id;
-  const std::string refresh = new_family_locked(client_id, grant.user, grant.scope, &family_id);
+  const std::string refresh = sign_in_locked(client_id, grant.user, grant.scope, &family_id);
   issued.family_id = family_id;
   return token_response_locked(client_id, grant.user, grant.scope, grant.nonce, family_id, refresh);
 }
@@ -211,7 +211,7 @@ Outcome<IssuedTokens> MockState::poll_device(const std::string& client_id,
   const std::string scope = grant.scope;
   devices_.erase(it);
   std::string family_id;
-  const std::string refresh = new_family_locked(client_id, user, scope, &family_id);
+  const std::string refresh = sign_in_locked(client_id, user, scope, &family_id);
   return token_response_locked(client_id, user, scope, "", family_id, refresh);
 }
 

@@ -43,7 +43,8 @@ bool known_grant(const std::string& grant) {
 }
 
 const std::vector<std::string>& known_scopes() {
-  static const std::vector<std::string> scopes = {"openid", "profile", "api", "admin"};
+  static const std::vector<std::string> scopes = {"openid", "profile", "api", "admin",
+                                                  "offline_access"};
   return scopes;
 }
 

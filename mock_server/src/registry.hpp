@@ -17,7 +17,8 @@ inline constexpr const char* kGrantDevice = "urn:ietf:params:oauth:grant-type:de
 // True for the four grant types the token endpoint knows.
 bool known_grant(const std::string& grant);
 
-// Every scope some client may ask for, in the order discovery lists them.
+// Every scope some client may ask for, in the order discovery lists them; the interactive
+// clients may ask for all of them.
 const std::vector<std::string>& known_scopes();
 
 struct ClientInfo {

@@ -264,11 +264,11 @@ std::optional<json> MockState::introspect_refresh_token(const std::string& token
 
 void MockState::revoke_family_locked(const std::string& family_id) {
   auto it = families_.find(family_id);
-  if (it == families_.end()) return;
-  if (!it->second.revoked) {
+  if (it != families_.end() && !it->second.revoked) {
     it->second.revoked = true;
     ++stats_.families_revoked;
   }
+  // Also when there is no family: a sign-in without a refresh token still names its tokens.
   for (auto& [jti, record] : access_tokens_) {
     if (record.family_id == family_id) record.revoked = true;
   }
@@ -317,7 +317,7 @@ IssuedTokens MockState::issue_tokens(const std::string& user, const std::string&
   }
   std::lock_guard<std::mutex> lock(mutex_);
   std::string family_id;
-  const std::string refresh = new_family_locked(client_id, user, join_scope(items), &family_id);
+  const std::string refresh = sign_in_locked(client_id, user, join_scope(items), &family_id);
   return token_response_locked(client_id, user, join_scope(items), "", family_id, refresh,
                                access_ttl);
 }

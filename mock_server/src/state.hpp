@@ -166,6 +166,11 @@ class MockState {
                                    const std::string& scope, const std::string& nonce);
   std::string new_family_locked(const std::string& client_id, const std::string& user,
                                 const std::string& scope, std::string* family_id);
+  // What a sign-in grants: a new refresh token family, or under require_offline_access
+  // without `offline_access` no refresh token ("") and a family id naming the access tokens
+  // for revocation only.
+  std::string sign_in_locked(const std::string& client_id, const std::string& user,
+                             const std::string& scope, std::string* family_id);
   // The access token lives `access_ttl`, by default the server's access_token_ttl.
   IssuedTokens token_response_locked(const std::string& client_id, const std::string& user,
                                      const std::string& scope, const std::string& nonce,

@@ -62,6 +62,15 @@ std::string MockState::new_family_locked(const std::string& client_id, const std
   return token;
 }
 
+std::string MockState::sign_in_locked(const std::string& client_id, const std::string& user,
+                                      const std::string& scope, std::string* family_id) {
+  if (options_.require_offline_access && !has_scope(scope, "offline_access")) {
+    *family_id = random_token(12);
+    return {};
+  }
+  return new_family_locked(client_id, user, scope, family_id);
+}
+
 IssuedTokens MockState::token_response_locked(const std::string& client_id, const std::string& user,
                                               const std::string& scope, const std::string& nonce,
                                               const std::string& family_id,

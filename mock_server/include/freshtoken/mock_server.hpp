@@ -47,6 +47,10 @@ struct MockServerOptions {
   /// How long an authorization code may be redeemed.
   std::chrono::seconds authorization_code_ttl{60};
   int threads = 96;  ///< connection threads; each keep-alive connection holds one
+  /// Like providers that require it, a sign-in (authorization code, device code,
+  /// issue_tokens) gets a refresh token only when OpenID Connect's `offline_access` scope was
+  /// granted; false: every sign-in gets one. `offline_access` is a known scope either way.
+  bool require_offline_access = false;
 };
 
 /// The endpoint a Fault applies to; named in JSON as written here.
@@ -166,7 +170,8 @@ class FRESHTOKEN_MOCK_SERVER_API MockServer {
   std::string jwks() const;  ///< the JSON text GET /jwks answers
 
   /// Test convenience: tokens as if `user` had just completed an authorization_code sign-in for
-  /// `client_id` (what the token endpoint would answer; id_token when scope has openid). Not
+  /// `client_id` (what the token endpoint would answer; id_token when scope has openid, no
+  /// refresh_token under require_offline_access without `offline_access` in scope). Not
   /// counted in token_requests. `access_token_ttl` gives this access token another lifetime
   /// than the server's (tokens refreshed from it get the server's again); from 1 s to ten years.
   IssuedTokens issue_tokens(const std::string& user = "alice",

@@ -218,5 +218,51 @@ TEST_F(MockStateTest, IssueTokensRefusesUnknownUsersClientsAndScopes) {
                std::invalid_argument);
 }
 
+TEST_F(MockStateTest, OfflineAccessIsKnownAndByDefaultNotNeededForARefreshToken) {
+  const auto with = state_->issue_tokens("alice", "freshtoken-demo", "openid offline_access", {});
+  EXPECT_EQ(with.scope, "openid offline_access");
+  EXPECT_FALSE(with.refresh_token.empty());
+  EXPECT_FALSE(
+      state_->issue_tokens("alice", "freshtoken-demo", "openid", {}).refresh_token.empty());
+}
+
+class OfflineAccessStateTest : public MockStateTest {
+ protected:
+  MockServerOptions options() const override {
+    MockServerOptions o;
+    o.require_offline_access = true;
+    return o;
+  }
+};
+
+TEST_F(OfflineAccessStateTest, SignInsGetARefreshTokenOnlyWhenOfflineAccessWasGranted) {
+  const auto without = redeem(code("openid api"));
+  ASSERT_TRUE(without);
+  EXPECT_TRUE(without.value().refresh_token.empty());
+  EXPECT_FALSE(without.value().id_token.empty());
+  EXPECT_EQ(state_->stats().active_families, 0);
+
+  const auto with = redeem(code("openid api offline_access"));
+  ASSERT_TRUE(with);
+  EXPECT_FALSE(with.value().refresh_token.empty());
+  EXPECT_TRUE(refresh(with.value().refresh_token));
+
+  EXPECT_TRUE(state_->issue_tokens("alice", "freshtoken-demo", "api", {}).refresh_token.empty());
+  const DeviceCodes device = state_->start_device("freshtoken-demo", "api");
+  state_->approve_device(device.user_code, "alice");
+  const auto polled = state_->poll_device("freshtoken-demo", device.device_code);
+  ASSERT_TRUE(polled);
+  EXPECT_TRUE(polled.value().refresh_token.empty());
+}
+
+TEST_F(OfflineAccessStateTest, AReplayedCodeRevokesAccessTokensEvenWithoutARefreshToken) {
+  const std::string c = code("api");
+  const auto tokens = redeem(c);
+  ASSERT_TRUE(tokens);
+  ASSERT_TRUE(state_->valid_access_claims(tokens.value().access_token));
+  EXPECT_FALSE(redeem(c));
+  EXPECT_FALSE(state_->valid_access_claims(tokens.value().access_token));
+}
+
 }  // namespace
 }  // namespace freshtoken::mock::detail
