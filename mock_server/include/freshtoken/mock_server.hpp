@@ -8,7 +8,8 @@
 /// Thread safety: every method may be called from any thread while the server is serving; all
 /// state sits behind one mutex. start()/stop() must not race each other.
 /// Errors: start() throws std::runtime_error when it cannot bind or load the TLS files; control
-/// methods throw std::invalid_argument for unknown users, clients, codes or fault kinds.
+/// methods throw std::invalid_argument for unknown users, clients, codes or scopes and for
+/// faults with impossible fields.
 /// start() ignores SIGPIPE process-wide unless the process already handles it (a client that
 /// hangs up must not kill the process).
 #pragma once
@@ -55,16 +56,16 @@ struct MockServerOptions {
 
 /// The endpoint a Fault applies to; named in JSON as written here.
 enum class FaultEndpoint {
-  token,
-  api,
-  authorize,
-  device_authorization,
-  device,
-  revoke,
-  introspect,
-  userinfo,
-  discovery,
-  jwks
+  token,                 ///< POST /token
+  api,                   ///< everything under /api/
+  authorize,             ///< /authorize
+  device_authorization,  ///< POST /device_authorization
+  device,                ///< the /device verification page
+  revoke,                ///< POST /revoke
+  introspect,            ///< POST /introspect
+  userinfo,              ///< /userinfo
+  discovery,             ///< both discovery documents under /.well-known/
+  jwks                   ///< GET /jwks
 };
 
 /// What a Fault does; named in JSON as written here.
@@ -80,8 +81,8 @@ enum class FaultKind {
 
 /// An armed fault; the same fields as POST /mock/faults.
 struct Fault {
-  FaultEndpoint endpoint = FaultEndpoint::token;
-  FaultKind kind = FaultKind::status;
+  FaultEndpoint endpoint = FaultEndpoint::token;  ///< where it applies
+  FaultKind kind = FaultKind::status;             ///< what it does
   /// For `status`: the HTTP status to answer.
   int status = 503;
   /// For `status`: a Retry-After value to send, e.g. "2"; empty sends none.
@@ -95,43 +96,44 @@ struct Fault {
 
 /// Requests to the token endpoint, by grant_type (GET /mock/stats lists those above zero).
 struct TokenRequestCounts {
-  long authorization_code = 0;
-  long refresh_token = 0;
-  long client_credentials = 0;
-  long device_code = 0;  ///< urn:ietf:params:oauth:grant-type:device_code
-  long other = 0;        ///< a missing or unknown grant_type
+  long authorization_code = 0;  ///< grant_type=authorization_code
+  long refresh_token = 0;       ///< grant_type=refresh_token
+  long client_credentials = 0;  ///< grant_type=client_credentials
+  long device_code = 0;         ///< urn:ietf:params:oauth:grant-type:device_code
+  long other = 0;               ///< a missing or unknown grant_type
 };
 
 /// The server's counters; the same fields as GET /mock/stats (see docs/mock-server.md).
+/// Requests answered by a fault are counted too.
 struct MockServerStats {
-  TokenRequestCounts token_requests;
-  long refreshes = 0;
-  long refresh_grace_reuses = 0;    ///< rotated-out tokens accepted within reuse_grace
-  long refresh_reuse_detected = 0;  ///< rotated-out tokens that revoked their family
-  long families_revoked = 0;
-  long active_families = 0;  ///< refresh token families not revoked
-  long api_requests = 0;
-  long api_401 = 0;
-  long api_403 = 0;
-  long authorize_requests = 0;
-  long device_authorizations = 0;
-  long revocations = 0;
-  long introspections = 0;
-  long userinfo_requests = 0;
-  long faults_triggered = 0;
-  long faults_armed = 0;
-  long connections = 0;  ///< TCP connections accepted
-  std::chrono::seconds clock_offset{0};
+  TokenRequestCounts token_requests;     ///< every request to /token, by grant_type
+  long refreshes = 0;                    ///< refresh grants that succeeded
+  long refresh_grace_reuses = 0;         ///< rotated-out tokens accepted within reuse_grace
+  long refresh_reuse_detected = 0;       ///< rotated-out tokens that revoked their family
+  long families_revoked = 0;             ///< by reuse, code replay, /revoke or the control API
+  long active_families = 0;              ///< refresh token families not revoked
+  long api_requests = 0;                 ///< requests under /api/
+  long api_401 = 0;                      ///< of those, refused for a missing or bad token
+  long api_403 = 0;                      ///< of those, refused for a missing scope
+  long authorize_requests = 0;           ///< GET and POST /authorize
+  long device_authorizations = 0;        ///< POST /device_authorization
+  long revocations = 0;                  ///< POST /revoke
+  long introspections = 0;               ///< POST /introspect
+  long userinfo_requests = 0;            ///< /userinfo
+  long faults_triggered = 0;             ///< requests a fault applied to
+  long faults_armed = 0;                 ///< faults still waiting for requests
+  long connections = 0;                  ///< TCP connections accepted
+  std::chrono::seconds clock_offset{0};  ///< the server clock's offset from the real clock
 };
 
 /// A successful token answer: the fields of the token endpoint's JSON.
 struct IssuedTokens {
-  std::string access_token;
-  std::string token_type = "Bearer";
-  std::chrono::seconds expires_in{0};
-  std::string scope;
-  std::string refresh_token;  ///< empty when none was issued
-  std::string id_token;       ///< empty when none was issued (no `openid` scope)
+  std::string access_token;            ///< a signed JWT (RFC 9068)
+  std::string token_type = "Bearer";   ///< always Bearer
+  std::chrono::seconds expires_in{0};  ///< the access token's lifetime
+  std::string scope;                   ///< the granted scope
+  std::string refresh_token;           ///< empty when none was issued
+  std::string id_token;                ///< empty when none was issued (no `openid` scope)
 };
 
 /// The mock authorization server; see mock_server.hpp and docs/mock-server.md.
