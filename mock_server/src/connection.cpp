@@ -48,6 +48,17 @@ std::vector<int> connected_sockets(int local_port, int peer_port) {
 
 }  // namespace
 
+ListenBacklog::ListenBacklog(httplib::Server& server) {
+  server.set_socket_options([socket = socket_](socket_t sock) {
+    httplib::default_socket_options(sock);
+    *socket = static_cast<int>(sock);  // the last one seen is the one that bound
+  });
+}
+
+void ListenBacklog::raise() const {
+  if (*socket_ >= 0) ::listen(*socket_, SOMAXCONN);
+}
+
 void drop_connection(const httplib::Request& req) {
   if (req.ssl != nullptr) {
     const int fd = SSL_get_fd(req.ssl);

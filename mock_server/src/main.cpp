@@ -12,42 +12,59 @@
 
 #include "freshtoken/mock_server.hpp"
 
-int main(int argc, char** argv) {
-  freshtoken::mock::MockServerOptions options;
-  long access_ttl = options.access_token_ttl.count();
-  long refresh_ttl = options.refresh_token_ttl.count();
-  long idle_ttl = options.refresh_idle_ttl.count();
-  long grace = options.reuse_grace.count();
-  long device_interval = options.device_interval.count();
-  long device_ttl = options.device_code_ttl.count();
-  std::string rotation = "on";
+namespace {
 
-  CLI::App app{"freshtoken mock OAuth 2.0 authorization server (for tests and demos)"};
+using freshtoken::mock::MockServerOptions;
+
+// The flags that are not MockServerOptions fields as they are (seconds, on/off).
+struct Flags {
+  explicit Flags(const MockServerOptions& o)
+      : access_ttl(o.access_token_ttl.count()),
+        refresh_ttl(o.refresh_token_ttl.count()),
+        idle_ttl(o.refresh_idle_ttl.count()),
+        grace(o.reuse_grace.count()),
+        device_interval(o.device_interval.count()),
+        device_ttl(o.device_code_ttl.count()) {}
+
+  long access_ttl, refresh_ttl, idle_ttl, grace, device_interval, device_ttl;
+  std::string rotation = "on";
+};
+
+void add_lifetime_flags(CLI::App& app, Flags& flags) {
+  app.add_option("--access-token-ttl", flags.access_ttl, "Access token lifetime, seconds")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--refresh-token-ttl", flags.refresh_ttl,
+                 "Refresh token absolute lifetime, seconds")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--refresh-idle-ttl", flags.idle_ttl,
+                 "Refresh token idle (sliding) lifetime, seconds")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--rotation", flags.rotation, "Rotate refresh tokens on each use")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"on", "off"}));
+  app.add_option("--reuse-grace", flags.grace, "Seconds a rotated-out refresh token stays usable")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--device-interval", flags.device_interval,
+                 "Device flow polling interval, seconds")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--device-code-ttl", flags.device_ttl, "Device code lifetime, seconds")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+}
+
+void add_address_flags(CLI::App& app, MockServerOptions& options) {
   app.add_option("--host", options.host, "Address to listen on")->capture_default_str();
   app.add_option("--port", options.port, "Port; 0 = any free port")
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));
-  app.add_option("--access-token-ttl", access_ttl, "Access token lifetime, seconds")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  app.add_option("--refresh-token-ttl", refresh_ttl, "Refresh token absolute lifetime, seconds")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  app.add_option("--refresh-idle-ttl", idle_ttl, "Refresh token idle (sliding) lifetime, seconds")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  app.add_option("--rotation", rotation, "Rotate refresh tokens on each use")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"on", "off"}));
-  app.add_option("--reuse-grace", grace, "Seconds a rotated-out refresh token stays usable")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--device-interval", device_interval, "Device flow polling interval, seconds")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--device-code-ttl", device_ttl, "Device code lifetime, seconds")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+}
+
+void add_server_flags(CLI::App& app, MockServerOptions& options) {
   app.add_option("--tls-cert", options.tls_cert_file, "PEM certificate (with --tls-key: HTTPS)")
       ->check(CLI::ExistingFile);
   app.add_option("--tls-key", options.tls_key_file, "PEM private key")->check(CLI::ExistingFile);
@@ -57,19 +74,22 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(8, 4096));
   app.add_flag("--auto-approve", options.auto_approve,
                "Approve sign-ins and device codes at once as alice");
-  CLI11_PARSE(app, argc, argv);
-  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
-    std::cerr << "freshtoken-mock-server: --tls-cert and --tls-key go together\n";
-    return 2;
-  }
-  options.access_token_ttl = std::chrono::seconds(access_ttl);
-  options.refresh_token_ttl = std::chrono::seconds(refresh_ttl);
-  options.refresh_idle_ttl = std::chrono::seconds(idle_ttl);
-  options.reuse_grace = std::chrono::seconds(grace);
-  options.device_interval = std::chrono::seconds(device_interval);
-  options.device_code_ttl = std::chrono::seconds(device_ttl);
-  options.rotation = rotation == "on";
+  app.add_flag("--require-offline-access", options.require_offline_access,
+               "Issue a refresh token at sign-in only when the offline_access scope was granted");
+}
 
+void apply(const Flags& flags, MockServerOptions& options) {
+  options.access_token_ttl = std::chrono::seconds(flags.access_ttl);
+  options.refresh_token_ttl = std::chrono::seconds(flags.refresh_ttl);
+  options.refresh_idle_ttl = std::chrono::seconds(flags.idle_ttl);
+  options.reuse_grace = std::chrono::seconds(flags.grace);
+  options.device_interval = std::chrono::seconds(flags.device_interval);
+  options.device_code_ttl = std::chrono::seconds(flags.device_ttl);
+  options.rotation = flags.rotation == "on";
+}
+
+// Serves until SIGINT or SIGTERM; the exit status.
+int serve(const MockServerOptions& options) {
   // Block the stop signals in every thread (the server threads inherit this mask) and wait
   // for them here, so shutdown runs in ordinary code rather than in a signal handler.
   sigset_t stop_signals;
@@ -94,4 +114,22 @@ int main(int argc, char** argv) {
   server.stop();
   std::cerr << "freshtoken-mock-server: stopped\n";
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  MockServerOptions options;
+  Flags flags(options);
+  CLI::App app{"freshtoken mock OAuth 2.0 authorization server (for tests and demos)"};
+  add_address_flags(app, options);
+  add_lifetime_flags(app, flags);
+  add_server_flags(app, options);
+  CLI11_PARSE(app, argc, argv);
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    std::cerr << "freshtoken-mock-server: --tls-cert and --tls-key go together\n";
+    return 2;
+  }
+  apply(flags, options);
+  return serve(options);
 }

@@ -8,7 +8,8 @@
 /// Thread safety: every method may be called from any thread while the server is serving; all
 /// state sits behind one mutex. start()/stop() must not race each other.
 /// Errors: start() throws std::runtime_error when it cannot bind or load the TLS files; control
-/// methods throw std::invalid_argument for unknown users, clients, codes or fault kinds.
+/// methods throw std::invalid_argument for unknown users, clients, codes or scopes and for
+/// faults with impossible fields.
 /// start() ignores SIGPIPE process-wide unless the process already handles it (a client that
 /// hangs up must not kill the process).
 #pragma once
@@ -17,8 +18,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "freshtoken/mock_server/export.hpp"
 
@@ -49,19 +48,41 @@ struct MockServerOptions {
   /// How long an authorization code may be redeemed.
   std::chrono::seconds authorization_code_ttl{60};
   int threads = 96;  ///< connection threads; each keep-alive connection holds one
+  /// Like providers that require it, a sign-in (authorization code, device code,
+  /// issue_tokens) gets a refresh token only when OpenID Connect's `offline_access` scope was
+  /// granted; false: every sign-in gets one. `offline_access` is a known scope either way.
+  bool require_offline_access = false;
+};
+
+/// The endpoint a Fault applies to; named in JSON as written here.
+enum class FaultEndpoint {
+  token,                 ///< POST /token
+  api,                   ///< everything under /api/
+  authorize,             ///< /authorize
+  device_authorization,  ///< POST /device_authorization
+  device,                ///< the /device verification page
+  revoke,                ///< POST /revoke
+  introspect,            ///< POST /introspect
+  userinfo,              ///< /userinfo
+  discovery,             ///< both discovery documents under /.well-known/
+  jwks                   ///< GET /jwks
+};
+
+/// What a Fault does; named in JSON as written here.
+enum class FaultKind {
+  status,             ///< answer `status` (+ body, + Retry-After when set) instead of handling
+  delay,              ///< sleep delay_ms, then handle
+  drop,               ///< close the connection without answering
+  truncate,           ///< handle, then send only half of the body
+  not_json,           ///< answer 200 with an HTML page
+  commit_then_drop,   ///< handle fully (state committed), then close without answering
+  commit_then_delay,  ///< handle fully (state committed), then wait delay_ms before answering
 };
 
 /// An armed fault; the same fields as POST /mock/faults.
 struct Fault {
-  /// token | api | authorize | device_authorization | device | revoke | introspect | userinfo |
-  /// discovery | jwks
-  std::string endpoint = "token";
-  /// status: answer `status` (+ body, + Retry-After when set) instead of handling.
-  /// delay: sleep delay_ms, then handle. drop: close the connection without answering.
-  /// truncate: handle, then send only half of the body. not_json: answer 200 with an HTML page.
-  /// commit_then_drop: handle fully (state committed), then close without answering.
-  /// commit_then_delay: handle fully (state committed), then wait delay_ms before answering.
-  std::string kind;
+  FaultEndpoint endpoint = FaultEndpoint::token;  ///< where it applies
+  FaultKind kind = FaultKind::status;             ///< what it does
   /// For `status`: the HTTP status to answer.
   int status = 503;
   /// For `status`: a Retry-After value to send, e.g. "2"; empty sends none.
@@ -71,6 +92,48 @@ struct Fault {
   /// For `delay`: how long to wait before handling; for `commit_then_delay`, before answering.
   int delay_ms = 0;
   int times = 1;  ///< how many requests it applies to
+};
+
+/// Requests to the token endpoint, by grant_type (GET /mock/stats lists those above zero).
+struct TokenRequestCounts {
+  long authorization_code = 0;  ///< grant_type=authorization_code
+  long refresh_token = 0;       ///< grant_type=refresh_token
+  long client_credentials = 0;  ///< grant_type=client_credentials
+  long device_code = 0;         ///< urn:ietf:params:oauth:grant-type:device_code
+  long other = 0;               ///< a missing or unknown grant_type
+};
+
+/// The server's counters; the same fields as GET /mock/stats (see docs/mock-server.md).
+/// Requests answered by a fault are counted too.
+struct MockServerStats {
+  TokenRequestCounts token_requests;     ///< every request to /token, by grant_type
+  long refreshes = 0;                    ///< refresh grants that succeeded
+  long refresh_grace_reuses = 0;         ///< rotated-out tokens accepted within reuse_grace
+  long refresh_reuse_detected = 0;       ///< rotated-out tokens that revoked their family
+  long families_revoked = 0;             ///< by reuse, code replay, /revoke or the control API
+  long active_families = 0;              ///< refresh token families not revoked
+  long api_requests = 0;                 ///< requests under /api/
+  long api_401 = 0;                      ///< of those, refused for a missing or bad token
+  long api_403 = 0;                      ///< of those, refused for a missing scope
+  long authorize_requests = 0;           ///< GET and POST /authorize
+  long device_authorizations = 0;        ///< POST /device_authorization
+  long revocations = 0;                  ///< POST /revoke
+  long introspections = 0;               ///< POST /introspect
+  long userinfo_requests = 0;            ///< /userinfo
+  long faults_triggered = 0;             ///< requests a fault applied to
+  long faults_armed = 0;                 ///< faults still waiting for requests
+  long connections = 0;                  ///< TCP connections accepted
+  std::chrono::seconds clock_offset{0};  ///< the server clock's offset from the real clock
+};
+
+/// A successful token answer: the fields of the token endpoint's JSON.
+struct IssuedTokens {
+  std::string access_token;            ///< a signed JWT (RFC 9068)
+  std::string token_type = "Bearer";   ///< always Bearer
+  std::chrono::seconds expires_in{0};  ///< the access token's lifetime
+  std::string scope;                   ///< the granted scope
+  std::string refresh_token;           ///< empty when none was issued
+  std::string id_token;                ///< empty when none was issued (no `openid` scope)
 };
 
 /// The mock authorization server; see mock_server.hpp and docs/mock-server.md.
@@ -88,8 +151,8 @@ class FRESHTOKEN_MOCK_SERVER_API MockServer {
   /// The port it listens on (the chosen one when options.port was 0).
   int port() const;
 
-  nlohmann::json stats() const;  ///< same JSON as GET /mock/stats
-  void reset();                  ///< forgets tokens, codes, counters, faults and the clock offset
+  MockServerStats stats() const;  ///< the counters GET /mock/stats shows
+  void reset();                   ///< forgets tokens, codes, counters, faults and the clock offset
   /// Arms a fault (POST /mock/faults).
   void arm_fault(const Fault& fault);
   /// Revokes every access token issued so far: the next API call gets 401 invalid_token.
@@ -106,17 +169,17 @@ class FRESHTOKEN_MOCK_SERVER_API MockServer {
   void advance_clock(std::chrono::seconds by);         ///< adds to the current offset
   /// The server clock's current offset from the real clock.
   std::chrono::seconds clock_offset() const;
-  nlohmann::json jwks() const;  ///< same JSON as GET /jwks
+  std::string jwks() const;  ///< the JSON text GET /jwks answers
 
   /// Test convenience: tokens as if `user` had just completed an authorization_code sign-in for
-  /// `client_id` (the token endpoint's JSON answer: access_token, token_type, expires_in,
-  /// refresh_token, scope, id_token when scope has openid). Not counted in token_requests.
-  /// `access_token_ttl` gives this access token another lifetime than the server's (tokens
-  /// refreshed from it get the server's again); from 1 s to ten years.
-  nlohmann::json issue_tokens(const std::string& user = "alice",
-                              const std::string& client_id = "freshtoken-demo",
-                              const std::string& scope = "openid profile api",
-                              std::optional<std::chrono::seconds> access_token_ttl = std::nullopt);
+  /// `client_id` (what the token endpoint would answer; id_token when scope has openid, no
+  /// refresh_token under require_offline_access without `offline_access` in scope). Not
+  /// counted in token_requests. `access_token_ttl` gives this access token another lifetime
+  /// than the server's (tokens refreshed from it get the server's again); from 1 s to ten years.
+  IssuedTokens issue_tokens(const std::string& user = "alice",
+                            const std::string& client_id = "freshtoken-demo",
+                            const std::string& scope = "openid profile api",
+                            std::optional<std::chrono::seconds> access_token_ttl = std::nullopt);
 
   class FRESHTOKEN_MOCK_SERVER_NO_EXPORT Impl;
 

@@ -6,6 +6,7 @@
 // failed save is a store_failed event with storage_unavailable), a new session gets
 // storage_unavailable at once, and nothing is erased.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <iostream>
@@ -90,12 +91,12 @@ TEST_F(LockedKeyringSession, KeepsServingAndRefreshingInMemoryAndErasesNothing) 
   EventLog events;
   auto session = open_session();
   session->subscribe([&](const SessionEvent& event) { events.record(event); });
-  const json issued = server_->issue_tokens("alice");
+  const auto issued = server_->issue_tokens("alice");
   TokenSet tokens;
-  tokens.access_token = Secret(issued["access_token"].get<std::string>());
-  tokens.refresh_token = Secret(issued["refresh_token"].get<std::string>());
+  tokens.access_token = Secret(issued.access_token);
+  tokens.refresh_token = Secret(issued.refresh_token);
   tokens.issued_at = std::chrono::system_clock::now();
-  tokens.expires_at = tokens.issued_at + std::chrono::seconds(issued["expires_in"].get<int>());
+  tokens.expires_at = tokens.issued_at + issued.expires_in;
   ASSERT_TRUE(session->sign_in(std::move(tokens)));
   auto signed_in_entry = store_->load(kService, account());
   ASSERT_TRUE(signed_in_entry) << signed_in_entry.error().to_string();
@@ -131,8 +132,8 @@ TEST_F(LockedKeyringSession, KeepsServingAndRefreshingInMemoryAndErasesNothing) 
     EXPECT_EQ(api_status(*refreshed), 200);
     current = *refreshed;
   }
-  EXPECT_EQ(server_->stats()["token_requests"].value("refresh_token", 0), 2);
-  EXPECT_EQ(server_->stats().value("families_revoked", -1), 0);
+  EXPECT_EQ(server_->stats().token_requests.refresh_token, 2);
+  EXPECT_EQ(server_->stats().families_revoked, 0);
   int store_failed = 0;
   for (const auto& event : events.events()) {
     EXPECT_NE(event.kind, SessionEventKind::login_required);

@@ -6,6 +6,7 @@
 // store lock: a sign-in or sign-out elsewhere that comes right after a refresh has re-read the
 // store waits for that refresh's save, and so is neither overwritten nor undone by it.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -107,19 +108,17 @@ class RefreshLockTest : public ::testing::Test {
 
   // Tokens for alice straight from the mock server, as a completed sign-in would hold them.
   TokenSet fresh_sign_in_tokens() {
-    const json issued = server_->issue_tokens("alice");
+    const auto issued = server_->issue_tokens("alice");
     TokenSet t;
-    t.access_token = Secret(issued["access_token"].get<std::string>());
-    t.refresh_token = Secret(issued["refresh_token"].get<std::string>());
+    t.access_token = Secret(issued.access_token);
+    t.refresh_token = Secret(issued.refresh_token);
     t.issued_at = clock_->now();
-    t.expires_at = clock_->now() + std::chrono::seconds(issued["expires_in"].get<int>());
+    t.expires_at = clock_->now() + issued.expires_in;
     return t;
   }
   void sign_in(Session& session) { ASSERT_TRUE(session.sign_in(fresh_sign_in_tokens())); }
 
-  int refresh_grants() const {
-    return server_->stats()["token_requests"].value("refresh_token", 0);
-  }
+  int refresh_grants() const { return server_->stats().token_requests.refresh_token; }
 
   // Session a (signed in, its store already read) refreshes; right after the refresh has
   // re-read the store to decide what to write, `elsewhere` runs on another thread as if in
@@ -189,7 +188,7 @@ TEST_F(RefreshLockTest, WithRotationTheSecondSessionAdoptsTheRotatedTokenInstead
   ASSERT_TRUE(from_b) << from_b.error().to_string();
   EXPECT_TRUE(*from_a == *from_b);
   EXPECT_EQ(refresh_grants(), 1);
-  EXPECT_EQ(server_->stats().value("refresh_reuse_detected", -1), 0);
+  EXPECT_EQ(server_->stats().refresh_reuse_detected, 0);
 }
 
 TEST_F(RefreshLockTest, WithoutRotationTheSecondSessionAdoptsTheNewerAccessToken) {
@@ -242,8 +241,8 @@ TEST_F(RefreshLockTest, TheLockIsFreeWhileARefreshSleepsBeforeItsRetry) {
   auto session = make_session(policy);
   sign_in(*session);
   mock::Fault fault;
-  fault.endpoint = "token";
-  fault.kind = "status";
+  fault.endpoint = mock::FaultEndpoint::token;
+  fault.kind = mock::FaultKind::status;
   fault.status = 503;
   fault.retry_after = "2";
   server_->arm_fault(fault);
@@ -267,8 +266,9 @@ TEST_F(RefreshLockTest, ASignOutElsewhereWhileARefreshAnswerIsInFlightIsNotUndon
   auto b = make_session();  // another process of the account: sign_out takes no refresh lock
   sign_in(*a);
   mock::Fault fault;
-  fault.endpoint = "token";
-  fault.kind = "commit_then_delay";  // rotated at the server, the answer still on its way
+  fault.endpoint = mock::FaultEndpoint::token;
+  fault.kind =
+      mock::FaultKind::commit_then_delay;  // rotated at the server, the answer still on its way
   fault.delay_ms = 1000;
   server_->arm_fault(fault);
   clock_->advance(2h);
@@ -284,7 +284,7 @@ TEST_F(RefreshLockTest, ASignOutElsewhereWhileARefreshAnswerIsInFlightIsNotUndon
   ASSERT_FALSE(stored);
   EXPECT_EQ(stored.error().code(), ErrorCode::not_found);
   // b revoked the refresh token it found; a revoked the one its refresh got back.
-  EXPECT_EQ(server_->stats().value("revocations", 0), 2);
+  EXPECT_EQ(server_->stats().revocations, 2);
 }
 
 TEST_F(RefreshLockTest, ASignInElsewhereRightAfterARefreshsReReadIsNotOverwrittenByItsSave) {
@@ -318,7 +318,7 @@ TEST_F(RefreshLockTest, ASignOutElsewhereRightAfterARefreshsReReadIsNotUndoneByI
   EXPECT_EQ(stored.error().code(), ErrorCode::not_found);
   // The sign-out found the refreshed token in the store and revoked it.
   EXPECT_FALSE(make_session()->status()->signed_in);
-  EXPECT_EQ(server_->stats().value("revocations", 0), 1);
+  EXPECT_EQ(server_->stats().revocations, 1);
 }
 
 TEST_F(RefreshLockTest, ASignInElsewhereRightAfterARejectedRefreshsReReadIsNotErased) {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -169,14 +170,14 @@ class FaultMatrixTest : public ::testing::Test {
 
   // Signs in as alice with tokens the server issued (not counted as token requests).
   void sign_in() {
-    json issued = server_->issue_tokens("alice", "freshtoken-demo", "openid profile api");
+    const auto issued = server_->issue_tokens("alice", "freshtoken-demo", "openid profile api");
     TokenSet t;
-    t.access_token = Secret(issued["access_token"].get<std::string>());
-    t.refresh_token = Secret(issued["refresh_token"].get<std::string>());
-    t.id_token = Secret(issued.value("id_token", std::string()));
-    t.scope = issued.value("scope", "");
+    t.access_token = Secret(issued.access_token);
+    t.refresh_token = Secret(issued.refresh_token);
+    t.id_token = Secret(issued.id_token);
+    t.scope = issued.scope;
     t.issued_at = clock_->now();
-    t.expires_at = clock_->now() + std::chrono::seconds(issued["expires_in"].get<int>());
+    t.expires_at = clock_->now() + issued.expires_in;
     ASSERT_TRUE(session_->sign_in(std::move(t)));
     signed_in_refresh_token_ = stored_refresh_token().value_or(Secret());
     ASSERT_FALSE(signed_in_refresh_token_.empty());
@@ -198,13 +199,12 @@ class FaultMatrixTest : public ::testing::Test {
   }
 
   int token_requests() const {
-    const json stats = server_->stats();
-    int total = 0;
-    for (const auto& n : stats.at("token_requests")) total += n.get<int>();
-    return total;
+    const mock::TokenRequestCounts n = server_->stats().token_requests;
+    return static_cast<int>(n.authorization_code + n.refresh_token + n.client_credentials +
+                            n.device_code + n.other);
   }
 
-  long stat(const char* name) const { return server_->stats().value(name, -1L); }
+  mock::MockServerStats stats() const { return server_->stats(); }
 
   // What the application sees for one GET /api/me.
   std::string app_call() {
@@ -238,9 +238,9 @@ class FaultMatrixTest : public ::testing::Test {
     std::fflush(stdout);
   }
 
-  static mock::Fault fault(const std::string& kind, int times = 1) {
+  static mock::Fault fault(mock::FaultKind kind, int times = 1) {
     mock::Fault f;
-    f.endpoint = "token";
+    f.endpoint = mock::FaultEndpoint::token;
     f.kind = kind;
     f.times = times;
     return f;
@@ -248,7 +248,7 @@ class FaultMatrixTest : public ::testing::Test {
 
   // A 200 from the token endpoint with `body` instead of the real answer.
   static mock::Fault body_fault(const json& body, int times = 1) {
-    mock::Fault f = fault("status", times);
+    mock::Fault f = fault(mock::FaultKind::status, times);
     f.status = 200;
     f.body = body.dump();
     return f;
@@ -257,7 +257,7 @@ class FaultMatrixTest : public ::testing::Test {
   // A valid access token for alice the server will accept at /api/, minted outside the
   // session's family (for answers whose body the test writes itself).
   std::string minted_access_token() {
-    return server_->issue_tokens("alice", "freshtoken-demo", "api")["access_token"];
+    return server_->issue_tokens("alice", "freshtoken-demo", "api").access_token;
   }
 
   std::shared_ptr<ManualClock> clock_ = std::make_shared<ManualClock>();

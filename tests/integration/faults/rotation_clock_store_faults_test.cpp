@@ -14,7 +14,7 @@ namespace {
 
 TEST_F(FaultMatrixTest, LostRotationWithoutGraceIsReuseAndEndsInLoginRequired) {
   sign_in();
-  server_->arm_fault(fault("commit_then_drop"));
+  server_->arm_fault(fault(mock::FaultKind::commit_then_drop));
   const Outcome o = expire_and_call();
   report("rotation committed, answer lost (no reuse grace)", o);
   EXPECT_EQ(o.app, "login_required");
@@ -22,8 +22,8 @@ TEST_F(FaultMatrixTest, LostRotationWithoutGraceIsReuseAndEndsInLoginRequired) {
   EXPECT_TRUE(last_error_->is_oauth("invalid_grant"));
   // The retry presented the old refresh token: reuse detected, family revoked...
   EXPECT_EQ(o.requests, 2);
-  EXPECT_EQ(stat("refresh_reuse_detected"), 1);
-  EXPECT_EQ(stat("families_revoked"), 1);
+  EXPECT_EQ(stats().refresh_reuse_detected, 1);
+  EXPECT_EQ(stats().families_revoked, 1);
   // ...and only then, because the server declared it dead, was it erased.
   EXPECT_EQ(o.store, "erased");
   EXPECT_EQ(count_events(SessionEventKind::login_required), 1);
@@ -34,8 +34,8 @@ TEST_F(FaultMatrixTest, LostRotationKeepsTheRefreshTokenUntilTheServerSaysItIsDe
   sign_in();
   // The lost answer, then the retry's answer delayed: meanwhile the store still holds the old
   // token (a network error never erases anything).
-  server_->arm_fault(fault("commit_then_drop"));
-  mock::Fault slow = fault("delay");
+  server_->arm_fault(fault(mock::FaultKind::commit_then_drop));
+  mock::Fault slow = fault(mock::FaultKind::delay);
   slow.delay_ms = 300;
   server_->arm_fault(slow);
   clock_->advance(2h);
@@ -56,19 +56,19 @@ class LostRotationWithGrace : public FaultMatrixTest {
 
 TEST_F(LostRotationWithGrace, RetrySucceedsWithTheFamilysCurrentRefreshToken) {
   sign_in();
-  server_->arm_fault(fault("commit_then_drop"));
+  server_->arm_fault(fault(mock::FaultKind::commit_then_drop));
   const Outcome o = expire_and_call();
   report("rotation committed, answer lost (reuse grace 60 s)", o);
   EXPECT_EQ(o.app, "200");
   EXPECT_EQ(o.requests, 2);
   EXPECT_EQ(o.store, "rotated");
-  EXPECT_EQ(stat("refresh_grace_reuses"), 1);
-  EXPECT_EQ(stat("families_revoked"), 0);
+  EXPECT_EQ(stats().refresh_grace_reuses, 1);
+  EXPECT_EQ(stats().families_revoked, 0);
   // The refresh token the grace answer handed over is the family's live one.
   const Outcome next = expire_and_call();
   EXPECT_EQ(next.app, "200");
   EXPECT_EQ(next.requests, 1);
-  EXPECT_EQ(stat("families_revoked"), 0);
+  EXPECT_EQ(stats().families_revoked, 0);
 }
 
 // ---- the server's clock ----------------------------------------------------------------------
@@ -124,7 +124,7 @@ TEST_F(FaultMatrixTest, ServerClockJumpingAheadMidSessionIsOne401AndOneRefresh) 
   EXPECT_EQ(o.app, "200");  // 401 invalid_token -> invalidate -> refresh -> resend
   EXPECT_EQ(o.requests, 1);
   EXPECT_EQ(o.store, "rotated");
-  EXPECT_EQ(stat("api_401"), 1);
+  EXPECT_EQ(stats().api_401, 1);
 }
 
 // ---- the secret store failing mid-session ----------------------------------------------------
@@ -167,7 +167,7 @@ TEST_P(StoreFailing, RefreshStillServesTheNewTokenFromMemoryAndSavesItOnceTheSto
   EXPECT_EQ(next.app, "200");
   EXPECT_EQ(next.requests, 1);
   EXPECT_EQ(next.store, "rotated");
-  EXPECT_EQ(stat("families_revoked"), 0);
+  EXPECT_EQ(stats().families_revoked, 0);
 }
 
 TEST_P(StoreFailing, RejectedRefreshTokenIsLoginRequiredEvenWhenItCannotBeErased) {

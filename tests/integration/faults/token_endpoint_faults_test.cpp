@@ -23,7 +23,7 @@ class ServerErrorStatus : public FaultMatrixTest, public ::testing::WithParamInt
 
 TEST_P(ServerErrorStatus, OnceIsRetriedAndTheRotatedTokenSaved) {
   sign_in();
-  mock::Fault f = fault("status");
+  mock::Fault f = fault(mock::FaultKind::status);
   f.status = GetParam();
   f.body = "<html>bad gateway</html>";
   server_->arm_fault(f);
@@ -36,7 +36,7 @@ TEST_P(ServerErrorStatus, OnceIsRetriedAndTheRotatedTokenSaved) {
 
 TEST_P(ServerErrorStatus, PersistentGivesUpAfterFourRequestsAndKeepsTheRefreshToken) {
   sign_in();
-  mock::Fault f = fault("status", 4);
+  mock::Fault f = fault(mock::FaultKind::status, 4);
   f.status = GetParam();
   server_->arm_fault(f);
   const Outcome o = expire_and_call();
@@ -56,8 +56,8 @@ TEST_F(FaultMatrixTest, PersistentServerErrorInsideTheHardMarginServesTheStillVa
   sign_in();
   auto before = session_->token();
   ASSERT_TRUE(before);
-  server_->arm_fault(fault("status", 4));  // 503
-  clock_->advance(3600s - 10s);            // inside the 30 s hard margin, not yet expired
+  server_->arm_fault(fault(mock::FaultKind::status, 4));  // 503
+  clock_->advance(3600s - 10s);  // inside the 30 s hard margin, not yet expired
   const Outcome o = call_and_measure();
   report("503 persistent, token still valid", o);
   EXPECT_EQ(o.app, "200");
@@ -74,7 +74,7 @@ TEST_F(FaultMatrixTest, PersistentServerErrorInsideTheHardMarginServesTheStillVa
 
 TEST_F(FaultMatrixTest, TooManyRequestsWithRetryAfterSecondsIsHonoured) {
   sign_in();
-  mock::Fault f = fault("status");
+  mock::Fault f = fault(mock::FaultKind::status);
   f.status = 429;
   f.retry_after = "1";
   server_->arm_fault(f);
@@ -90,7 +90,7 @@ TEST_F(FaultMatrixTest, TooManyRequestsWithRetryAfterSecondsIsHonoured) {
 TEST_F(FaultMatrixTest, TooManyRequestsWithRetryAfterHttpDateIsHonoured) {
   sign_in();
   clock_->advance(2h);
-  mock::Fault f = fault("status");
+  mock::Fault f = fault(mock::FaultKind::status);
   f.status = 429;
   f.retry_after = http_date(clock_->now() + 1s);  // read against the client's clock
   server_->arm_fault(f);
@@ -104,7 +104,7 @@ TEST_F(FaultMatrixTest, TooManyRequestsWithRetryAfterHttpDateIsHonoured) {
 
 TEST_F(FaultMatrixTest, PersistentTooManyRequestsReportsTheRetryAfter) {
   sign_in();
-  mock::Fault f = fault("status", 4);
+  mock::Fault f = fault(mock::FaultKind::status, 4);
   f.status = 429;
   f.retry_after = "120";
   server_->arm_fault(f);
@@ -140,7 +140,7 @@ TEST_F(FaultMatrixTest, ConnectionRefusedIsANetworkErrorAndKeepsTheRefreshToken)
 // fresh connection (the POST included); the session never sees that first drop.
 TEST_F(FaultMatrixTest, DroppedConnectionOnceIsResentByLibcurlOnAFreshConnection) {
   sign_in();
-  server_->arm_fault(fault("drop"));
+  server_->arm_fault(fault(mock::FaultKind::drop));
   const Outcome o = expire_and_call();
   report("dropped connection once", o);
   EXPECT_EQ(o.app, "200");
@@ -151,7 +151,7 @@ TEST_F(FaultMatrixTest, DroppedConnectionOnceIsResentByLibcurlOnAFreshConnection
 
 TEST_F(FaultMatrixTest, PersistentlyDroppedConnectionIsANetworkErrorAndKeepsTheRefreshToken) {
   sign_in();
-  server_->arm_fault(fault("drop", 10));
+  server_->arm_fault(fault(mock::FaultKind::drop, 10));
   const Outcome o = expire_and_call();
   report("dropped connection persistent", o);
   EXPECT_EQ(o.app, "network");
@@ -166,7 +166,7 @@ TEST_F(FaultMatrixTest, PersistentlyDroppedConnectionIsANetworkErrorAndKeepsTheR
 // refresh token the retry already rotated out, and the server revokes the whole family.
 TEST_F(FaultMatrixTest, StallPastTheTimeoutIsRetriedButTheLateRequestRevokesTheFamily) {
   sign_in();
-  mock::Fault f = fault("delay");
+  mock::Fault f = fault(mock::FaultKind::delay);
   f.delay_ms = 3000;  // > the 1 s request timeout
   server_->arm_fault(f);
   const Outcome o = expire_and_call();
@@ -177,11 +177,11 @@ TEST_F(FaultMatrixTest, StallPastTheTimeoutIsRetriedButTheLateRequestRevokesTheF
   EXPECT_TRUE(logged("timeout"));
 
   // Wait for the stalled request to be handled (the server's own counter says when).
-  for (int i = 0; i < 100 && stat("refresh_reuse_detected") == 0; ++i) {
+  for (int i = 0; i < 100 && stats().refresh_reuse_detected == 0; ++i) {
     std::this_thread::sleep_for(50ms);  // up to 5 s
   }
-  EXPECT_EQ(stat("refresh_reuse_detected"), 1);
-  EXPECT_EQ(stat("families_revoked"), 1);
+  EXPECT_EQ(stats().refresh_reuse_detected, 1);
+  EXPECT_EQ(stats().families_revoked, 1);
   // The next refresh finds the rotated token dead: sign-in required, store erased.
   const Outcome next = expire_and_call();
   report("stall once, next refresh", next);
@@ -192,7 +192,7 @@ TEST_F(FaultMatrixTest, StallPastTheTimeoutIsRetriedButTheLateRequestRevokesTheF
 
 TEST_F(FaultMatrixTest, PersistentStallIsATimeoutAndKeepsTheRefreshToken) {
   sign_in();
-  mock::Fault f = fault("delay", 4);
+  mock::Fault f = fault(mock::FaultKind::delay, 4);
   f.delay_ms = 3000;
   server_->arm_fault(f);
   const Outcome o = expire_and_call();
@@ -201,10 +201,10 @@ TEST_F(FaultMatrixTest, PersistentStallIsATimeoutAndKeepsTheRefreshToken) {
   EXPECT_EQ(o.requests, 4);
   EXPECT_EQ(o.store, "kept");
   // The four late requests: the first rotates, the other three are reuse of the old token.
-  for (int i = 0; i < 100 && stat("families_revoked") == 0; ++i) {
+  for (int i = 0; i < 100 && stats().families_revoked == 0; ++i) {
     std::this_thread::sleep_for(50ms);  // up to 5 s
   }
-  EXPECT_EQ(stat("families_revoked"), 1);
+  EXPECT_EQ(stats().families_revoked, 1);
 }
 
 class StallWithGrace : public FaultMatrixTest {
@@ -214,7 +214,7 @@ class StallWithGrace : public FaultMatrixTest {
 
 TEST_F(StallWithGrace, TheLateRequestIsForgivenAndTheSessionKeepsWorking) {
   sign_in();
-  mock::Fault f = fault("delay");
+  mock::Fault f = fault(mock::FaultKind::delay);
   f.delay_ms = 3000;
   server_->arm_fault(f);
   const Outcome o = expire_and_call();
@@ -222,11 +222,11 @@ TEST_F(StallWithGrace, TheLateRequestIsForgivenAndTheSessionKeepsWorking) {
   EXPECT_EQ(o.app, "200");
   EXPECT_EQ(o.requests, 2);
   EXPECT_EQ(o.store, "rotated");
-  for (int i = 0; i < 100 && stat("refresh_grace_reuses") == 0; ++i) {
+  for (int i = 0; i < 100 && stats().refresh_grace_reuses == 0; ++i) {
     std::this_thread::sleep_for(50ms);  // up to 5 s
   }
-  EXPECT_EQ(stat("refresh_grace_reuses"), 1);
-  EXPECT_EQ(stat("families_revoked"), 0);
+  EXPECT_EQ(stats().refresh_grace_reuses, 1);
+  EXPECT_EQ(stats().families_revoked, 0);
   const Outcome next = expire_and_call();
   EXPECT_EQ(next.app, "200");
   EXPECT_EQ(next.requests, 1);
@@ -235,20 +235,20 @@ TEST_F(StallWithGrace, TheLateRequestIsForgivenAndTheSessionKeepsWorking) {
 // The server committed the rotation, then half the answer got through.
 TEST_F(FaultMatrixTest, TruncatedBodyAfterACommittedRotationEndsInLoginRequired) {
   sign_in();
-  server_->arm_fault(fault("truncate"));
+  server_->arm_fault(fault(mock::FaultKind::truncate));
   const Outcome o = expire_and_call();
   report("truncated body (rotation committed)", o);
   EXPECT_EQ(o.app, "login_required");
   EXPECT_EQ(o.requests, 2);
   EXPECT_EQ(o.store, "erased");
-  EXPECT_EQ(stat("refresh_reuse_detected"), 1);
+  EXPECT_EQ(stats().refresh_reuse_detected, 1);
 }
 
 // ---- the answer ------------------------------------------------------------------------------
 
 TEST_F(FaultMatrixTest, HtmlInsteadOfJsonIsRetried) {
   sign_in();
-  server_->arm_fault(fault("not_json"));
+  server_->arm_fault(fault(mock::FaultKind::not_json));
   const Outcome o = expire_and_call();
   report("HTML instead of JSON once", o);
   EXPECT_EQ(o.app, "200");
@@ -258,7 +258,7 @@ TEST_F(FaultMatrixTest, HtmlInsteadOfJsonIsRetried) {
 
 TEST_F(FaultMatrixTest, PersistentHtmlIsAnInvalidResponseAndKeepsTheRefreshToken) {
   sign_in();
-  server_->arm_fault(fault("not_json", 4));
+  server_->arm_fault(fault(mock::FaultKind::not_json, 4));
   const Outcome o = expire_and_call();
   report("HTML instead of JSON persistent", o);
   EXPECT_EQ(o.app, "invalid_response");

@@ -108,7 +108,7 @@ TEST_F(ApiTest, AccessAndIdTokensAreRs256JwtsVerifiableWithJwks) {
   const json jwk = jwks["keys"][0];
   EXPECT_EQ(jwk["kty"], "RSA");
   EXPECT_EQ(jwk["alg"], "RS256");
-  EXPECT_EQ(jwks, server_->jwks());
+  EXPECT_EQ(jwks, json::parse(server_->jwks()));
 
   const json tokens = code_flow();
   const std::string access = tokens["access_token"];
@@ -155,41 +155,40 @@ TEST_F(ApiTest, ChallengesFor401And403) {
   EXPECT_EQ(garbage->status, 401);
   EXPECT_EQ(garbage->get_header_value("WWW-Authenticate"), "Bearer error=\"invalid_token\"");
 
-  const json tokens = server_->issue_tokens("alice", "freshtoken-demo", "openid api");
+  const auto tokens = server_->issue_tokens("alice", "freshtoken-demo", "openid api");
   // An id token is not an access token.
-  auto id = get_with_token("/api/me", tokens["id_token"]);
+  auto id = get_with_token("/api/me", tokens.id_token);
   ASSERT_TRUE(id);
   EXPECT_EQ(id->status, 401);
 
-  auto admin = get_with_token("/api/admin", tokens["access_token"]);
+  auto admin = get_with_token("/api/admin", tokens.access_token);
   ASSERT_TRUE(admin);
   EXPECT_EQ(admin->status, 403);
   EXPECT_EQ(admin->get_header_value("WWW-Authenticate"),
             "Bearer error=\"insufficient_scope\", scope=\"admin\"");
-  auto admin_post = http_->Post(
-      "/api/admin", {{"Authorization", "Bearer " + tokens["access_token"].get<std::string>()}},
-      "{}", "application/json");
+  auto admin_post = http_->Post("/api/admin", {{"Authorization", "Bearer " + tokens.access_token}},
+                                "{}", "application/json");
   ASSERT_TRUE(admin_post);
   EXPECT_EQ(admin_post->status, 403);
 
-  const json admin_tokens = server_->issue_tokens("alice", "freshtoken-demo", "api admin");
-  auto allowed = get_with_token("/api/admin", admin_tokens["access_token"]);
+  const auto admin_tokens = server_->issue_tokens("alice", "freshtoken-demo", "api admin");
+  auto allowed = get_with_token("/api/admin", admin_tokens.access_token);
   ASSERT_TRUE(allowed);
   EXPECT_EQ(allowed->status, 200);
 
-  const json no_api = server_->issue_tokens("alice", "freshtoken-demo", "openid");
-  auto forbidden = get_with_token("/api/me", no_api["access_token"]);
+  const auto no_api = server_->issue_tokens("alice", "freshtoken-demo", "openid");
+  auto forbidden = get_with_token("/api/me", no_api.access_token);
   ASSERT_TRUE(forbidden);
   EXPECT_EQ(forbidden->status, 403);
 
-  const json stats = server_->stats();
-  EXPECT_EQ(stats["api_requests"], 7);
-  EXPECT_EQ(stats["api_401"], 3);
+  const MockServerStats stats = server_->stats();
+  EXPECT_EQ(stats.api_requests, 7);
+  EXPECT_EQ(stats.api_401, 3);
 }
 
 TEST_F(ApiTest, EchoReturnsWhatItReceivedWithoutTheToken) {
-  const json tokens = server_->issue_tokens();
-  const std::string token = tokens["access_token"];
+  const auto tokens = server_->issue_tokens();
+  const std::string token = tokens.access_token;
   auto res =
       http_->Put("/api/echo?x=1", {{"Authorization", "Bearer " + token}, {"X-Custom", "hello"}},
                  "payload", "text/plain");
@@ -206,18 +205,18 @@ TEST_F(ApiTest, EchoReturnsWhatItReceivedWithoutTheToken) {
 }
 
 TEST_F(ApiTest, ControlRevocationsKillAccessTokens) {
-  const json a = server_->issue_tokens("alice");
-  const json b = server_->issue_tokens("bob");
+  const auto a = server_->issue_tokens("alice");
+  const auto b = server_->issue_tokens("bob");
   auto res = post_json("/mock/revoke", R"({"what": "user", "user": "alice"})");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
-  EXPECT_EQ(get_with_token("/api/me", a["access_token"])->status, 401);
-  EXPECT_EQ(error_of(refresh(a["refresh_token"])), "invalid_grant");
-  EXPECT_EQ(get_with_token("/api/me", b["access_token"])->status, 200);
+  EXPECT_EQ(get_with_token("/api/me", a.access_token)->status, 401);
+  EXPECT_EQ(error_of(refresh(a.refresh_token)), "invalid_grant");
+  EXPECT_EQ(get_with_token("/api/me", b.access_token)->status, 200);
 
   server_->revoke_access_tokens();
-  EXPECT_EQ(get_with_token("/api/me", b["access_token"])->status, 401);
-  auto fresh = refresh(b["refresh_token"]);  // the family is untouched
+  EXPECT_EQ(get_with_token("/api/me", b.access_token)->status, 401);
+  auto fresh = refresh(b.refresh_token);  // the family is untouched
   ASSERT_TRUE(fresh);
   ASSERT_EQ(fresh->status, 200);
   const json c = body_of(fresh);
@@ -229,11 +228,11 @@ TEST_F(ApiTest, ControlRevocationsKillAccessTokens) {
   EXPECT_EQ(res->status, 200);
   EXPECT_EQ(error_of(refresh(c["refresh_token"])), "invalid_grant");
   EXPECT_EQ(get_with_token("/api/me", c["access_token"])->status, 401);
-  EXPECT_EQ(server_->stats()["families_revoked"], 2);
+  EXPECT_EQ(server_->stats().families_revoked, 2);
 }
 
 TEST_F(ApiTest, Rfc7009RevocationOfRefreshAndAccessTokens) {
-  const json tokens = server_->issue_tokens();
+  const auto tokens = server_->issue_tokens();
   auto unknown =
       post_form("/revoke", {{"token", "never-issued"}, {"client_id", "freshtoken-demo"}});
   ASSERT_TRUE(unknown);
@@ -241,14 +240,14 @@ TEST_F(ApiTest, Rfc7009RevocationOfRefreshAndAccessTokens) {
   EXPECT_EQ(error_of(post_form("/revoke", {{"client_id", "freshtoken-demo"}})), "invalid_request");
   EXPECT_EQ(post_form("/revoke", {{"token", "x"}, {"client_id", "nobody"}})->status, 401);
 
-  auto at = post_form("/revoke", {{"token", tokens["access_token"]},
+  auto at = post_form("/revoke", {{"token", tokens.access_token},
                                   {"token_type_hint", "access_token"},
                                   {"client_id", "freshtoken-demo"}});
   ASSERT_TRUE(at);
   EXPECT_EQ(at->status, 200);
-  EXPECT_EQ(get_with_token("/api/me", tokens["access_token"])->status, 401);
+  EXPECT_EQ(get_with_token("/api/me", tokens.access_token)->status, 401);
 
-  const json more = body_of(refresh(tokens["refresh_token"]));
+  const json more = body_of(refresh(tokens.refresh_token));
   auto rt =
       post_form("/revoke", {{"token", more["refresh_token"]}, {"client_id", "freshtoken-demo"}});
   ASSERT_TRUE(rt);
@@ -258,37 +257,37 @@ TEST_F(ApiTest, Rfc7009RevocationOfRefreshAndAccessTokens) {
 }
 
 TEST_F(ApiTest, Rfc7662Introspection) {
-  const json tokens = server_->issue_tokens();
+  const auto tokens = server_->issue_tokens();
   auto active = body_of(
-      post_form("/introspect", {{"token", tokens["access_token"]}},
+      post_form("/introspect", {{"token", tokens.access_token}},
                 std::make_pair(std::string("freshtoken-service"), std::string("service-secret"))));
   EXPECT_EQ(active["active"], true);
   EXPECT_EQ(active["sub"], "alice");
   EXPECT_EQ(active["client_id"], "freshtoken-demo");
   EXPECT_EQ(active["scope"], "openid profile api");
   auto refresh_info = body_of(post_form(
-      "/introspect", {{"token", tokens["refresh_token"]}, {"client_id", "freshtoken-demo"}}));
+      "/introspect", {{"token", tokens.refresh_token}, {"client_id", "freshtoken-demo"}}));
   EXPECT_EQ(refresh_info["active"], true);
   EXPECT_EQ(refresh_info["token_type"], "refresh_token");
   EXPECT_EQ(
       body_of(post_form("/introspect", {{"token", "bogus"}, {"client_id", "freshtoken-demo"}})),
       json({{"active", false}}));
   server_->advance_clock(seconds(3601));
-  EXPECT_EQ(body_of(post_form("/introspect", {{"token", tokens["access_token"]},
+  EXPECT_EQ(body_of(post_form("/introspect", {{"token", tokens.access_token},
                                               {"client_id", "freshtoken-demo"}}))["active"],
             false);
   EXPECT_EQ(post_form("/introspect", {{"token", "x"}})->status, 401);
 }
 
 TEST_F(ApiTest, UserinfoNeedsOpenidScope) {
-  const json tokens = server_->issue_tokens("bob", "freshtoken-demo", "openid profile api");
-  auto info = get_with_token("/userinfo", tokens["access_token"]);
+  const auto tokens = server_->issue_tokens("bob", "freshtoken-demo", "openid profile api");
+  auto info = get_with_token("/userinfo", tokens.access_token);
   ASSERT_TRUE(info);
   EXPECT_EQ(info->status, 200);
   EXPECT_EQ(body_of(info)["sub"], "bob");
   EXPECT_EQ(body_of(info)["preferred_username"], "bob");
-  const json api_only = server_->issue_tokens("bob", "freshtoken-demo", "api");
-  EXPECT_EQ(get_with_token("/userinfo", api_only["access_token"])->status, 403);
+  const auto api_only = server_->issue_tokens("bob", "freshtoken-demo", "api");
+  EXPECT_EQ(get_with_token("/userinfo", api_only.access_token)->status, 403);
   EXPECT_EQ(http_->Get("/userinfo")->status, 401);
 }
 
@@ -300,24 +299,24 @@ TEST_F(ApiTest, StatusFaultAnswersStatusBodyAndRetryAfterThenRecovers) {
   ASSERT_TRUE(armed);
   ASSERT_EQ(armed->status, 200) << armed->body;
   EXPECT_EQ(body_of(armed)["armed"]["times"], 2);
-  const json tokens = server_->issue_tokens();
+  const auto tokens = server_->issue_tokens();
   for (int i = 0; i < 2; ++i) {
-    auto res = refresh(tokens["refresh_token"]);
+    auto res = refresh(tokens.refresh_token);
     ASSERT_TRUE(res);
     EXPECT_EQ(res->status, 503);
     EXPECT_EQ(res->get_header_value("Retry-After"), "2");
     EXPECT_EQ(error_of(res), "temporarily_unavailable");
   }
-  auto ok = refresh(tokens["refresh_token"]);  // the faulted requests did not touch the family
+  auto ok = refresh(tokens.refresh_token);  // the faulted requests did not touch the family
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->status, 200);
-  EXPECT_EQ(server_->stats()["token_requests"]["refresh_token"], 3);
+  EXPECT_EQ(server_->stats().token_requests.refresh_token, 3);
 }
 
 TEST_F(ApiTest, FaultsApplyOnlyToTheirEndpoint) {
   Fault fault;
-  fault.endpoint = "api";
-  fault.kind = "status";
+  fault.endpoint = FaultEndpoint::api;
+  fault.kind = FaultKind::status;
   fault.status = 500;
   server_->arm_fault(fault);
   EXPECT_EQ(http_->Get("/.well-known/openid-configuration")->status, 200);
@@ -327,8 +326,8 @@ TEST_F(ApiTest, FaultsApplyOnlyToTheirEndpoint) {
 
 TEST_F(ApiTest, DelayFaultStillAnswers) {
   Fault fault;
-  fault.endpoint = "discovery";
-  fault.kind = "delay";
+  fault.endpoint = FaultEndpoint::discovery;
+  fault.kind = FaultKind::delay;
   fault.delay_ms = 150;
   server_->arm_fault(fault);
   const auto start = std::chrono::steady_clock::now();
@@ -340,22 +339,22 @@ TEST_F(ApiTest, DelayFaultStillAnswers) {
 }
 
 TEST_F(ApiTest, DropFaultClosesWithoutAnswerAndDoesNotHandle) {
-  const json tokens = server_->issue_tokens();
+  const auto tokens = server_->issue_tokens();
   Fault fault;
-  fault.kind = "drop";
+  fault.kind = FaultKind::drop;
   server_->arm_fault(fault);
-  auto dropped = refresh(tokens["refresh_token"]);
+  auto dropped = refresh(tokens.refresh_token);
   EXPECT_FALSE(dropped);
-  EXPECT_EQ(server_->stats()["refreshes"], 0);
-  auto ok = refresh(tokens["refresh_token"]);  // not rotated: still the current token
+  EXPECT_EQ(server_->stats().refreshes, 0);
+  auto ok = refresh(tokens.refresh_token);  // not rotated: still the current token
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->status, 200);
 }
 
 TEST_F(ApiTest, TruncateFaultSendsHalfTheBody) {
   Fault fault;
-  fault.endpoint = "jwks";
-  fault.kind = "truncate";
+  fault.endpoint = FaultEndpoint::jwks;
+  fault.kind = FaultKind::truncate;
   server_->arm_fault(fault);
   std::string received;
   auto res = http_->Get("/jwks", [&](const char* data, std::size_t length) {
@@ -363,14 +362,14 @@ TEST_F(ApiTest, TruncateFaultSendsHalfTheBody) {
     return true;
   });
   EXPECT_FALSE(res);  // the connection closed before Content-Length bytes arrived
-  const std::string full = server_->jwks().dump();
+  const std::string full = server_->jwks();
   EXPECT_EQ(received, full.substr(0, full.size() / 2));
   EXPECT_EQ(http_->Get("/jwks")->body, full);
 }
 
 TEST_F(ApiTest, NotJsonFaultAnswers200Html) {
   Fault fault;
-  fault.kind = "not_json";
+  fault.kind = FaultKind::not_json;
   server_->arm_fault(fault);
   auto res = post_form("/token", {{"grant_type", "client_credentials"}});
   ASSERT_TRUE(res);
@@ -380,42 +379,41 @@ TEST_F(ApiTest, NotJsonFaultAnswers200Html) {
 }
 
 TEST_F(ApiTest, CommitThenDropOnApiHandlesThenDrops) {
-  const json tokens = server_->issue_tokens();
+  const auto tokens = server_->issue_tokens();
   Fault fault;
-  fault.endpoint = "api";
-  fault.kind = "commit_then_drop";
+  fault.endpoint = FaultEndpoint::api;
+  fault.kind = FaultKind::commit_then_drop;
   server_->arm_fault(fault);
-  EXPECT_FALSE(get_with_token("/api/me", tokens["access_token"]));
-  EXPECT_EQ(server_->stats()["api_requests"], 1);
-  EXPECT_EQ(get_with_token("/api/me", tokens["access_token"])->status, 200);
+  EXPECT_FALSE(get_with_token("/api/me", tokens.access_token));
+  EXPECT_EQ(server_->stats().api_requests, 1);
+  EXPECT_EQ(get_with_token("/api/me", tokens.access_token)->status, 200);
 }
 
 TEST_F(ApiTest, CommitThenDelayRotatesBeforeItAnswers) {
-  const json tokens = server_->issue_tokens();
+  const auto tokens = server_->issue_tokens();
   Fault fault;
-  fault.kind = "commit_then_delay";
+  fault.kind = FaultKind::commit_then_delay;
   fault.delay_ms = 800;
   server_->arm_fault(fault);
   auto refresh = std::async(std::launch::async, [&] {
     return client()->Post("/token",
                           util::form_encode({{"grant_type", "refresh_token"},
-                                             {"refresh_token", tokens["refresh_token"]},
+                                             {"refresh_token", tokens.refresh_token},
                                              {"client_id", "freshtoken-demo"}}),
                           "application/x-www-form-urlencoded");
   });
-  for (int i = 0; i < 400 && server_->stats()["token_requests"].value("refresh_token", 0) == 0;
-       ++i) {
+  for (int i = 0; i < 400 && server_->stats().token_requests.refresh_token == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   // The answer has not arrived, but the old refresh token is already rotated out.
   EXPECT_EQ(refresh.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);
   auto old = body_of(post_form(
-      "/introspect", {{"token", tokens["refresh_token"]}, {"client_id", "freshtoken-demo"}}));
+      "/introspect", {{"token", tokens.refresh_token}, {"client_id", "freshtoken-demo"}}));
   EXPECT_EQ(old["active"], false);
   auto res = refresh.get();
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
-  EXPECT_NE(body_of(res).value("refresh_token", ""), tokens["refresh_token"]);
+  EXPECT_NE(body_of(res).value("refresh_token", ""), tokens.refresh_token);
 }
 
 // ---------------------------------------------------------------- bad input and control API
@@ -462,17 +460,17 @@ TEST_F(ApiTest, BadInputGetsRfcShapedErrorsAndNeverACrash) {
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);
   EXPECT_EQ(error_of(missing), "not_found");
-  EXPECT_EQ(server_->stats()["faults_armed"], 0);
+  EXPECT_EQ(server_->stats().faults_armed, 0);
   EXPECT_EQ(http_->Get("/.well-known/openid-configuration")->status, 200);  // still serving
 }
 
 TEST_F(ApiTest, ControlApiStatsClockAndReset) {
-  const json tokens = server_->issue_tokens();
+  const auto tokens = server_->issue_tokens();
   auto clock = post_json("/mock/clock", R"({"offset_seconds": 3601})");
   ASSERT_TRUE(clock);
   EXPECT_EQ(body_of(clock)["offset_seconds"], 3601);
   EXPECT_EQ(server_->clock_offset(), seconds(3601));
-  EXPECT_EQ(get_with_token("/api/me", tokens["access_token"])->status, 401);
+  EXPECT_EQ(get_with_token("/api/me", tokens.access_token)->status, 401);
 
   const json stats = body_of(http_->Get("/mock/stats"));
   for (const char* key : {"token_requests", "refreshes", "refresh_reuse_detected",
@@ -487,10 +485,10 @@ TEST_F(ApiTest, ControlApiStatsClockAndReset) {
   ASSERT_TRUE(reset);
   EXPECT_EQ(reset->status, 200);
   EXPECT_EQ(server_->clock_offset(), seconds(0));
-  EXPECT_EQ(server_->stats()["api_401"], 0);
+  EXPECT_EQ(server_->stats().api_401, 0);
   // Tokens are forgotten: neither the access token nor the refresh token work any more.
-  EXPECT_EQ(get_with_token("/api/me", tokens["access_token"])->status, 401);
-  EXPECT_EQ(error_of(refresh(tokens["refresh_token"])), "invalid_grant");
+  EXPECT_EQ(get_with_token("/api/me", tokens.access_token)->status, 401);
+  EXPECT_EQ(error_of(refresh(tokens.refresh_token)), "invalid_grant");
 
   auto issued = post_json("/mock/tokens", R"({"user": "bob", "scope": "api"})");
   ASSERT_TRUE(issued);
@@ -542,11 +540,11 @@ TEST_F(ApiTest, ControlPostWithoutContentLengthDoesNotWaitForABody) {
 }
 
 TEST_F(ApiTest, SixtyFourConcurrentKeepAliveClients) {
-  const json tokens = server_->issue_tokens();
-  const std::string token = tokens["access_token"];
+  const auto tokens = server_->issue_tokens();
+  const std::string token = tokens.access_token;
   server_->reset();
-  const json fresh = server_->issue_tokens();
-  const std::string access = fresh["access_token"];
+  const auto fresh = server_->issue_tokens();
+  const std::string access = fresh.access_token;
   constexpr int kClients = 64;
   constexpr int kRequests = 20;
   std::atomic<int> ok{0};
@@ -562,9 +560,9 @@ TEST_F(ApiTest, SixtyFourConcurrentKeepAliveClients) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), kClients * kRequests);
-  const json stats = server_->stats();
-  EXPECT_EQ(stats["api_requests"], kClients * kRequests);
-  EXPECT_EQ(stats["connections"], kClients);  // keep-alive: one connection per client
+  const MockServerStats stats = server_->stats();
+  EXPECT_EQ(stats.api_requests, kClients * kRequests);
+  EXPECT_EQ(stats.connections, kClients);  // keep-alive: one connection per client
 }
 
 // ---------------------------------------------------------------- TLS

@@ -1,4 +1,6 @@
 // Token endpoint grants and their RFC 6749 / 7636 / 8628 error codes, through real HTTP.
+#include <algorithm>
+
 #include "mock_server_fixture.hpp"
 
 namespace freshtoken::mock::testing {
@@ -36,7 +38,7 @@ TEST_F(GrantsTest, AuthorizationCodeWithPkceReturnsTokensStateAndIss) {
   EXPECT_TRUE(tokens["access_token"].is_string());
   EXPECT_EQ(tokens["refresh_token"].get<std::string>().size(), 43u);  // 256 bits, base64url
   EXPECT_TRUE(tokens["id_token"].is_string());
-  EXPECT_EQ(server_->stats()["token_requests"]["authorization_code"], 1);
+  EXPECT_EQ(server_->stats().token_requests.authorization_code, 1);
 }
 
 TEST_F(GrantsTest, WrongPasswordShowsTheFormAgainAndDenyRedirectsAccessDenied) {
@@ -203,7 +205,7 @@ TEST_F(GrantsTest, ClientCredentialsWithBasicAndPost) {
   ASSERT_TRUE(post);
   EXPECT_EQ(post->status, 200);
   EXPECT_EQ(body_of(post)["scope"], "api admin");
-  EXPECT_EQ(server_->stats()["token_requests"]["client_credentials"], 2);
+  EXPECT_EQ(server_->stats().token_requests.client_credentials, 2);
 }
 
 TEST_F(GrantsTest, InvalidClientIs401WithBasicChallengeOnlyWhenBasicWasUsed) {
@@ -260,7 +262,7 @@ TEST_F(GrantsTest, GrantErrors) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 400);
   EXPECT_EQ(res->get_header_value("Cache-Control"), "no-store");
-  EXPECT_EQ(server_->stats()["token_requests"]["other"], 3);  // unknown and missing grants
+  EXPECT_EQ(server_->stats().token_requests.other, 3);  // unknown and missing grants
 }
 
 // ---------------------------------------------------------------- device flow
@@ -383,6 +385,74 @@ TEST_F(AutoApproveTest, AuthorizeRedirectsAtOnceAsAlice) {
   const auto query = query_of(res->get_header_value("Location"));
   const json tokens = body_of(redeem(query.at("code"), verifier));
   EXPECT_EQ(body_of(get_with_token("/api/me", tokens["access_token"]))["sub"], "alice");
+}
+
+// OpenID Connect Core §11: offline_access asks for a refresh token. Known to the mock always;
+// by default every sign-in gets a refresh token whether or not it was asked for.
+TEST_F(GrantsTest, OfflineAccessIsAKnownScopeAndDoesNotChangeTheDefaultAnswer) {
+  const json discovery = body_of(http_->Get("/.well-known/openid-configuration"));
+  const auto& scopes = discovery["scopes_supported"];
+  EXPECT_NE(std::find(scopes.begin(), scopes.end(), "offline_access"), scopes.end());
+  const json with = code_flow("freshtoken-demo", "openid offline_access api");
+  ASSERT_TRUE(with.contains("access_token")) << with.dump();
+  EXPECT_EQ(with["scope"], "openid offline_access api");
+  EXPECT_TRUE(with["refresh_token"].is_string());
+  EXPECT_TRUE(code_flow("freshtoken-demo", "openid api")["refresh_token"].is_string());
+}
+
+class OfflineAccessTest : public MockServerTest {
+ protected:
+  MockServerOptions options() const override {
+    MockServerOptions o;
+    o.require_offline_access = true;
+    return o;
+  }
+};
+
+TEST_F(OfflineAccessTest, CodeFlowGetsARefreshTokenOnlyWithOfflineAccess) {
+  const json without = code_flow("freshtoken-demo", "openid api");
+  ASSERT_TRUE(without.contains("access_token")) << without.dump();
+  EXPECT_FALSE(without.contains("refresh_token"));
+  EXPECT_TRUE(without["id_token"].is_string());
+  EXPECT_EQ(server_->stats().active_families, 0);
+
+  const json with = code_flow("freshtoken-demo", "openid api offline_access");
+  ASSERT_TRUE(with["refresh_token"].is_string()) << with.dump();
+  auto refreshed = refresh(with["refresh_token"]);
+  ASSERT_TRUE(refreshed);
+  EXPECT_EQ(refreshed->status, 200);
+  EXPECT_TRUE(body_of(refreshed)["refresh_token"].is_string());
+}
+
+TEST_F(OfflineAccessTest, ReplayedCodeStillRevokesTheAccessTokenItGave) {
+  const std::string verifier = util::base64url_encode(util::random_bytes(32));
+  const auto query = sign_in(verifier, "freshtoken-demo", "api");
+  const json tokens = body_of(redeem(query.at("code"), verifier));
+  ASSERT_TRUE(tokens["access_token"].is_string()) << tokens.dump();
+  EXPECT_EQ(get_with_token("/api/me", tokens["access_token"])->status, 200);
+  EXPECT_EQ(error_of(redeem(query.at("code"), verifier)), "invalid_grant");
+  EXPECT_EQ(get_with_token("/api/me", tokens["access_token"])->status, 401);
+}
+
+TEST_F(OfflineAccessTest, DeviceFlowAndIssueTokensFollowTheSameRule) {
+  const auto issued = server_->issue_tokens("alice", "freshtoken-demo", "openid api");
+  EXPECT_TRUE(issued.refresh_token.empty());
+  EXPECT_FALSE(server_->issue_tokens("alice", "freshtoken-demo", "api offline_access")
+                   .refresh_token.empty());
+
+  for (const std::string scope : {"openid api", "openid api offline_access"}) {
+    const json start = body_of(
+        post_form("/device_authorization", {{"client_id", "freshtoken-demo"}, {"scope", scope}}));
+    ASSERT_TRUE(start["user_code"].is_string()) << start.dump();
+    server_->approve_device(start["user_code"]);
+    const json tokens =
+        body_of(post_form("/token", {{"grant_type", "urn:ietf:params:oauth:grant-type:device_code"},
+                                     {"device_code", start["device_code"]},
+                                     {"client_id", "freshtoken-demo"}}));
+    ASSERT_TRUE(tokens["access_token"].is_string()) << tokens.dump();
+    EXPECT_EQ(tokens.contains("refresh_token"), scope.find("offline_access") != std::string::npos)
+        << scope;
+  }
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
-// The freshtoken-mock-server program: first stdout line is the issuer, SIGTERM stops it cleanly.
+// The freshtoken-mock-server program: first stdout line is the issuer, SIGTERM stops it cleanly,
+// and its flags reach the server.
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -7,6 +8,7 @@
 #include <cstdio>
 #include <regex>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -16,31 +18,51 @@ extern char** environ;
 
 namespace {
 
-TEST(MockServerProgram, PrintsIssuerFirstAndStopsCleanlyOnSigterm) {
-  int out[2];
-  ASSERT_EQ(pipe(out), 0);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addclose(&actions, out[0]);
-  posix_spawn_file_actions_addclose(&actions, out[1]);
-  const char* program = FRESHTOKEN_MOCK_SERVER_PROGRAM;
-  char* argv[] = {const_cast<char*>(program), const_cast<char*>("--port"),
-                  const_cast<char*>("0"),     const_cast<char*>("--access-token-ttl"),
-                  const_cast<char*>("120"),   nullptr};
+// The program started with `flags`; its first stdout line, the issuer, is read.
+struct Program {
+  explicit Program(std::vector<std::string> flags) {
+    int out[2];
+    if (pipe(out) != 0) return;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&actions, out[0]);
+    posix_spawn_file_actions_addclose(&actions, out[1]);
+    flags.insert(flags.begin(), FRESHTOKEN_MOCK_SERVER_PROGRAM);
+    std::vector<char*> argv;
+    for (auto& f : flags) argv.push_back(f.data());
+    argv.push_back(nullptr);
+    if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid = 0;
+    posix_spawn_file_actions_destroy(&actions);
+    close(out[1]);
+    char c = 0;
+    while (read(out[0], &c, 1) == 1 && c != '\n') issuer += c;
+    close(out[0]);
+  }
+  ~Program() {
+    if (pid > 0 && kill(pid, SIGTERM) == 0) waitpid(pid, nullptr, 0);
+  }
+  int port() const { return std::stoi(issuer.substr(issuer.rfind(':') + 1)); }
+  // SIGTERM, then the exit status; -1 when it did not exit by itself.
+  int stop() {
+    if (pid <= 0 || kill(pid, SIGTERM) != 0) return -1;
+    int status = 0;
+    const pid_t waited = waitpid(pid, &status, 0);
+    pid = 0;
+    return waited > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
   pid_t pid = 0;
-  ASSERT_EQ(posix_spawn(&pid, program, &actions, nullptr, argv, environ), 0);
-  posix_spawn_file_actions_destroy(&actions);
-  close(out[1]);
+  std::string issuer;
+};
 
-  std::string line;
-  char c = 0;
-  while (read(out[0], &c, 1) == 1 && c != '\n') line += c;
+TEST(MockServerProgram, PrintsIssuerFirstAndStopsCleanlyOnSigterm) {
+  Program program({"--port", "0", "--access-token-ttl", "120"});
+  ASSERT_GT(program.pid, 0);
+  const std::string& line = program.issuer;
   EXPECT_TRUE(std::regex_match(line, std::regex(R"(http://127\.0\.0\.1:[0-9]+)"))) << line;
-
-  const auto port = std::stoi(line.substr(line.rfind(':') + 1));
   {
-    httplib::Client client("127.0.0.1", port);
+    httplib::Client client("127.0.0.1", program.port());
     auto res = client.Get("/.well-known/oauth-authorization-server");
     ASSERT_TRUE(res);
     EXPECT_EQ(nlohmann::json::parse(res->body)["issuer"], line);
@@ -51,12 +73,23 @@ TEST(MockServerProgram, PrintsIssuerFirstAndStopsCleanlyOnSigterm) {
     ASSERT_TRUE(token);
     EXPECT_EQ(nlohmann::json::parse(token->body)["expires_in"], 120);
   }
-  ASSERT_EQ(kill(pid, SIGTERM), 0);
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  EXPECT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
-  close(out[0]);
+  EXPECT_EQ(program.stop(), 0);
+}
+
+TEST(MockServerProgram, RequireOfflineAccessFlagWithholdsRefreshTokensWithoutTheScope) {
+  Program program({"--port", "0", "--require-offline-access"});
+  ASSERT_GT(program.pid, 0);
+  ASSERT_FALSE(program.issuer.empty());
+  httplib::Client client("127.0.0.1", program.port());
+  auto without = client.Post("/mock/tokens", R"({"scope": "openid api"})", "application/json");
+  ASSERT_TRUE(without);
+  ASSERT_EQ(without->status, 200) << without->body;
+  EXPECT_FALSE(nlohmann::json::parse(without->body).contains("refresh_token"));
+  auto with =
+      client.Post("/mock/tokens", R"({"scope": "openid api offline_access"})", "application/json");
+  ASSERT_TRUE(with);
+  EXPECT_TRUE(nlohmann::json::parse(with->body).contains("refresh_token")) << with->body;
+  EXPECT_EQ(program.stop(), 0);
 }
 
 TEST(MockServerProgram, RefusesABadFlag) {

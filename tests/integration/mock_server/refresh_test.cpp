@@ -32,9 +32,9 @@ TEST_F(RefreshTest, RotationReturnsANewRefreshTokenAndInvalidatesTheOld) {
   auto third = refresh(second["refresh_token"]);
   ASSERT_TRUE(third);
   EXPECT_EQ(third->status, 200);
-  const json stats = server_->stats();
-  EXPECT_EQ(stats["refreshes"], 2);
-  EXPECT_EQ(stats["token_requests"]["refresh_token"], 2);
+  const MockServerStats stats = server_->stats();
+  EXPECT_EQ(stats.refreshes, 2);
+  EXPECT_EQ(stats.token_requests.refresh_token, 2);
 }
 
 TEST_F(RefreshTest, ReuseOfARotatedTokenRevokesTheWholeFamily) {
@@ -50,9 +50,9 @@ TEST_F(RefreshTest, ReuseOfARotatedTokenRevokesTheWholeFamily) {
   auto api = get_with_token("/api/me", second["access_token"]);
   ASSERT_TRUE(api);
   EXPECT_EQ(api->status, 401);
-  const json stats = server_->stats();
-  EXPECT_EQ(stats["refresh_reuse_detected"], 1);
-  EXPECT_EQ(stats["families_revoked"], 1);
+  const MockServerStats stats = server_->stats();
+  EXPECT_EQ(stats.refresh_reuse_detected, 1);
+  EXPECT_EQ(stats.families_revoked, 1);
 }
 
 TEST_F(RefreshTest, OtherFamiliesSurviveAReuseDetection) {
@@ -144,13 +144,13 @@ TEST_F(RefreshTest, MissingOrUnknownRefreshToken) {
 }
 
 TEST_F(RefreshTest, IssueTokensConvenienceGivesAWorkingFamily) {
-  const json tokens = server_->issue_tokens("bob", "freshtoken-demo", "openid api");
-  EXPECT_TRUE(tokens["id_token"].is_string());
-  EXPECT_EQ(body_of(get_with_token("/api/me", tokens["access_token"]))["sub"], "bob");
-  auto res = refresh(tokens["refresh_token"]);
+  const auto tokens = server_->issue_tokens("bob", "freshtoken-demo", "openid api");
+  EXPECT_FALSE(tokens.id_token.empty());
+  EXPECT_EQ(body_of(get_with_token("/api/me", tokens.access_token))["sub"], "bob");
+  auto res = refresh(tokens.refresh_token);
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
-  EXPECT_FALSE(server_->stats()["token_requests"].contains("authorization_code"));
+  EXPECT_EQ(server_->stats().token_requests.authorization_code, 0);
   EXPECT_THROW(server_->issue_tokens("mallory"), std::invalid_argument);
 }
 
@@ -164,38 +164,38 @@ class GraceTest : public MockServerTest {
 };
 
 TEST_F(GraceTest, RotatedTokenInsideGraceGetsTheCurrentTokenWithoutRevocation) {
-  const json first = server_->issue_tokens();
-  const json second = body_of(refresh(first["refresh_token"]));
+  const auto first = server_->issue_tokens();
+  const json second = body_of(refresh(first.refresh_token));
   server_->advance_clock(seconds(5));
-  auto again = refresh(first["refresh_token"]);
+  auto again = refresh(first.refresh_token);
   ASSERT_TRUE(again);
   ASSERT_EQ(again->status, 200) << again->body;
   EXPECT_EQ(body_of(again)["refresh_token"], second["refresh_token"]);
-  EXPECT_EQ(server_->stats()["refresh_reuse_detected"], 0);
-  EXPECT_EQ(server_->stats()["refresh_grace_reuses"], 1);
+  EXPECT_EQ(server_->stats().refresh_reuse_detected, 0);
+  EXPECT_EQ(server_->stats().refresh_grace_reuses, 1);
   auto next = refresh(second["refresh_token"]);
   ASSERT_TRUE(next);
   EXPECT_EQ(next->status, 200);
 }
 
 TEST_F(GraceTest, RotatedTokenAfterGraceIsReuse) {
-  const json first = server_->issue_tokens();
-  const json second = body_of(refresh(first["refresh_token"]));
+  const auto first = server_->issue_tokens();
+  const json second = body_of(refresh(first.refresh_token));
   server_->advance_clock(seconds(11));
-  EXPECT_EQ(error_of(refresh(first["refresh_token"])), "invalid_grant");
-  EXPECT_EQ(server_->stats()["refresh_reuse_detected"], 1);
+  EXPECT_EQ(error_of(refresh(first.refresh_token)), "invalid_grant");
+  EXPECT_EQ(server_->stats().refresh_reuse_detected, 1);
   EXPECT_EQ(error_of(refresh(second["refresh_token"])), "invalid_grant");
 }
 
 TEST_F(GraceTest, CommitThenDropLosesTheAnswerButGraceRecovers) {
-  const json first = server_->issue_tokens();
+  const auto first = server_->issue_tokens();
   Fault fault;
-  fault.kind = "commit_then_drop";
+  fault.kind = FaultKind::commit_then_drop;
   server_->arm_fault(fault);
-  auto lost = refresh(first["refresh_token"]);
-  EXPECT_FALSE(lost);                           // no answer at all
-  EXPECT_EQ(server_->stats()["refreshes"], 1);  // but the rotation was committed
-  auto retry = refresh(first["refresh_token"]);
+  auto lost = refresh(first.refresh_token);
+  EXPECT_FALSE(lost);                        // no answer at all
+  EXPECT_EQ(server_->stats().refreshes, 1);  // but the rotation was committed
+  auto retry = refresh(first.refresh_token);
   ASSERT_TRUE(retry);
   ASSERT_EQ(retry->status, 200) << retry->body;
   const json current = body_of(retry);
@@ -214,14 +214,14 @@ class NoRotationTest : public MockServerTest {
 };
 
 TEST_F(NoRotationTest, RefreshOmitsRefreshTokenAndTheOldOneKeepsWorking) {
-  const json first = server_->issue_tokens();
+  const auto first = server_->issue_tokens();
   for (int i = 0; i < 3; ++i) {
-    auto res = refresh(first["refresh_token"]);
+    auto res = refresh(first.refresh_token);
     ASSERT_TRUE(res);
     ASSERT_EQ(res->status, 200) << res->body;
     EXPECT_FALSE(body_of(res).contains("refresh_token"));
   }
-  EXPECT_EQ(server_->stats()["refresh_reuse_detected"], 0);
+  EXPECT_EQ(server_->stats().refresh_reuse_detected, 0);
 }
 
 }  // namespace

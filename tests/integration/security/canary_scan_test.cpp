@@ -5,6 +5,7 @@
 // every Error's to_string() collected. Every token, code and client secret the run saw is then
 // looked for in all of it.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <httplib.h>
 
 #include <chrono>
@@ -193,7 +194,8 @@ TEST_F(CanaryScanTest, NoTokenCodeOrClientSecretReachesAnyLogOrErrorMessage) {
   server_->revoke_access_tokens();
   ASSERT_EQ(call(server_->issuer() + "/api/echo")->status, 200);
   // Token endpoint faults that are retried, with a query string that must not be logged.
-  for (const char* kind : {"status", "not_json", "drop"}) {
+  for (mock::FaultKind kind :
+       {mock::FaultKind::status, mock::FaultKind::not_json, mock::FaultKind::drop}) {
     mock::Fault fault;
     fault.kind = kind;
     server_->arm_fault(fault);
@@ -202,7 +204,7 @@ TEST_F(CanaryScanTest, NoTokenCodeOrClientSecretReachesAnyLogOrErrorMessage) {
   ASSERT_EQ(call(api + "?access_token=x")->status, 200);
   // Faults that outlast the retries: the errors the application sees.
   mock::Fault persistent;
-  persistent.kind = "status";
+  persistent.kind = mock::FaultKind::status;
   persistent.status = 400;
   persistent.body = R"({"error":"invalid_request","error_description":"bad"})";
   server_->arm_fault(persistent);
@@ -228,18 +230,18 @@ TEST_F(CanaryScanTest, NoTokenCodeOrClientSecretReachesAnyLogOrErrorMessage) {
 
   // A lost rotation: login_required, the store erased.
   ASSERT_TRUE(session->sign_in([&] {
-    json issued = server_->issue_tokens();
+    const auto issued = server_->issue_tokens();
     TokenSet t;
-    t.access_token = Secret(issued["access_token"].get<std::string>());
-    t.refresh_token = Secret(issued["refresh_token"].get<std::string>());
+    t.access_token = Secret(issued.access_token);
+    t.refresh_token = Secret(issued.refresh_token);
     t.expires_at = clock_->now() + 1h;
     canary(t.access_token);
     canary(t.refresh_token);
-    canary(issued.value("id_token", std::string()));
+    canary(issued.id_token);
     return t;
   }()));
   mock::Fault lost;
-  lost.kind = "commit_then_drop";
+  lost.kind = mock::FaultKind::commit_then_drop;
   server_->arm_fault(lost);
   clock_->advance(2h);
   auto after_lost = call(api);
@@ -248,10 +250,10 @@ TEST_F(CanaryScanTest, NoTokenCodeOrClientSecretReachesAnyLogOrErrorMessage) {
 
   // Sign in once more and sign out (revocation).
   ASSERT_TRUE(session->sign_in([&] {
-    json issued = server_->issue_tokens();
+    const auto issued = server_->issue_tokens();
     TokenSet t;
-    t.access_token = Secret(issued["access_token"].get<std::string>());
-    t.refresh_token = Secret(issued["refresh_token"].get<std::string>());
+    t.access_token = Secret(issued.access_token);
+    t.refresh_token = Secret(issued.refresh_token);
     t.expires_at = clock_->now() + 1h;
     canary(t.access_token);
     canary(t.refresh_token);

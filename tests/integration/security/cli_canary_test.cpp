@@ -4,6 +4,7 @@
 // redirect and the token `token` printed are looked for in every stdout and stderr — except
 // the stdout of `token`, the one place a token may appear.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <stdlib.h>
 #include <sys/wait.h>
 

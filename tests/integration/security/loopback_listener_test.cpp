@@ -91,9 +91,7 @@ class LoopbackListenerSecurityTest : public ::testing::Test {
     browser_ = std::thread([url, tamper] { follow(url, tamper); });
   }
 
-  int code_grants() const {
-    return server_->stats()["token_requests"].value("authorization_code", 0);
-  }
+  int code_grants() const { return server_->stats().token_requests.authorization_code; }
 
   std::unique_ptr<mock::MockServer> server_;
   std::shared_ptr<Transport> transport_ = make_curl_transport();

@@ -4,6 +4,8 @@
 // session's refresh token.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <memory>
 #include <string>
@@ -38,11 +40,11 @@ class ServerResponseLimitTest : public ::testing::Test {
 
   // A well-formed answer of `endpoint`, grown past the limit by a field nobody reads: only
   // its size is wrong.
-  void arm_oversized(const std::string& endpoint, json answer) {
+  void arm_oversized(mock::FaultEndpoint endpoint, json answer) {
     answer["x_padding"] = std::string(kLimit, 'p');
     mock::Fault fault;
     fault.endpoint = endpoint;
-    fault.kind = "status";
+    fault.kind = mock::FaultKind::status;
     fault.status = 200;
     fault.body = answer.dump();
     server_->arm_fault(fault);
@@ -69,33 +71,33 @@ class ServerResponseLimitTest : public ::testing::Test {
 };
 
 TEST_F(ServerResponseLimitTest, OversizedDiscoveryDocumentIsRefused) {
-  arm_oversized("discovery", fetch(server_->issuer() + "/.well-known/openid-configuration"));
+  arm_oversized(mock::FaultEndpoint::discovery, fetch(server_->issuer() + "/.well-known/openid-configuration"));
   auto discovered = AuthorizationServer::discover(transport_, server_->issuer(), client_, clock_);
   ASSERT_FALSE(discovered) << "an oversized discovery document was used";
   expect_too_large(discovered.error());
 }
 
 TEST_F(ServerResponseLimitTest, OversizedJwksIsRefused) {
-  json issued = server_->issue_tokens("alice", "freshtoken-demo", "openid profile");
-  ASSERT_TRUE(issued.contains("id_token"));
-  arm_oversized("jwks", fetch(as_->metadata().jwks_uri));
+  const auto issued = server_->issue_tokens("alice", "freshtoken-demo", "openid profile");
+  ASSERT_FALSE(issued.id_token.empty());
+  arm_oversized(mock::FaultEndpoint::jwks, fetch(as_->metadata().jwks_uri));
   IdTokenVerifier verifier(transport_, as_->metadata().jwks_uri, server_->issuer(),
                            "freshtoken-demo");
-  auto claims = verifier.verify(Secret(issued["id_token"].get<std::string>()));
+  auto claims = verifier.verify(Secret(issued.id_token));
   ASSERT_FALSE(claims) << "keys from an oversized JWKS were used";
   expect_too_large(claims.error());
 }
 
 TEST_F(ServerResponseLimitTest, OversizedRevocationAnswerIsRefused) {
-  json issued = server_->issue_tokens("alice", "freshtoken-demo", "profile");
-  arm_oversized("revoke", json::object());
-  auto revoked = as_->revoke(Secret(issued["refresh_token"].get<std::string>()), "refresh_token");
+  const auto issued = server_->issue_tokens("alice", "freshtoken-demo", "profile");
+  arm_oversized(mock::FaultEndpoint::revoke, json::object());
+  auto revoked = as_->revoke(Secret(issued.refresh_token), "refresh_token");
   ASSERT_FALSE(revoked) << "an oversized revocation answer was taken as success";
   expect_too_large(revoked.error());
 }
 
 TEST_F(ServerResponseLimitTest, OversizedDeviceAuthorizationIsRefused) {
-  arm_oversized("device_authorization", {{"device_code", "dc"},
+  arm_oversized(mock::FaultEndpoint::device_authorization, {{"device_code", "dc"},
                                          {"user_code", "ABCD-EFGH"},
                                          {"verification_uri", server_->issuer() + "/device"},
                                          {"expires_in", 600},
@@ -118,10 +120,10 @@ TEST_F(ServerResponseLimitTest, OversizedTokenResponseFailsTheRefreshAndKeepsThe
   options.policy.max_retries = 0;
   options.policy.pause_after_failure = 0s;
   auto session = Session::create(options).value();
-  json issued = server_->issue_tokens("alice", "freshtoken-demo", "profile");
-  const std::string refresh_token = issued["refresh_token"].get<std::string>();
+  const auto issued = server_->issue_tokens("alice", "freshtoken-demo", "profile");
+  const std::string refresh_token = issued.refresh_token;
   TokenSet tokens;
-  tokens.access_token = Secret(issued["access_token"].get<std::string>());
+  tokens.access_token = Secret(issued.access_token);
   tokens.refresh_token = Secret(refresh_token);
   tokens.issued_at = clock_->now();
   tokens.expires_at = clock_->now() + 1h;
@@ -129,8 +131,8 @@ TEST_F(ServerResponseLimitTest, OversizedTokenResponseFailsTheRefreshAndKeepsThe
 
   // The refresh gets a valid token response, too large to be read.
   mock::Fault fault;
-  fault.endpoint = "token";
-  fault.kind = "status";
+  fault.endpoint = mock::FaultEndpoint::token;
+  fault.kind = mock::FaultKind::status;
   fault.status = 200;
   fault.body = json{{"access_token", "oversized-access-token"},
                     {"token_type", "Bearer"},

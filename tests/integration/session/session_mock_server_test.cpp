@@ -1,6 +1,7 @@
 // Session against the in-process mock server over real HTTP (the curl transport): single
 // flight with rotation and reuse detection on, failure classes through the server's faults.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <future>
@@ -50,19 +51,17 @@ class SessionMockServerTest : public ::testing::Test {
 
   // Signs `session` in with tokens the server issued as if alice had just signed in.
   void sign_in(Session& session) {
-    json issued = server_->issue_tokens("alice", "freshtoken-demo", "openid profile api");
+    const auto issued = server_->issue_tokens("alice", "freshtoken-demo", "openid profile api");
     TokenSet t;
-    t.access_token = Secret(issued["access_token"].get<std::string>());
-    t.refresh_token = Secret(issued["refresh_token"].get<std::string>());
-    t.scope = issued.value("scope", "");
+    t.access_token = Secret(issued.access_token);
+    t.refresh_token = Secret(issued.refresh_token);
+    t.scope = issued.scope;
     t.issued_at = clock_->now();
-    t.expires_at = clock_->now() + std::chrono::seconds(issued["expires_in"].get<int>());
+    t.expires_at = clock_->now() + issued.expires_in;
     ASSERT_TRUE(session.sign_in(std::move(t)));
   }
 
-  int refresh_grants() const {
-    return server_->stats()["token_requests"].value("refresh_token", 0);
-  }
+  int refresh_grants() const { return server_->stats().token_requests.refresh_token; }
 
   int api_status(const Secret& token) {
     Request r;
@@ -102,10 +101,10 @@ TEST_F(SessionMockServerTest, SixtyFourThreadsWithAnExpiredTokenMakeOneRefreshAn
   }
   for (const auto& t : tokens) EXPECT_TRUE(t == tokens.front()) << t << " vs " << tokens.front();
 
-  const json stats = server_->stats();
-  EXPECT_EQ(stats["token_requests"].value("refresh_token", 0), 1) << stats.dump();
-  EXPECT_EQ(stats.value("families_revoked", -1), 0) << stats.dump();
-  EXPECT_EQ(stats.value("refresh_reuse_detected", -1), 0) << stats.dump();
+  const mock::MockServerStats stats = server_->stats();
+  EXPECT_EQ(stats.token_requests.refresh_token, 1);
+  EXPECT_EQ(stats.families_revoked, 0);
+  EXPECT_EQ(stats.refresh_reuse_detected, 0);
   EXPECT_EQ(api_status(tokens.front()), 200);
 
   // The rotated refresh token was kept: the next refresh works too.
@@ -114,15 +113,15 @@ TEST_F(SessionMockServerTest, SixtyFourThreadsWithAnExpiredTokenMakeOneRefreshAn
   ASSERT_TRUE(next) << next.error().to_string();
   EXPECT_FALSE(*next == tokens.front());
   EXPECT_EQ(refresh_grants(), 2);
-  EXPECT_EQ(server_->stats().value("families_revoked", -1), 0);
+  EXPECT_EQ(server_->stats().families_revoked, 0);
 }
 
 TEST_F(SessionMockServerTest, ServiceUnavailableIsRetriedAndTheRefreshTokenKept) {
   auto session = make_session();
   sign_in(*session);
   mock::Fault fault;
-  fault.endpoint = "token";
-  fault.kind = "status";
+  fault.endpoint = mock::FaultEndpoint::token;
+  fault.kind = mock::FaultKind::status;
   fault.status = 503;
   fault.retry_after = "1";
   fault.times = 2;
@@ -131,15 +130,15 @@ TEST_F(SessionMockServerTest, ServiceUnavailableIsRetriedAndTheRefreshTokenKept)
   auto token = session->token();
   ASSERT_TRUE(token) << token.error().to_string();
   EXPECT_EQ(api_status(*token), 200);
-  EXPECT_EQ(server_->stats().value("families_revoked", -1), 0);
+  EXPECT_EQ(server_->stats().families_revoked, 0);
 }
 
 TEST_F(SessionMockServerTest, TruncatedAnswersAreRetriedUntilTheRetriesRunOut) {
   auto session = make_session();
   sign_in(*session);
   mock::Fault fault;
-  fault.endpoint = "token";
-  fault.kind = "not_json";
+  fault.endpoint = mock::FaultEndpoint::token;
+  fault.kind = mock::FaultKind::not_json;
   fault.times = 4;
   server_->arm_fault(fault);
   clock_->advance(2h);

@@ -1,5 +1,6 @@
 // Sign-in flows against the in-process mock server over real HTTP (libcurl transport).
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <httplib.h>
 
 #include <atomic>
@@ -157,7 +158,7 @@ TEST_F(SignInMockTest, BrowserFlowWithAutoApproveReturnsVerifiedTokens) {
   auto claims = verifier.verify(tokens->id_token);
   ASSERT_TRUE(claims) << claims.error().to_string();
   EXPECT_EQ(claims->subject, "alice");
-  EXPECT_EQ(json(approving_server_->stats())["token_requests"]["authorization_code"], 1);
+  EXPECT_EQ(approving_server_->stats().token_requests.authorization_code, 1);
 }
 
 TEST_F(SignInMockTest, DiscoveryIsCachedPerIssuer) {
@@ -208,8 +209,7 @@ TEST_F(DeviceSignInMockTest, ApprovedWhileWaitingYieldsVerifiedTokens) {
   EXPECT_FALSE(tokens->access_token.empty());
   EXPECT_FALSE(tokens->id_token.empty()) << "verified by the flow against the mock's JWKS";
   EXPECT_EQ(sleeps_, (std::vector<milliseconds>{seconds(5), seconds(5), seconds(5)}));
-  EXPECT_EQ(
-      json(server_->stats())["token_requests"]["urn:ietf:params:oauth:grant-type:device_code"], 3);
+  EXPECT_EQ(server_->stats().token_requests.device_code, 3);
 }
 
 TEST_F(DeviceSignInMockTest, PollingTooFastEarnsSlowDownAndTheIntervalGrows) {

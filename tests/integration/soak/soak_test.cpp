@@ -11,6 +11,7 @@
 // plain build, that RSS stops growing once warm (see ResidentSetSize below). The leak check
 // itself is scripts/test's ASan run (detect_leaks=1) of this same program.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include <algorithm>
@@ -115,13 +116,13 @@ class SoakTest : public ::testing::Test {
     o.clock = clock_;
     o.policy.jitter_fraction = 0;
     session_ = Session::create(o).value();
-    json issued = server_->issue_tokens("alice", "freshtoken-demo", "openid profile api");
+    const auto issued = server_->issue_tokens("alice", "freshtoken-demo", "openid profile api");
     TokenSet t;
-    t.access_token = Secret(issued["access_token"].get<std::string>());
-    t.refresh_token = Secret(issued["refresh_token"].get<std::string>());
-    t.scope = issued.value("scope", "");
+    t.access_token = Secret(issued.access_token);
+    t.refresh_token = Secret(issued.refresh_token);
+    t.scope = issued.scope;
     t.issued_at = clock_->now();
-    t.expires_at = clock_->now() + std::chrono::seconds(issued["expires_in"].get<int>());
+    t.expires_at = clock_->now() + issued.expires_in;
     ASSERT_TRUE(session_->sign_in(std::move(t)));
     client_ = std::make_unique<HttpClient>(transport_, session_);
   }
@@ -183,9 +184,7 @@ class SoakTest : public ::testing::Test {
     ++steps_;
   }
 
-  int refresh_grants() const {
-    return server_->stats()["token_requests"].value("refresh_token", 0);
-  }
+  int refresh_grants() const { return server_->stats().token_requests.refresh_token; }
 
   std::unique_ptr<mock::MockServer> server_;
   std::shared_ptr<Transport> transport_;
@@ -211,8 +210,7 @@ TEST_F(SoakTest, ThousandsOfCallsWithRefreshesRotationsAnd401sFailNoneAndStopGro
 
   const int calls = kWarmUpCalls + 2 * kPhaseCalls;
   EXPECT_EQ(failures_.load(), 0) << "first failure: " << first_failure_;
-  const json stats = server_->stats();
-  SCOPED_TRACE(stats.dump());
+  const mock::MockServerStats stats = server_->stats();
   ASSERT_EQ(steps_, calls / kStepEvery);
   // Steps alternate, so each kind happened half the time: 36 times each in the plain build,
   // 9 in a sanitizer build.
@@ -225,11 +223,11 @@ TEST_F(SoakTest, ThousandsOfCallsWithRefreshesRotationsAnd401sFailNoneAndStopGro
   const int expected = lifetimes_ + revocations_ - 1;
   EXPECT_GE(refresh_grants(), expected);
   EXPECT_LE(refresh_grants(), expected + steps_ / 10);
-  EXPECT_EQ(stats.value("refresh_reuse_detected", -1), 0);
-  EXPECT_EQ(stats.value("families_revoked", -1), 0);
+  EXPECT_EQ(stats.refresh_reuse_detected, 0);
+  EXPECT_EQ(stats.families_revoked, 0);
   // Each revocation cost at least one 401, and every 401 was retried exactly once.
-  EXPECT_GE(stats.value("api_401", 0), revocations_);
-  EXPECT_EQ(stats.value("api_requests", 0), calls + stats.value("api_401", 0));
+  EXPECT_GE(stats.api_401, revocations_);
+  EXPECT_EQ(stats.api_requests, calls + stats.api_401);
 
   // RSS: once warm, a phase of the same length must not grow it by more than half of what
   // the first phase did plus 4 MiB of allocator slack. A per-call leak or an unbounded

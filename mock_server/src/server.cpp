@@ -1,0 +1,158 @@
+// The mock server's lifecycle (start, stop) and the public MockServer methods.
+#include <signal.h>
+
+#include <algorithm>
+#include <csignal>
+#include <stdexcept>
+#include <utility>
+
+#include "connection.hpp"
+#include "server_impl.hpp"
+#include "signing_key.hpp"
+
+namespace freshtoken::mock {
+namespace {
+
+// A client hanging up mid-answer must not kill the process (httplib and OpenSSL write
+// without MSG_NOSIGNAL); an application's own SIGPIPE handler is left alone.
+void ignore_sigpipe_unless_handled() {
+  struct sigaction current {};
+  if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
+    std::signal(SIGPIPE, SIG_IGN);
+  }
+}
+
+}  // namespace
+
+MockServer::Impl::Impl(MockServerOptions options) : state_(std::move(options)) {
+  detail::SigningKey::instance();  // generate the key before the first request needs it
+}
+
+// An HTTP or HTTPS server with the mock's settings and routes, not yet bound.
+std::unique_ptr<httplib::Server> MockServer::Impl::make_server(bool tls) {
+  std::unique_ptr<httplib::Server> server;
+  if (tls) {
+    if (options().tls_cert_file.empty() || options().tls_key_file.empty()) {
+      throw std::runtime_error("TLS needs both a certificate and a key file");
+    }
+    auto ssl = std::make_unique<httplib::SSLServer>(options().tls_cert_file.c_str(),
+                                                    options().tls_key_file.c_str());
+    if (!ssl->is_valid()) {
+      throw std::runtime_error("cannot load the TLS certificate or key");
+    }
+    server = std::move(ssl);
+  } else {
+    server = std::make_unique<httplib::Server>();
+  }
+  const std::size_t threads = static_cast<std::size_t>(std::max(options().threads, 8));
+  server->new_task_queue = [this, threads] {
+    return new detail::ConnectionPool(threads, state_.connection_counter());
+  };
+  server->set_keep_alive_max_count(1000000);
+  server->set_keep_alive_timeout(10);
+  server->set_read_timeout(10);
+  server->set_write_timeout(10);
+  server->set_payload_max_length(detail::kMaxPayload);
+  server->set_tcp_nodelay(true);
+  install_routes(*server);
+  return server;
+}
+
+void MockServer::Impl::start() {
+  if (server_) throw std::runtime_error("mock server already started");
+  ignore_sigpipe_unless_handled();
+  const bool tls = !options().tls_cert_file.empty() || !options().tls_key_file.empty();
+  auto server = make_server(tls);
+  // 64 clients connecting at once need more than httplib's backlog of 5.
+  const detail::ListenBacklog backlog(*server);
+  const int bound = bind(*server);
+  backlog.raise();
+  server_ = std::move(server);
+  run(options().host, bound, tls);
+}
+
+int MockServer::Impl::bind(httplib::Server& server) {
+  int bound = 0;
+  if (options().port == 0) {
+    bound = server.bind_to_any_port(options().host);
+  } else {
+    bound = server.bind_to_port(options().host, options().port) ? options().port : -1;
+  }
+  if (bound <= 0) {
+    throw std::runtime_error("cannot bind " + options().host + ":" +
+                             std::to_string(options().port));
+  }
+  return bound;
+}
+
+// Publishes the issuer and serves `server_` on a background thread.
+void MockServer::Impl::run(const std::string& listen_host, int bound, bool tls) {
+  std::string host = listen_host;
+  if (host == "0.0.0.0" || host.empty()) host = "127.0.0.1";
+  if (host == "::") host = "::1";
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  port_ = bound;
+  state_.set_issuer(std::string(tls ? "https" : "http") + "://" + host + ":" +
+                    std::to_string(bound));
+  auto* running = server_.get();
+  auto finished = std::make_shared<std::atomic<bool>>(false);
+  thread_ = std::thread([running, finished] {
+    running->listen_after_bind();
+    *finished = true;
+  });
+  // httplib's stop() is a no-op until the accept loop runs; wait for it.
+  while (!server_->is_running() && !*finished) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (*finished) {
+    thread_.join();
+    server_.reset();
+    throw std::runtime_error("the mock server could not start listening");
+  }
+}
+
+void MockServer::Impl::stop() {
+  if (!server_) return;
+  server_->stop();
+  // Idle keep-alive connections would otherwise hold the workers for the keep-alive timeout.
+  detail::shutdown_server_connections(port());
+  if (thread_.joinable()) thread_.join();
+  server_.reset();
+}
+
+// ---------------------------------------------------------------- MockServer
+
+MockServer::MockServer(MockServerOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {}
+MockServer::~MockServer() = default;
+void MockServer::start() { impl_->start(); }
+void MockServer::stop() { impl_->stop(); }
+std::string MockServer::issuer() const { return impl_->state().issuer(); }
+int MockServer::port() const { return impl_->port(); }
+MockServerStats MockServer::stats() const { return impl_->state().stats(); }
+void MockServer::reset() { impl_->state().reset(); }
+void MockServer::arm_fault(const Fault& fault) { impl_->state().arm_fault(fault); }
+void MockServer::revoke_access_tokens() { impl_->state().revoke_access_tokens(); }
+void MockServer::revoke_family(const std::string& refresh_token) {
+  impl_->state().revoke_family(refresh_token);
+}
+void MockServer::revoke_user(const std::string& user) { impl_->state().revoke_user(user); }
+void MockServer::approve_device(const std::string& user_code, const std::string& user) {
+  impl_->state().approve_device(user_code, user);
+}
+void MockServer::deny_device(const std::string& user_code) {
+  impl_->state().deny_device(user_code);
+}
+void MockServer::set_clock_offset(std::chrono::seconds offset) {
+  impl_->state().set_clock_offset(offset);
+}
+void MockServer::advance_clock(std::chrono::seconds by) { impl_->state().advance_clock(by); }
+std::chrono::seconds MockServer::clock_offset() const { return impl_->state().clock_offset(); }
+std::string MockServer::jwks() const { return detail::jwks_json().dump(); }
+IssuedTokens MockServer::issue_tokens(const std::string& user, const std::string& client_id,
+                                      const std::string& scope,
+                                      std::optional<std::chrono::seconds> access_token_ttl) {
+  return impl_->state().issue_tokens(user, client_id, scope, access_token_ttl);
+}
+
+}  // namespace freshtoken::mock

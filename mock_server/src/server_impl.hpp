@@ -1,0 +1,106 @@
+// MockServer's implementation (internal): the HTTP side of the mock server. Each group of
+// endpoints lives in its own file; they parse requests, call MockState and render its answers.
+//   server.cpp              lifecycle (start, stop) and the public MockServer methods
+//   routes.cpp              paths to endpoints, counting and faults around each, error pages
+//   discovery.cpp           discovery and JWKS documents
+//   authorize_endpoint.cpp  /authorize and its sign-in page
+//   token_endpoint.cpp      /token and its four grants
+//   device_endpoint.cpp     /device_authorization and the /device verification page
+//   token_management.cpp    /revoke and /introspect
+//   resource_api.cpp        bearer checks, /userinfo and /api/
+//   control_api.cpp         /mock/ (the JSON boundary of the control operations)
+// Thread safety: as MockServer's.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "freshtoken/mock_server.hpp"
+#include "http_util.hpp"
+#include "registry.hpp"
+#include "state.hpp"
+
+namespace freshtoken::mock {
+
+class MockServer::Impl {
+ public:
+  explicit Impl(MockServerOptions options);
+  ~Impl() { stop(); }
+
+  void start();
+  void stop();
+  int port() const { return port_; }
+  detail::MockState& state() { return state_; }
+  const detail::MockState& state() const { return state_; }
+
+ private:
+  using Request = httplib::Request;
+  using Response = httplib::Response;
+  using Handler = std::function<void(const Request&, Response&)>;
+
+  const MockServerOptions& options() const { return state_.options(); }
+
+  // Lifecycle (server.cpp).
+  std::unique_ptr<httplib::Server> make_server(bool tls);
+  int bind(httplib::Server& server);
+  void run(const std::string& host, int bound, bool tls);
+
+  // Routing (routes.cpp).
+  void install_routes(httplib::Server& server);
+  void install_oauth_routes(httplib::Server& server);
+  void install_control_routes(httplib::Server& server);
+  httplib::Server::Handler wrap(FaultEndpoint endpoint, Handler handler);
+
+  void discovery(const Request& req, Response& res);
+  void authorize(const Request& req, Response& res);
+  void token(const Request& req, Response& res);
+  void grant_authorization_code(const detail::ClientInfo& client, const detail::Params& form,
+                                Response& res);
+  void grant_refresh_token(const detail::ClientInfo& client, const detail::Params& form,
+                           Response& res);
+  void grant_client_credentials(const detail::ClientInfo& client, const detail::Params& form,
+                                Response& res);
+  void grant_device_code(const detail::ClientInfo& client, const detail::Params& form,
+                         Response& res);
+  void device_authorization(const Request& req, Response& res);
+  void device_page(const Request& req, Response& res);
+  void revoke(const Request& req, Response& res);
+  void introspect(const Request& req, Response& res);
+  void userinfo(const Request& req, Response& res);
+  void api(const Request& req, Response& res);
+  void control(const Request& req, const std::string& text, Response& res);
+  nlohmann::json control_post(const std::string& path, const nlohmann::json& body);
+
+  // Validates a bearer access token; on failure answers 400/401/403 and returns nullopt.
+  std::optional<nlohmann::json> check_bearer(const Request& req, Response& res,
+                                             const std::string& required_scope, bool count_api);
+
+  detail::MockState state_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  std::atomic<int> port_{0};
+};
+
+namespace detail {
+
+// The token endpoint's JSON answer for `tokens`.
+nlohmann::json token_json(const IssuedTokens& tokens);
+// The JWKS document.
+nlohmann::json jwks_json();
+// Answers `error` as RFC 6749 §5.2 JSON.
+void answer_oauth_error(httplib::Response& res, const OAuthError& error);
+// The query (GET) or form (POST) of a browser-facing page; nullopt after answering 400 with
+// `not_form` (POST) or the decoding error.
+std::optional<Params> page_params(const httplib::Request& req, const char* not_form,
+                                  httplib::Response& res);
+
+}  // namespace detail
+
+}  // namespace freshtoken::mock
