@@ -100,29 +100,11 @@ std::string_view scheme_of(std::string_view s) {
   return {};
 }
 
-Result<UrlView> parse_url_view(std::string_view text) {
-  if (has_forbidden_chars(text)) return bad("contains whitespace, control characters or '\\'");
-  UrlView url;
-  url.scheme = scheme_of(text);
-  if (url.scheme.empty()) return bad("not absolute");
-  url.https = iequals(url.scheme, "https");
-  if (!url.https && !iequals(url.scheme, "http")) return bad("scheme is not http or https");
-  std::string_view rest = text.substr(url.scheme.size() + 1);
-  if (rest.substr(0, 2) != "//") return bad("no authority");
-  rest.remove_prefix(2);
-  if (auto hash = rest.find('#'); hash != std::string_view::npos) {
-    url.has_fragment = true;
-    rest = rest.substr(0, hash);
-  }
+namespace {
 
-  // A loop rather than find_first_of("/?"), which searches the set once per character: this
-  // parse runs on every request HttpClient sends.
-  std::size_t authority_end = 0;
-  while (authority_end < rest.size() && rest[authority_end] != '/' && rest[authority_end] != '?')
-    ++authority_end;
-  std::string_view authority = rest.substr(0, authority_end);
-  rest.remove_prefix(authority_end);
-
+// The authority's parts into `url`: userinfo, host (a bracketed IPv6 literal or a reg-name)
+// and port (the scheme's default when absent).
+Result<void> parse_authority(std::string_view authority, UrlView& url) {
   // The last '@' ends the userinfo: "http://127.0.0.1@evil.example/" goes to evil.example.
   if (auto at = authority.rfind('@'); at != std::string_view::npos) {
     url.userinfo = authority.substr(0, at);
@@ -164,6 +146,35 @@ Result<UrlView> parse_url_view(std::string_view text) {
     url.port = port;
     url.explicit_port = true;
   }
+  return {};
+}
+
+}  // namespace
+
+Result<UrlView> parse_url_view(std::string_view text) {
+  if (has_forbidden_chars(text)) return bad("contains whitespace, control characters or '\\'");
+  UrlView url;
+  url.scheme = scheme_of(text);
+  if (url.scheme.empty()) return bad("not absolute");
+  url.https = iequals(url.scheme, "https");
+  if (!url.https && !iequals(url.scheme, "http")) return bad("scheme is not http or https");
+  std::string_view rest = text.substr(url.scheme.size() + 1);
+  if (rest.substr(0, 2) != "//") return bad("no authority");
+  rest.remove_prefix(2);
+  if (auto hash = rest.find('#'); hash != std::string_view::npos) {
+    url.has_fragment = true;
+    rest = rest.substr(0, hash);
+  }
+
+  // A loop rather than find_first_of("/?"), which searches the set once per character: this
+  // parse runs on every request HttpClient sends.
+  std::size_t authority_end = 0;
+  while (authority_end < rest.size() && rest[authority_end] != '/' && rest[authority_end] != '?')
+    ++authority_end;
+  std::string_view authority = rest.substr(0, authority_end);
+  rest.remove_prefix(authority_end);
+
+  if (auto parsed = parse_authority(authority, url); !parsed) return parsed.error();
   auto q = rest.find('?');
   url.path = rest.substr(0, q);
   if (q != std::string_view::npos) {
