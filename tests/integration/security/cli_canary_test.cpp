@@ -115,7 +115,7 @@ TEST_F(CliCanaryTest, VerboseCliPrintsNoTokenExceptThroughTheTokenCommand) {
   EXPECT_EQ(cli("status").exit_code, 0);
 
   mock::Fault fault;
-  fault.kind = "status";
+  fault.kind = mock::FaultKind::status;
   fault.status = 503;
   fault.times = 4;
   server_->arm_fault(fault);
