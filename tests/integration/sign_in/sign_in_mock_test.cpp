@@ -1,7 +1,7 @@
 // Sign-in flows against the in-process mock server over real HTTP (libcurl transport).
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <httplib.h>
+#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "counting_transport.hpp"
 #include "freshtoken/mock_server.hpp"
 #include "freshtoken/sign_in.hpp"
 #include "freshtoken/transport.hpp"
@@ -22,29 +23,7 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// Counts what goes through the real transport.
-class CountingTransport : public Transport {
- public:
-  explicit CountingTransport(std::shared_ptr<Transport> inner) : inner_(std::move(inner)) {}
-  Result<Response> send(const Request& request) override {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      urls_.push_back(request.url);
-    }
-    return inner_->send(request);
-  }
-  int count_containing(const std::string& part) const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    int n = 0;
-    for (const auto& u : urls_) n += u.find(part) != std::string::npos;
-    return n;
-  }
-
- private:
-  std::shared_ptr<Transport> inner_;
-  mutable std::mutex mutex_;
-  std::vector<std::string> urls_;
-};
+using testing::CountingTransport;
 
 // "http://127.0.0.1:1234/a?b" -> {"http://127.0.0.1:1234", "/a?b"}
 std::pair<std::string, std::string> split_origin(const std::string& url) {
