@@ -15,6 +15,7 @@
 #include "freshtoken/mock_server.hpp"
 #include "freshtoken/sign_in.hpp"
 #include "freshtoken/transport.hpp"
+#include "headless_browser.hpp"
 
 namespace freshtoken {
 namespace {
@@ -24,13 +25,6 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 using testing::CountingTransport;
-
-// "http://127.0.0.1:1234/a?b" -> {"http://127.0.0.1:1234", "/a?b"}
-std::pair<std::string, std::string> split_origin(const std::string& url) {
-  auto slash = url.find('/', url.find("://") + 3);
-  if (slash == std::string::npos) return {url, "/"};
-  return {url.substr(0, slash), url.substr(slash)};
-}
 
 class SignInMockTest : public ::testing::Test {
  protected:
@@ -72,22 +66,13 @@ class SignInMockTest : public ::testing::Test {
   // like a real browser.
   Result<void> headless_browser(const std::string& url) {
     browser_ = std::thread([this, url] {
-      std::string next = url;
-      for (int hop = 0; hop < 5; ++hop) {
-        auto [origin, target] = split_origin(next);
-        httplib::Client client(origin);
-        client.set_read_timeout(10, 0);
-        client.set_url_encode(false);  // send the URL exactly as the server wrote it
-        auto response = client.Get(target.c_str());
+      auto page = testing::follow_redirects(url, [this](const std::string& location) {
         std::lock_guard<std::mutex> lock(mutex_);
-        if (!response) return;
-        if (response->status / 100 != 3) {
-          final_page_ = response->body;
-          return;
-        }
-        next = response->get_header_value("Location");
-        redirects_.push_back(next);
-      }
+        redirects_.push_back(location);
+        return location;
+      });
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (page) final_page_ = *page;
     });
     return {};
   }
