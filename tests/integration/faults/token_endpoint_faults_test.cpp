@@ -122,7 +122,7 @@ class TokenEndpointFault : public FaultMatrixTest,
     EXPECT_EQ(t.stats().refresh_reuse_detected, 1);
     EXPECT_EQ(t.stats().families_revoked, 1);
     const Outcome next = t.expire_and_call();
-    report(t.GetParam().row + ", next refresh", next);
+    report("stall once, next refresh", next);
     EXPECT_EQ(next.app, "login_required");
     EXPECT_EQ(next.requests, 1);
     EXPECT_EQ(next.store, "erased");
@@ -176,8 +176,12 @@ TEST_P(TokenEndpointFault, Row) {
   EXPECT_EQ(o.app, c.app);
   EXPECT_EQ(o.requests, c.requests);
   EXPECT_EQ(o.store, c.store);
-  if (!c.logged.empty()) EXPECT_TRUE(logged(c.logged)) << c.logged;
-  if (!c.not_logged.empty()) EXPECT_FALSE(logged(c.not_logged)) << c.not_logged;
+  if (!c.logged.empty()) {
+    EXPECT_TRUE(logged(c.logged)) << c.logged;
+  }
+  if (!c.not_logged.empty()) {
+    EXPECT_FALSE(logged(c.not_logged)) << c.not_logged;
+  }
   if (c.then) c.then(*this);
 }
 
