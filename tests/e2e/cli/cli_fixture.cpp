@@ -9,49 +9,6 @@
 
 namespace freshtoken::e2e {
 
-MockServerProcess::MockServerProcess(std::vector<std::string> flags) {
-  TransportOptions transport_options;  // the control API trusts the server's own certificate
-  for (std::size_t i = 0; i + 1 < flags.size(); ++i) {
-    if (flags[i] == "--tls-cert") transport_options.ca_file = flags[i + 1];
-  }
-  transport_ = make_curl_transport(transport_options);
-  std::vector<std::string> argv{FRESHTOKEN_MOCK_SERVER, "--port", "0"};
-  argv.insert(argv.end(), flags.begin(), flags.end());
-  SpawnOptions options;
-  options.capture_stderr = false;
-  child_ = std::make_unique<Child>(argv, options);
-  const std::string first = child_->read_until(1, "\n");
-  if (first.empty()) throw std::runtime_error("the mock server printed no issuer");
-  issuer_ = first.substr(0, first.find('\n'));
-}
-
-nlohmann::json MockServerProcess::get(const std::string& path) const {
-  Request request;
-  request.url = issuer_ + path;
-  auto response = transport_->send(request);
-  if (!response || response->status != 200) throw std::runtime_error("GET " + path + " failed");
-  return nlohmann::json::parse(response->body);
-}
-
-nlohmann::json MockServerProcess::post(const std::string& path, const nlohmann::json& body) const {
-  Request request;
-  request.method = "POST";
-  request.url = issuer_ + path;
-  request.body = body.dump();
-  request.headers.set("Content-Type", "application/json");
-  auto response = transport_->send(request);
-  if (!response || response->status != 200) throw std::runtime_error("POST " + path + " failed");
-  return nlohmann::json::parse(response->body);
-}
-
-int MockServerProcess::call_api(const std::string& path, const std::string& token) const {
-  Request request;
-  request.url = issuer_ + path;
-  request.headers.set("Authorization", "Bearer " + token);
-  auto response = transport_->send(request);
-  return response ? response->status : -1;
-}
-
 void CliTest::SetUp() {
   store_ = "file:" + store_dir().string();
   const auto browser = dir_.path() / "browser";
@@ -108,11 +65,6 @@ StoredTokens CliTest::stored() const {
     tokens.refresh_token = doc.value("refresh_token", "");
   }
   return tokens;
-}
-
-int grants(const nlohmann::json& stats, const std::string& grant) {
-  const auto& requests = stats.at("token_requests");
-  return requests.contains(grant) ? requests.at(grant).get<int>() : 0;
 }
 
 }  // namespace freshtoken::e2e

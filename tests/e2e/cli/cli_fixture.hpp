@@ -13,31 +13,15 @@
 
 #include <nlohmann/json.hpp>
 
-#include "freshtoken/transport.hpp"
+#include "mock_server_process.hpp"
 #include "process.hpp"
 #include "temp_dir.hpp"
 
 namespace freshtoken::e2e {
 
+using testing::grants;
+using testing::MockServerProcess;
 using testing::TempDir;
-
-// freshtoken-mock-server started on a free port; its control API over HTTP.
-class MockServerProcess {
- public:
-  explicit MockServerProcess(std::vector<std::string> flags);
-  const std::string& issuer() const { return issuer_; }
-  nlohmann::json get(const std::string& path) const;
-  nlohmann::json post(const std::string& path, const nlohmann::json& body) const;
-  nlohmann::json stats() const { return get("/mock/stats"); }
-  // Sends `Authorization: Bearer <token>` to `path`; returns the HTTP status.
-  int call_api(const std::string& path, const std::string& token) const;
-  void stop() { child_.reset(); }
-
- private:
-  std::unique_ptr<Child> child_;
-  std::string issuer_;
-  std::shared_ptr<Transport> transport_;
-};
 
 struct StoredTokens {
   std::string access_token;
@@ -65,8 +49,5 @@ class CliTest : public ::testing::Test {
   std::unique_ptr<MockServerProcess> server_;
   std::string store_;
 };
-
-// stats["token_requests"][grant] or 0.
-int grants(const nlohmann::json& stats, const std::string& grant);
 
 }  // namespace freshtoken::e2e

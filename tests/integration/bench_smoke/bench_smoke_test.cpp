@@ -1,10 +1,7 @@
 // freshtoken-bench's smoke run: a second or two per mode against the real mock server
 // program. It pins the report's shape and the absence of failures, never a speed.
-#include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -14,49 +11,13 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-extern char** environ;
+#include "mock_server_process.hpp"
 
 namespace {
 
 using json = nlohmann::json;
 
-// freshtoken-mock-server as a child process; its first stdout line is the issuer.
-class MockServerProcess {
- public:
-  explicit MockServerProcess(std::vector<std::string> args) {
-    args.insert(args.begin(), FRESHTOKEN_MOCK_SERVER_PROGRAM);
-    std::vector<char*> argv;
-    for (auto& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    int out[2];
-    if (pipe(out) != 0) return;
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&actions, out[0]);
-    posix_spawn_file_actions_addclose(&actions, out[1]);
-    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = 0;
-    posix_spawn_file_actions_destroy(&actions);
-    close(out[1]);
-    char c = 0;
-    while (pid_ != 0 && read(out[0], &c, 1) == 1 && c != '\n') issuer_ += c;
-    close(out[0]);
-  }
-  ~MockServerProcess() {
-    if (pid_ == 0) return;
-    kill(pid_, SIGTERM);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-  }
-  MockServerProcess(const MockServerProcess&) = delete;
-  MockServerProcess& operator=(const MockServerProcess&) = delete;
-
-  const std::string& issuer() const { return issuer_; }
-
- private:
-  pid_t pid_ = 0;
-  std::string issuer_;
-};
+using freshtoken::testing::MockServerProcess;
 
 struct BenchRun {
   int exit_status = -1;
@@ -110,7 +71,7 @@ void expect_common_fields(const json& report, int threads, bool rejections_expec
 }
 
 TEST(BenchSmoke, SdkModeRefreshesThroughAShortLifetimeWithoutFailuresOverReusedConnections) {
-  MockServerProcess server({"--port", "0", "--access-token-ttl", "1"});
+  MockServerProcess server({"--access-token-ttl", "1"});
   ASSERT_FALSE(server.issuer().empty());
   const json report = parse_report(
       run_bench("--issuer " + server.issuer() + " --mode sdk --threads 4 --duration 1.5"));
@@ -129,7 +90,7 @@ TEST(BenchSmoke, SdkModeRefreshesThroughAShortLifetimeWithoutFailuresOverReusedC
 // Both modes take turns in one run, against one server whose tokens live a second: the
 // baseline, which cannot refresh, gets a token of its own that outlives the run.
 TEST(BenchSmoke, InterleavedModeMeasuresBothModesInTurnsOnOneServer) {
-  MockServerProcess server({"--port", "0", "--access-token-ttl", "1"});
+  MockServerProcess server({"--access-token-ttl", "1"});
   ASSERT_FALSE(server.issuer().empty());
   const json report = parse_report(run_bench("--issuer " + server.issuer() +
                                              " --mode interleaved --threads 3 --duration 1.5"
@@ -163,7 +124,7 @@ TEST(BenchSmoke, InterleavedModeMeasuresBothModesInTurnsOnOneServer) {
 }
 
 TEST(BenchSmoke, RawCurlModeKeepsOneConnectionPerThreadAndNeverRefreshes) {
-  MockServerProcess server({"--port", "0"});
+  MockServerProcess server({});
   ASSERT_FALSE(server.issuer().empty());
   const json report = parse_report(
       run_bench("--issuer " + server.issuer() + " --mode raw-curl --threads 3 --requests 50"));
@@ -176,7 +137,7 @@ TEST(BenchSmoke, RawCurlModeKeepsOneConnectionPerThreadAndNeverRefreshes) {
 }
 
 TEST(BenchSmoke, BodyBytesPostsToEchoInBothModes) {
-  MockServerProcess server({"--port", "0"});
+  MockServerProcess server({});
   ASSERT_FALSE(server.issuer().empty());
   for (const char* mode : {"sdk", "raw-curl"}) {
     const json report = parse_report(run_bench("--issuer " + server.issuer() + " --mode " + mode +
@@ -203,7 +164,7 @@ TEST(BenchSmoke, HttpsWithACaFileWorksInBothModes) {
     GTEST_SKIP() << "the openssl command-line tool is not available";
   }
   {
-    MockServerProcess server({"--port", "0", "--tls-cert", cert, "--tls-key", key});
+    MockServerProcess server({"--tls-cert", cert, "--tls-key", key});
     ASSERT_EQ(server.issuer().rfind("https://", 0), 0u) << server.issuer();
     for (const char* mode : {"sdk", "raw-curl"}) {
       const json report =

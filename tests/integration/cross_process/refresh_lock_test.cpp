@@ -18,11 +18,8 @@
 #include <thread>
 #include <utility>
 
-#include "freshtoken/authorization_server.hpp"
-#include "freshtoken/mock_server.hpp"
 #include "freshtoken/platform/secret_stores.hpp"
-#include "freshtoken/session.hpp"
-#include "freshtoken/transport.hpp"
+#include "mock_session_fixture.hpp"
 #include "process_lock.hpp"
 
 namespace freshtoken {
@@ -76,49 +73,14 @@ class HookedStore : public SecretStore {
   std::atomic<int> writes_{0};
 };
 
-class RefreshLockTest : public ::testing::Test {
+class RefreshLockTest : public testing::MockServerSessionTest {
  protected:
+  RefreshLockTest() { service_ = kService; }
+  void SetUp() override {}  // each test starts the server it needs
   void start(bool rotation) {
-    mock::MockServerOptions options;
-    options.rotation = rotation;
-    server_ = std::make_unique<mock::MockServer>(options);
-    server_->start();
-    ClientConfig client;
-    client.client_id = "freshtoken-demo";
-    auto discovered = AuthorizationServer::discover(transport_, server_->issuer(), client, clock_);
-    ASSERT_TRUE(discovered) << discovered.error().to_string();
-    as_ = *discovered;
+    server_options_.rotation = rotation;
+    MockServerSessionTest::start();
   }
-  void TearDown() override {
-    if (server_) server_->stop();
-  }
-
-  std::shared_ptr<Session> make_session(RefreshPolicy policy = {}) {
-    SessionOptions o;
-    o.server = as_;
-    o.store = store_;
-    o.service = kService;
-    o.account = account();
-    o.clock = clock_;
-    o.policy = policy;
-    o.policy.jitter_fraction = 0;
-    return Session::create(o).value();
-  }
-  std::string account() const { return server_->issuer() + "|freshtoken-demo|alice"; }
-
-  // Tokens for alice straight from the mock server, as a completed sign-in would hold them.
-  TokenSet fresh_sign_in_tokens() {
-    const auto issued = server_->issue_tokens("alice");
-    TokenSet t;
-    t.access_token = Secret(issued.access_token);
-    t.refresh_token = Secret(issued.refresh_token);
-    t.issued_at = clock_->now();
-    t.expires_at = clock_->now() + issued.expires_in;
-    return t;
-  }
-  void sign_in(Session& session) { ASSERT_TRUE(session.sign_in(fresh_sign_in_tokens())); }
-
-  int refresh_grants() const { return server_->stats().token_requests.refresh_token; }
 
   // Session a (signed in, its store already read) refreshes; right after the refresh has
   // re-read the store to decide what to write, `elsewhere` runs on another thread as if in
@@ -167,12 +129,6 @@ class RefreshLockTest : public ::testing::Test {
     ASSERT_TRUE(token) << token.error().to_string();
     EXPECT_TRUE(*token == access_token);
   }
-
-  std::unique_ptr<mock::MockServer> server_;
-  std::shared_ptr<Transport> transport_ = make_curl_transport();
-  std::shared_ptr<ManualClock> clock_ = std::make_shared<ManualClock>();
-  std::shared_ptr<AuthorizationServer> as_;
-  std::shared_ptr<SecretStore> store_ = make_memory_store();
 };
 
 TEST_F(RefreshLockTest, WithRotationTheSecondSessionAdoptsTheRotatedTokenInsteadOfReusingIt) {

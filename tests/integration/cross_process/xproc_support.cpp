@@ -115,43 +115,7 @@ void Child::kill(int signal) {
   if (pid_ > 0 && !reaped_) ::kill(pid_, signal);
 }
 
-MockServerProcess::MockServerProcess(const std::vector<std::string>& flags) {
-  std::vector<std::string> argv{FRESHTOKEN_MOCK_SERVER, "--port", "0"};
-  argv.insert(argv.end(), flags.begin(), flags.end());
-  child_ = std::make_unique<Child>(argv, std::map<std::string, std::string>{}, true);
-  issuer_ = child_->read_line();
-  if (issuer_.empty()) throw std::runtime_error("freshtoken-mock-server printed no issuer");
-  transport_ = make_curl_transport();
-}
-
-json MockServerProcess::stats() const {
-  Request request;
-  request.url = issuer_ + "/mock/stats";
-  auto response = transport_->send(request);
-  if (!response || response->status != 200) throw std::runtime_error("GET /mock/stats failed");
-  return json::parse(response->body);
-}
-
-json MockServerProcess::post(const std::string& path, const json& body) const {
-  Request request;
-  request.method = "POST";
-  request.url = issuer_ + path;
-  request.body = body.dump();
-  request.headers.set("Content-Type", "application/json");
-  auto response = transport_->send(request);
-  if (!response || response->status != 200) throw std::runtime_error("POST " + path + " failed");
-  return json::parse(response->body);
-}
-
-void MockServerProcess::arm_token_fault(const std::string& kind, int delay_ms, int times) const {
-  post("/mock/faults",
-       {{"endpoint", "token"}, {"kind", kind}, {"delay_ms", delay_ms}, {"times", times}});
-}
-
-int refresh_grants(const json& stats) {
-  const auto& requests = stats.at("token_requests");
-  return requests.contains("refresh_token") ? requests.at("refresh_token").get<int>() : 0;
-}
+int refresh_grants(const json& stats) { return testing::grants(stats, "refresh_token"); }
 
 std::string account_for(const MockServerProcess& server) {
   return server.issuer() + "|freshtoken-demo|alice";

@@ -1,6 +1,6 @@
 // Scaffolding of the cross-process tests: child processes with a piped stdout and deadlines
-// on every wait, the freshtoken-mock-server program, and a Session-written store seeded with
-// alice's sign-in.
+// on every wait, the freshtoken-mock-server program (tests/support), and a Session-written store
+// seeded with alice's sign-in.
 #pragma once
 
 #include <sys/types.h>
@@ -18,6 +18,7 @@
 #include "freshtoken/secret_store.hpp"
 #include "freshtoken/session.hpp"
 #include "freshtoken/transport.hpp"
+#include "mock_server_process.hpp"
 #include "temp_dir.hpp"
 
 namespace freshtoken::xproc {
@@ -55,21 +56,7 @@ class Child {
   std::string buffer_;
 };
 
-// freshtoken-mock-server as a child process; stopped with SIGTERM by the destructor.
-class MockServerProcess {
- public:
-  explicit MockServerProcess(const std::vector<std::string>& flags);
-  const std::string& issuer() const { return issuer_; }
-  nlohmann::json stats() const;
-  nlohmann::json post(const std::string& path, const nlohmann::json& body) const;
-  // Arms a fault on the token endpoint: {"endpoint": "token", "kind": kind, ...extra}.
-  void arm_token_fault(const std::string& kind, int delay_ms, int times) const;
-
- private:
-  std::unique_ptr<Child> child_;
-  std::shared_ptr<Transport> transport_;
-  std::string issuer_;
-};
+using testing::MockServerProcess;
 
 int refresh_grants(const nlohmann::json& stats);
 

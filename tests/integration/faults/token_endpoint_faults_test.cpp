@@ -17,41 +17,271 @@ std::string http_date(std::chrono::system_clock::time_point t) {
   return buffer;
 }
 
-// ---- 5xx ---------------------------------------------------------------------------------
+// ---- one fault, one expired token, one call ------------------------------------------------
 
-class ServerErrorStatus : public FaultMatrixTest, public ::testing::WithParamInterface<int> {};
+class TokenEndpointFault;
 
-TEST_P(ServerErrorStatus, OnceIsRetriedAndTheRotatedTokenSaved) {
+// A row of the token endpoint's table: the server (and maybe a fault on its token endpoint)
+// is set up, the client's access token expires, the application calls the API once.
+struct TokenFault {
+  std::string name;                     // the test's name
+  std::string row;                      // the MATRIX row
+  std::optional<mock::FaultKind> kind;  // nullopt: no fault, the server is stopped instead
+  int times = 1;
+  int status = 0;  // for FaultKind::status; 0 keeps the fault's own
+  std::string body;
+  std::string retry_after;
+  bool retry_after_one_second_as_http_date = false;  // read against the client's clock
+  int delay_ms = 0;
+  std::chrono::seconds reuse_grace{0};
+  // The expected outcome.
+  std::string app;
+  int requests = 0;
+  std::string store;
+  std::string logged;      // a log line that must appear
+  std::string not_logged;  // one that must not
+  // Checks beyond the outcome (a public member of the fixture below).
+  void (*then)(TokenEndpointFault&) = nullptr;
+
+  TokenFault(std::string test_name, std::string matrix_row, std::optional<mock::FaultKind> k,
+             int n = 1)
+      : name(std::move(test_name)), row(std::move(matrix_row)), kind(k), times(n) {}
+  TokenFault& with_status(int s, std::string b = {}) {
+    status = s;
+    body = std::move(b);
+    return *this;
+  }
+  TokenFault& with_retry_after(std::string value) {
+    retry_after = std::move(value);
+    return *this;
+  }
+  TokenFault& with_retry_after_http_date() {
+    retry_after_one_second_as_http_date = true;
+    return *this;
+  }
+  TokenFault& with_delay_ms(int ms) {
+    delay_ms = ms;
+    return *this;
+  }
+  TokenFault& with_reuse_grace(std::chrono::seconds grace) {
+    reuse_grace = grace;
+    return *this;
+  }
+  TokenFault& expect(std::string a, int r, std::string s) {
+    app = std::move(a);
+    requests = r;
+    store = std::move(s);
+    return *this;
+  }
+  TokenFault& expect_logged(std::string part) {
+    logged = std::move(part);
+    return *this;
+  }
+  TokenFault& expect_not_logged(std::string part) {
+    not_logged = std::move(part);
+    return *this;
+  }
+  TokenFault& and_then(void (*check)(TokenEndpointFault&)) {
+    then = check;
+    return *this;
+  }
+};
+
+class TokenEndpointFault : public FaultMatrixTest,
+                           public ::testing::WithParamInterface<TokenFault> {
+ public:
+  TokenEndpointFault() {
+    if (GetParam().reuse_grace.count() > 0) server_options_.reuse_grace = GetParam().reuse_grace;
+  }
+
+  // The checks rows add to their outcome.
+
+  // The session gave up with the server's status, said so once, and is still signed in.
+  static void gave_up_with_the_status(TokenEndpointFault& t) {
+    ASSERT_TRUE(t.last_error_);
+    EXPECT_EQ(t.last_error_->http_status(), t.GetParam().status);
+    failed_once_and_still_signed_in(t);
+  }
+
+  static void failed_once_and_still_signed_in(TokenEndpointFault& t) {
+    EXPECT_EQ(t.count_events(SessionEventKind::refresh_failed), 1);
+    EXPECT_TRUE(t.session_->status()->signed_in);
+  }
+
+  static void reported_the_retry_after(TokenEndpointFault& t) {
+    ASSERT_TRUE(t.last_error_);
+    EXPECT_EQ(t.last_error_->http_status(), 429);
+    ASSERT_TRUE(t.last_error_->retry_after());
+    EXPECT_EQ(*t.last_error_->retry_after(), 120s);
+  }
+
+  // The late request reused a rotated-out refresh token: the family is revoked, and the next
+  // refresh finds the rotated token dead (sign-in required, store erased).
+  static void late_request_revoked_the_family(TokenEndpointFault& t) {
+    t.wait_for([&] { return t.stats().refresh_reuse_detected != 0; });
+    EXPECT_EQ(t.stats().refresh_reuse_detected, 1);
+    EXPECT_EQ(t.stats().families_revoked, 1);
+    const Outcome next = t.expire_and_call();
+    report("stall once, next refresh", next);
+    EXPECT_EQ(next.app, "login_required");
+    EXPECT_EQ(next.requests, 1);
+    EXPECT_EQ(next.store, "erased");
+  }
+
+  // The four late requests: the first rotates, the other three are reuse of the old token.
+  static void late_requests_revoked_the_family(TokenEndpointFault& t) {
+    t.wait_for([&] { return t.stats().families_revoked != 0; });
+    EXPECT_EQ(t.stats().families_revoked, 1);
+  }
+
+  static void late_request_was_forgiven(TokenEndpointFault& t) {
+    t.wait_for([&] { return t.stats().refresh_grace_reuses != 0; });
+    EXPECT_EQ(t.stats().refresh_grace_reuses, 1);
+    EXPECT_EQ(t.stats().families_revoked, 0);
+    const Outcome next = t.expire_and_call();
+    EXPECT_EQ(next.app, "200");
+    EXPECT_EQ(next.requests, 1);
+  }
+
+  static void reuse_was_detected(TokenEndpointFault& t) {
+    EXPECT_EQ(t.stats().refresh_reuse_detected, 1);
+  }
+
+ protected:
+  // Polls the server's own counters until `done` (up to 5 s): a stalled request is handled
+  // long after the client gave up on it.
+  template <typename Done>
+  void wait_for(Done done) {
+    for (int i = 0; i < 100 && !done(); ++i) std::this_thread::sleep_for(50ms);
+  }
+};
+
+TEST_P(TokenEndpointFault, Row) {
+  const TokenFault& c = GetParam();
   sign_in();
-  mock::Fault f = fault(mock::FaultKind::status);
-  f.status = GetParam();
-  f.body = "<html>bad gateway</html>";
-  server_->arm_fault(f);
-  const Outcome o = expire_and_call();
-  report(std::to_string(GetParam()) + " once", o);
-  EXPECT_EQ(o.app, "200");
-  EXPECT_EQ(o.requests, 2);
-  EXPECT_EQ(o.store, "rotated");
+  clock_->advance(2h);  // expired as far as the client knows; the server still accepts it
+  if (c.kind) {
+    mock::Fault f = fault(*c.kind, c.times);
+    if (c.status != 0) f.status = c.status;
+    if (!c.body.empty()) f.body = c.body;
+    f.retry_after = c.retry_after;
+    if (c.retry_after_one_second_as_http_date) f.retry_after = http_date(clock_->now() + 1s);
+    if (c.delay_ms != 0) f.delay_ms = c.delay_ms;
+    server_->arm_fault(f);
+  } else {
+    server_->stop();
+  }
+  const Outcome o = call_and_measure();
+  report(c.row, o);
+  EXPECT_EQ(o.app, c.app);
+  EXPECT_EQ(o.requests, c.requests);
+  EXPECT_EQ(o.store, c.store);
+  if (!c.logged.empty()) {
+    EXPECT_TRUE(logged(c.logged)) << c.logged;
+  }
+  if (!c.not_logged.empty()) {
+    EXPECT_FALSE(logged(c.not_logged)) << c.not_logged;
+  }
+  if (c.then) c.then(*this);
 }
 
-TEST_P(ServerErrorStatus, PersistentGivesUpAfterFourRequestsAndKeepsTheRefreshToken) {
-  sign_in();
-  mock::Fault f = fault(mock::FaultKind::status, 4);
-  f.status = GetParam();
-  server_->arm_fault(f);
-  const Outcome o = expire_and_call();
-  report(std::to_string(GetParam()) + " persistent", o);
-  EXPECT_EQ(o.app, "token_endpoint");
-  ASSERT_TRUE(last_error_);
-  EXPECT_EQ(last_error_->http_status(), GetParam());
-  EXPECT_EQ(o.requests, 4);
-  EXPECT_EQ(o.store, "kept");
-  EXPECT_EQ(count_events(SessionEventKind::refresh_failed), 1);
-  EXPECT_TRUE(session_->status()->signed_in);
+std::vector<TokenFault> token_faults() {
+  using K = mock::FaultKind;
+  using T = TokenEndpointFault;
+  std::vector<TokenFault> rows;
+  // ---- 5xx
+  for (int status : {500, 502, 503, 504}) {
+    const std::string s = std::to_string(status);
+    rows.push_back(
+        TokenFault("Status" + s + "OnceIsRetriedAndTheRotatedTokenSaved", s + " once", K::status)
+            .with_status(status, "<html>bad gateway</html>")
+            .expect("200", 2, "rotated"));
+    rows.push_back(
+        TokenFault("Status" + s + "PersistentGivesUpAfterFourRequestsAndKeepsTheRefreshToken",
+                   s + " persistent", K::status, 4)
+            .with_status(status)
+            .expect("token_endpoint", 4, "kept")
+            .and_then(T::gave_up_with_the_status));
+  }
+  // ---- 429 and Retry-After. The backoff drawn from 1 ms would be at most 1 ms: a retry
+  // after 1000 ms waited for the server.
+  rows.push_back(
+      TokenFault("TooManyRequestsWithRetryAfterSecondsIsHonoured", "429 Retry-After: 1", K::status)
+          .with_status(429)
+          .with_retry_after("1")
+          .expect("200", 2, "rotated")
+          .expect_logged("retry 1 of 3 in 1000 ms"));
+  rows.push_back(TokenFault("TooManyRequestsWithRetryAfterHttpDateIsHonoured",
+                            "429 Retry-After: HTTP-date (+1 s)", K::status)
+                     .with_status(429)
+                     .with_retry_after_http_date()
+                     .expect("200", 2, "rotated")
+                     .expect_logged("retry 1 of 3 in 1000 ms"));
+  // Capped at 4 * max_backoff so that a hostile Retry-After cannot park the session.
+  rows.push_back(TokenFault("PersistentTooManyRequestsReportsTheRetryAfter",
+                            "429 persistent, Retry-After: 120", K::status, 4)
+                     .with_status(429)
+                     .with_retry_after("120")
+                     .expect("token_endpoint", 4, "kept")
+                     .expect_logged("retry 1 of 3 in 1000 ms")
+                     .and_then(T::reported_the_retry_after));
+  // ---- the connection
+  rows.push_back(TokenFault("ConnectionRefusedIsANetworkErrorAndKeepsTheRefreshToken",
+                            "connection refused (server stopped)", std::nullopt)
+                     .expect("network", 0, "kept")
+                     .and_then(T::failed_once_and_still_signed_in));
+  // The first refresh goes out on the keep-alive connection left by discovery. When a reused
+  // connection dies before any byte of the answer, libcurl itself resends the request once on
+  // a fresh connection (the POST included); the session never sees that first drop.
+  rows.push_back(TokenFault("DroppedConnectionOnceIsResentByLibcurlOnAFreshConnection",
+                            "dropped connection once", K::drop)
+                     .expect("200", 2, "rotated")
+                     .expect_not_logged("retry 1 of 3"));
+  // The session's 4 attempts, the first of them resent once by libcurl (reused connection).
+  rows.push_back(TokenFault("PersistentlyDroppedConnectionIsANetworkErrorAndKeepsTheRefreshToken",
+                            "dropped connection persistent", K::drop, 10)
+                     .expect("network", 5, "kept")
+                     .expect_logged("retry 3 of 3"));
+  // The stalled request is not lost: the server handles it once its delay (> the 1 s request
+  // timeout) is over, long after the client gave up on it. With rotation and no reuse grace
+  // that late request presents a refresh token the retry already rotated out.
+  rows.push_back(TokenFault("StallPastTheTimeoutIsRetriedButTheLateRequestRevokesTheFamily",
+                            "stall past the timeout once", K::delay)
+                     .with_delay_ms(3000)
+                     .expect("200", 2, "rotated")
+                     .expect_logged("timeout")
+                     .and_then(T::late_request_revoked_the_family));
+  rows.push_back(TokenFault("PersistentStallIsATimeoutAndKeepsTheRefreshToken",
+                            "stall past the timeout persistent", K::delay, 4)
+                     .with_delay_ms(3000)
+                     .expect("timeout", 4, "kept")
+                     .and_then(T::late_requests_revoked_the_family));
+  rows.push_back(TokenFault("StallWithGraceTheLateRequestIsForgivenAndTheSessionKeepsWorking",
+                            "stall past the timeout once, reuse grace 60 s", K::delay)
+                     .with_delay_ms(3000)
+                     .with_reuse_grace(60s)
+                     .expect("200", 2, "rotated")
+                     .and_then(T::late_request_was_forgiven));
+  // The server committed the rotation, then half the answer got through.
+  rows.push_back(TokenFault("TruncatedBodyAfterACommittedRotationEndsInLoginRequired",
+                            "truncated body (rotation committed)", K::truncate)
+                     .expect("login_required", 2, "erased")
+                     .and_then(T::reuse_was_detected));
+  // ---- the answer
+  rows.push_back(TokenFault("HtmlInsteadOfJsonIsRetried", "HTML instead of JSON once", K::not_json)
+                     .expect("200", 2, "rotated"));
+  rows.push_back(TokenFault("PersistentHtmlIsAnInvalidResponseAndKeepsTheRefreshToken",
+                            "HTML instead of JSON persistent", K::not_json, 4)
+                     .expect("invalid_response", 4, "kept"));
+  return rows;
 }
 
-INSTANTIATE_TEST_SUITE_P(FaultMatrix, ServerErrorStatus, ::testing::Values(500, 502, 503, 504));
+INSTANTIATE_TEST_SUITE_P(FaultMatrix, TokenEndpointFault, ::testing::ValuesIn(token_faults()),
+                         [](const ::testing::TestParamInfo<TokenFault>& param) {
+                           return param.param.name;
+                         });
 
+// Not the table's shape: the token is still valid, only inside the hard margin.
 TEST_F(FaultMatrixTest, PersistentServerErrorInsideTheHardMarginServesTheStillValidToken) {
   sign_in();
   auto before = session_->token();
@@ -70,201 +300,7 @@ TEST_F(FaultMatrixTest, PersistentServerErrorInsideTheHardMarginServesTheStillVa
   EXPECT_EQ(call_and_measure().requests, 0);
 }
 
-// ---- 429 and Retry-After -------------------------------------------------------------------
-
-TEST_F(FaultMatrixTest, TooManyRequestsWithRetryAfterSecondsIsHonoured) {
-  sign_in();
-  mock::Fault f = fault(mock::FaultKind::status);
-  f.status = 429;
-  f.retry_after = "1";
-  server_->arm_fault(f);
-  const Outcome o = expire_and_call();
-  report("429 Retry-After: 1", o);
-  EXPECT_EQ(o.app, "200");
-  EXPECT_EQ(o.requests, 2);
-  EXPECT_EQ(o.store, "rotated");
-  // The backoff drawn from 1 ms would be at most 1 ms: the retry waited for the server's 1 s.
-  EXPECT_TRUE(logged("retry 1 of 3 in 1000 ms"));
-}
-
-TEST_F(FaultMatrixTest, TooManyRequestsWithRetryAfterHttpDateIsHonoured) {
-  sign_in();
-  clock_->advance(2h);
-  mock::Fault f = fault(mock::FaultKind::status);
-  f.status = 429;
-  f.retry_after = http_date(clock_->now() + 1s);  // read against the client's clock
-  server_->arm_fault(f);
-  const Outcome o = call_and_measure();
-  report("429 Retry-After: HTTP-date (+1 s)", o);
-  EXPECT_EQ(o.app, "200");
-  EXPECT_EQ(o.requests, 2);
-  EXPECT_EQ(o.store, "rotated");
-  EXPECT_TRUE(logged("retry 1 of 3 in 1000 ms"));
-}
-
-TEST_F(FaultMatrixTest, PersistentTooManyRequestsReportsTheRetryAfter) {
-  sign_in();
-  mock::Fault f = fault(mock::FaultKind::status, 4);
-  f.status = 429;
-  f.retry_after = "120";
-  server_->arm_fault(f);
-  const Outcome o = expire_and_call();
-  report("429 persistent, Retry-After: 120", o);
-  EXPECT_EQ(o.app, "token_endpoint");
-  ASSERT_TRUE(last_error_);
-  EXPECT_EQ(last_error_->http_status(), 429);
-  ASSERT_TRUE(last_error_->retry_after());
-  EXPECT_EQ(*last_error_->retry_after(), 120s);
-  EXPECT_EQ(o.requests, 4);
-  EXPECT_EQ(o.store, "kept");
-  // Capped at 4 * max_backoff so that a hostile Retry-After cannot park the session.
-  EXPECT_TRUE(logged("retry 1 of 3 in 1000 ms"));
-}
-
-// ---- the connection --------------------------------------------------------------------------
-
-TEST_F(FaultMatrixTest, ConnectionRefusedIsANetworkErrorAndKeepsTheRefreshToken) {
-  sign_in();
-  server_->stop();
-  const Outcome o = expire_and_call();
-  report("connection refused (server stopped)", o);
-  EXPECT_EQ(o.app, "network");
-  EXPECT_EQ(o.requests, 0);
-  EXPECT_EQ(o.store, "kept");
-  EXPECT_EQ(count_events(SessionEventKind::refresh_failed), 1);
-  EXPECT_TRUE(session_->status()->signed_in);
-}
-
-// The first refresh goes out on the keep-alive connection left by discovery. When a reused
-// connection dies before any byte of the answer, libcurl itself resends the request once on a
-// fresh connection (the POST included); the session never sees that first drop.
-TEST_F(FaultMatrixTest, DroppedConnectionOnceIsResentByLibcurlOnAFreshConnection) {
-  sign_in();
-  server_->arm_fault(fault(mock::FaultKind::drop));
-  const Outcome o = expire_and_call();
-  report("dropped connection once", o);
-  EXPECT_EQ(o.app, "200");
-  EXPECT_EQ(o.requests, 2);
-  EXPECT_EQ(o.store, "rotated");
-  EXPECT_FALSE(logged("retry 1 of 3"));  // libcurl's resend, not the session's retry
-}
-
-TEST_F(FaultMatrixTest, PersistentlyDroppedConnectionIsANetworkErrorAndKeepsTheRefreshToken) {
-  sign_in();
-  server_->arm_fault(fault(mock::FaultKind::drop, 10));
-  const Outcome o = expire_and_call();
-  report("dropped connection persistent", o);
-  EXPECT_EQ(o.app, "network");
-  // The session's 4 attempts, the first of them resent once by libcurl (reused connection).
-  EXPECT_EQ(o.requests, 5);
-  EXPECT_EQ(o.store, "kept");
-  EXPECT_TRUE(logged("retry 3 of 3"));
-}
-
-// The stalled request is not lost: the server handles it once its delay is over, long after
-// the client gave up on it. With rotation and no reuse grace that late request presents a
-// refresh token the retry already rotated out, and the server revokes the whole family.
-TEST_F(FaultMatrixTest, StallPastTheTimeoutIsRetriedButTheLateRequestRevokesTheFamily) {
-  sign_in();
-  mock::Fault f = fault(mock::FaultKind::delay);
-  f.delay_ms = 3000;  // > the 1 s request timeout
-  server_->arm_fault(f);
-  const Outcome o = expire_and_call();
-  report("stall past the timeout once", o);
-  EXPECT_EQ(o.app, "200");
-  EXPECT_EQ(o.requests, 2);
-  EXPECT_EQ(o.store, "rotated");
-  EXPECT_TRUE(logged("timeout"));
-
-  // Wait for the stalled request to be handled (the server's own counter says when).
-  for (int i = 0; i < 100 && stats().refresh_reuse_detected == 0; ++i) {
-    std::this_thread::sleep_for(50ms);  // up to 5 s
-  }
-  EXPECT_EQ(stats().refresh_reuse_detected, 1);
-  EXPECT_EQ(stats().families_revoked, 1);
-  // The next refresh finds the rotated token dead: sign-in required, store erased.
-  const Outcome next = expire_and_call();
-  report("stall once, next refresh", next);
-  EXPECT_EQ(next.app, "login_required");
-  EXPECT_EQ(next.requests, 1);
-  EXPECT_EQ(next.store, "erased");
-}
-
-TEST_F(FaultMatrixTest, PersistentStallIsATimeoutAndKeepsTheRefreshToken) {
-  sign_in();
-  mock::Fault f = fault(mock::FaultKind::delay, 4);
-  f.delay_ms = 3000;
-  server_->arm_fault(f);
-  const Outcome o = expire_and_call();
-  report("stall past the timeout persistent", o);
-  EXPECT_EQ(o.app, "timeout");
-  EXPECT_EQ(o.requests, 4);
-  EXPECT_EQ(o.store, "kept");
-  // The four late requests: the first rotates, the other three are reuse of the old token.
-  for (int i = 0; i < 100 && stats().families_revoked == 0; ++i) {
-    std::this_thread::sleep_for(50ms);  // up to 5 s
-  }
-  EXPECT_EQ(stats().families_revoked, 1);
-}
-
-class StallWithGrace : public FaultMatrixTest {
- protected:
-  StallWithGrace() { server_options_.reuse_grace = 60s; }
-};
-
-TEST_F(StallWithGrace, TheLateRequestIsForgivenAndTheSessionKeepsWorking) {
-  sign_in();
-  mock::Fault f = fault(mock::FaultKind::delay);
-  f.delay_ms = 3000;
-  server_->arm_fault(f);
-  const Outcome o = expire_and_call();
-  report("stall past the timeout once, reuse grace 60 s", o);
-  EXPECT_EQ(o.app, "200");
-  EXPECT_EQ(o.requests, 2);
-  EXPECT_EQ(o.store, "rotated");
-  for (int i = 0; i < 100 && stats().refresh_grace_reuses == 0; ++i) {
-    std::this_thread::sleep_for(50ms);  // up to 5 s
-  }
-  EXPECT_EQ(stats().refresh_grace_reuses, 1);
-  EXPECT_EQ(stats().families_revoked, 0);
-  const Outcome next = expire_and_call();
-  EXPECT_EQ(next.app, "200");
-  EXPECT_EQ(next.requests, 1);
-}
-
-// The server committed the rotation, then half the answer got through.
-TEST_F(FaultMatrixTest, TruncatedBodyAfterACommittedRotationEndsInLoginRequired) {
-  sign_in();
-  server_->arm_fault(fault(mock::FaultKind::truncate));
-  const Outcome o = expire_and_call();
-  report("truncated body (rotation committed)", o);
-  EXPECT_EQ(o.app, "login_required");
-  EXPECT_EQ(o.requests, 2);
-  EXPECT_EQ(o.store, "erased");
-  EXPECT_EQ(stats().refresh_reuse_detected, 1);
-}
-
-// ---- the answer ------------------------------------------------------------------------------
-
-TEST_F(FaultMatrixTest, HtmlInsteadOfJsonIsRetried) {
-  sign_in();
-  server_->arm_fault(fault(mock::FaultKind::not_json));
-  const Outcome o = expire_and_call();
-  report("HTML instead of JSON once", o);
-  EXPECT_EQ(o.app, "200");
-  EXPECT_EQ(o.requests, 2);
-  EXPECT_EQ(o.store, "rotated");
-}
-
-TEST_F(FaultMatrixTest, PersistentHtmlIsAnInvalidResponseAndKeepsTheRefreshToken) {
-  sign_in();
-  server_->arm_fault(fault(mock::FaultKind::not_json, 4));
-  const Outcome o = expire_and_call();
-  report("HTML instead of JSON persistent", o);
-  EXPECT_EQ(o.app, "invalid_response");
-  EXPECT_EQ(o.requests, 4);
-  EXPECT_EQ(o.store, "kept");
-}
+// ---- bad answers that are retried ----------------------------------------------------------
 
 struct BadAnswer {
   const char* row;

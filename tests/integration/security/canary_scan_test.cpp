@@ -5,8 +5,8 @@
 // every Error's to_string() collected. Every token, code and client secret the run saw is then
 // looked for in all of it.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <httplib.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <memory>
@@ -23,6 +23,7 @@
 #include "freshtoken/session.hpp"
 #include "freshtoken/sign_in.hpp"
 #include "freshtoken/transport.hpp"
+#include "headless_browser.hpp"
 #include "stored_tokens.hpp"
 
 namespace freshtoken {
@@ -98,17 +99,11 @@ class CanaryScanTest : public ::testing::Test {
   // listener and remembers every Location (the one to the listener carries the code).
   Result<void> browser(const std::string& url) {
     browser_ = std::thread([this, url] {
-      std::string next = url;
-      for (int hop = 0; hop < 5; ++hop) {
-        const auto slash = next.find('/', next.find("://") + 3);
-        httplib::Client client(next.substr(0, slash));
-        client.set_url_encode(false);
-        auto response = client.Get(next.substr(slash).c_str());
-        if (!response || response->status / 100 != 3) return;
-        next = response->get_header_value("Location");
+      testing::follow_redirects(url, [this](const std::string& location) {
         std::lock_guard<std::mutex> lock(mutex_);
-        locations_.push_back(next);
-      }
+        locations_.push_back(location);
+        return location;
+      });
     });
     return {};
   }

@@ -19,6 +19,7 @@
 #include "freshtoken/mock_server.hpp"
 #include "freshtoken/sign_in.hpp"
 #include "freshtoken/transport.hpp"
+#include "headless_browser.hpp"
 
 namespace freshtoken {
 namespace {
@@ -75,16 +76,10 @@ class LoopbackListenerSecurityTest : public ::testing::Test {
   // Follows the server's redirects; `tamper` may rewrite the one to the listener.
   static void follow(const std::string& url,
                      const std::function<std::string(std::string)>& tamper) {
-    std::string next = url;
-    for (int hop = 0; hop < 5; ++hop) {
-      const auto slash = next.find('/', next.find("://") + 3);
-      httplib::Client client(next.substr(0, slash));
-      client.set_url_encode(false);
-      auto response = client.Get(next.substr(slash).c_str());
-      if (!response || response->status / 100 != 3) return;
-      next = response->get_header_value("Location");
-      if (next.find("127.0.0.1") != std::string::npos && tamper) next = tamper(next);
-    }
+    testing::follow_redirects(url, [&](const std::string& location) {
+      return location.find("127.0.0.1") != std::string::npos && tamper ? tamper(location)
+                                                                       : location;
+    });
   }
   // The browser, on its own thread.
   void browse(const std::string& url, std::function<std::string(std::string)> tamper) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "counting_transport.hpp"
 #include "freshtoken/http_client.hpp"
 #include "freshtoken/transport.hpp"
 #include "test_servers.hpp"
@@ -34,19 +35,7 @@ class FixedToken : public TokenSource {
   std::atomic<int> calls{0};
 };
 
-// Counts what reaches the real transport.
-class CountingTransport : public Transport {
- public:
-  explicit CountingTransport(std::shared_ptr<Transport> inner) : inner_(std::move(inner)) {}
-  Result<Response> send(const Request& request) override {
-    ++sends;
-    return inner_->send(request);
-  }
-  std::atomic<int> sends{0};
-
- private:
-  std::shared_ptr<Transport> inner_;
-};
+using testing::CountingTransport;
 
 // What one server saw of the requests it got.
 struct Seen {
@@ -225,7 +214,7 @@ TEST(PlainHttp, BearerTokenOffLoopbackIsRefusedBeforeAnythingIsSent) {
     EXPECT_EQ(response.error().code(), ErrorCode::config) << url;
     EXPECT_EQ(response.error().to_string().find(kToken), std::string::npos);
   }
-  EXPECT_EQ(counting->sends.load(), 0);  // no DNS lookup, no connection attempt
+  EXPECT_EQ(counting->sends(), 0);  // no DNS lookup, no connection attempt
 }
 
 TEST(PlainHttp, LoopbackIsAllowed) {

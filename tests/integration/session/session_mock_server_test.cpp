@@ -9,11 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "freshtoken/authorization_server.hpp"
-#include "freshtoken/mock_server.hpp"
-#include "freshtoken/platform/secret_stores.hpp"
-#include "freshtoken/session.hpp"
-#include "freshtoken/transport.hpp"
+#include "mock_session_fixture.hpp"
 
 namespace freshtoken {
 namespace {
@@ -21,61 +17,14 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-class SessionMockServerTest : public ::testing::Test {
+class SessionMockServerTest : public testing::MockServerSessionTest {
  protected:
-  void SetUp() override {
-    mock::MockServerOptions options;
-    options.rotation = true;  // with reuse detection: a second use of a rotated token kills it
-    server_ = std::make_unique<mock::MockServer>(options);
-    server_->start();
-    transport_ = make_curl_transport();
-    ClientConfig client;
-    client.client_id = "freshtoken-demo";
-    auto discovered = AuthorizationServer::discover(transport_, server_->issuer(), client, clock_);
-    ASSERT_TRUE(discovered) << discovered.error().to_string();
-    as_ = *discovered;
+  SessionMockServerTest() {
+    // With reuse detection: a second use of a rotated token kills it.
+    server_options_.rotation = true;
+    policy_.initial_backoff = 1ms;
+    policy_.max_backoff = 1ms;
   }
-  void TearDown() override { server_->stop(); }
-
-  std::shared_ptr<Session> make_session() {
-    SessionOptions o;
-    o.server = as_;
-    o.store = store_;
-    o.account = server_->issuer() + "|freshtoken-demo|alice";
-    o.clock = clock_;
-    o.policy.jitter_fraction = 0;
-    o.policy.initial_backoff = 1ms;
-    o.policy.max_backoff = 1ms;
-    return Session::create(o).value();
-  }
-
-  // Signs `session` in with tokens the server issued as if alice had just signed in.
-  void sign_in(Session& session) {
-    const auto issued = server_->issue_tokens("alice", "freshtoken-demo", "openid profile api");
-    TokenSet t;
-    t.access_token = Secret(issued.access_token);
-    t.refresh_token = Secret(issued.refresh_token);
-    t.scope = issued.scope;
-    t.issued_at = clock_->now();
-    t.expires_at = clock_->now() + issued.expires_in;
-    ASSERT_TRUE(session.sign_in(std::move(t)));
-  }
-
-  int refresh_grants() const { return server_->stats().token_requests.refresh_token; }
-
-  int api_status(const Secret& token) {
-    Request r;
-    r.url = server_->issuer() + "/api/me";
-    r.headers.set("Authorization", "Bearer " + std::string(token.reveal()));
-    auto response = transport_->send(r);
-    return response ? response->status : -1;
-  }
-
-  std::unique_ptr<mock::MockServer> server_;
-  std::shared_ptr<Transport> transport_;
-  std::shared_ptr<ManualClock> clock_ = std::make_shared<ManualClock>();
-  std::shared_ptr<AuthorizationServer> as_;
-  std::shared_ptr<SecretStore> store_ = make_memory_store();
 };
 
 TEST_F(SessionMockServerTest, SixtyFourThreadsWithAnExpiredTokenMakeOneRefreshAndRevokeNothing) {
@@ -151,7 +100,7 @@ TEST_F(SessionMockServerTest, TruncatedAnswersAreRetriedUntilTheRetriesRunOut) {
 TEST_F(SessionMockServerTest, RevokedFamilyRequiresLoginAndErasesTheStore) {
   auto session = make_session();
   sign_in(*session);
-  auto stored = store_->load("freshtoken", server_->issuer() + "|freshtoken-demo|alice");
+  auto stored = store_->load("freshtoken", account());
   ASSERT_TRUE(stored);
   server_->revoke_user("alice");
   clock_->advance(2h);
@@ -159,7 +108,7 @@ TEST_F(SessionMockServerTest, RevokedFamilyRequiresLoginAndErasesTheStore) {
   ASSERT_FALSE(token);
   EXPECT_EQ(token.error().code(), ErrorCode::login_required);
   EXPECT_TRUE(token.error().is_oauth("invalid_grant"));
-  auto erased = store_->load("freshtoken", server_->issuer() + "|freshtoken-demo|alice");
+  auto erased = store_->load("freshtoken", account());
   ASSERT_FALSE(erased);
   EXPECT_EQ(erased.error().code(), ErrorCode::not_found);
 }

@@ -1,7 +1,7 @@
 // Sign-in flows against the in-process mock server over real HTTP (libcurl transport).
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <httplib.h>
+#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -11,9 +11,11 @@
 #include <thread>
 #include <vector>
 
+#include "counting_transport.hpp"
 #include "freshtoken/mock_server.hpp"
 #include "freshtoken/sign_in.hpp"
 #include "freshtoken/transport.hpp"
+#include "headless_browser.hpp"
 
 namespace freshtoken {
 namespace {
@@ -22,36 +24,7 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// Counts what goes through the real transport.
-class CountingTransport : public Transport {
- public:
-  explicit CountingTransport(std::shared_ptr<Transport> inner) : inner_(std::move(inner)) {}
-  Result<Response> send(const Request& request) override {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      urls_.push_back(request.url);
-    }
-    return inner_->send(request);
-  }
-  int count_containing(const std::string& part) const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    int n = 0;
-    for (const auto& u : urls_) n += u.find(part) != std::string::npos;
-    return n;
-  }
-
- private:
-  std::shared_ptr<Transport> inner_;
-  mutable std::mutex mutex_;
-  std::vector<std::string> urls_;
-};
-
-// "http://127.0.0.1:1234/a?b" -> {"http://127.0.0.1:1234", "/a?b"}
-std::pair<std::string, std::string> split_origin(const std::string& url) {
-  auto slash = url.find('/', url.find("://") + 3);
-  if (slash == std::string::npos) return {url, "/"};
-  return {url.substr(0, slash), url.substr(slash)};
-}
+using testing::CountingTransport;
 
 class SignInMockTest : public ::testing::Test {
  protected:
@@ -93,22 +66,13 @@ class SignInMockTest : public ::testing::Test {
   // like a real browser.
   Result<void> headless_browser(const std::string& url) {
     browser_ = std::thread([this, url] {
-      std::string next = url;
-      for (int hop = 0; hop < 5; ++hop) {
-        auto [origin, target] = split_origin(next);
-        httplib::Client client(origin);
-        client.set_read_timeout(10, 0);
-        client.set_url_encode(false);  // send the URL exactly as the server wrote it
-        auto response = client.Get(target.c_str());
+      auto page = testing::follow_redirects(url, [this](const std::string& location) {
         std::lock_guard<std::mutex> lock(mutex_);
-        if (!response) return;
-        if (response->status / 100 != 3) {
-          final_page_ = response->body;
-          return;
-        }
-        next = response->get_header_value("Location");
-        redirects_.push_back(next);
-      }
+        redirects_.push_back(location);
+        return location;
+      });
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (page) final_page_ = *page;
     });
     return {};
   }

@@ -11,8 +11,8 @@
 // plain build, that RSS stops growing once warm (see ResidentSetSize below). The leak check
 // itself is scripts/test's ASan run (detect_leaks=1) of this same program.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -24,12 +24,8 @@
 #include <thread>
 #include <vector>
 
-#include "freshtoken/authorization_server.hpp"
 #include "freshtoken/http_client.hpp"
-#include "freshtoken/mock_server.hpp"
-#include "freshtoken/platform/secret_stores.hpp"
-#include "freshtoken/session.hpp"
-#include "freshtoken/transport.hpp"
+#include "mock_session_fixture.hpp"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define FRESHTOKEN_SOAK_SANITIZED 1
@@ -95,41 +91,23 @@ class Gate {
   bool paused_ = false;
 };
 
-class SoakTest : public ::testing::Test {
+class SoakTest : public testing::MockServerSessionTest {
  protected:
+  SoakTest() {
+    server_options_.access_token_ttl = kLifetime;
+    server_options_.rotation = true;
+  }
   void SetUp() override {
-    mock::MockServerOptions options;
-    options.access_token_ttl = kLifetime;
-    options.rotation = true;
-    server_ = std::make_unique<mock::MockServer>(options);
-    server_->start();
-    transport_ = make_curl_transport();
-    ClientConfig client;
-    client.client_id = "freshtoken-demo";
-    auto discovered = AuthorizationServer::discover(transport_, server_->issuer(), client, clock_);
-    ASSERT_TRUE(discovered) << discovered.error().to_string();
-
-    SessionOptions o;
-    o.server = *discovered;
-    o.store = make_memory_store();
-    o.account = server_->issuer() + "|freshtoken-demo|alice";
-    o.clock = clock_;
-    o.policy.jitter_fraction = 0;
-    session_ = Session::create(o).value();
-    const auto issued = server_->issue_tokens("alice", "freshtoken-demo", "openid profile api");
-    TokenSet t;
-    t.access_token = Secret(issued.access_token);
-    t.refresh_token = Secret(issued.refresh_token);
-    t.scope = issued.scope;
-    t.issued_at = clock_->now();
-    t.expires_at = clock_->now() + issued.expires_in;
-    ASSERT_TRUE(session_->sign_in(std::move(t)));
+    MockServerSessionTest::SetUp();
+    if (HasFatalFailure()) return;
+    session_ = make_session();
+    sign_in(*session_);
     client_ = std::make_unique<HttpClient>(transport_, session_);
   }
   void TearDown() override {
     client_.reset();
     session_.reset();
-    server_->stop();
+    MockServerSessionTest::TearDown();
   }
 
   // `calls` API calls over kThreads threads, a step every kStepEvery of them.
@@ -184,11 +162,6 @@ class SoakTest : public ::testing::Test {
     ++steps_;
   }
 
-  int refresh_grants() const { return server_->stats().token_requests.refresh_token; }
-
-  std::unique_ptr<mock::MockServer> server_;
-  std::shared_ptr<Transport> transport_;
-  std::shared_ptr<ManualClock> clock_ = std::make_shared<ManualClock>();
   std::shared_ptr<Session> session_;
   std::unique_ptr<HttpClient> client_;
   Gate gate_;
