@@ -90,9 +90,8 @@ class FRESHTOKEN_API HttpClient {
   HttpClient& operator=(const HttpClient&) = delete;
 
   /// Sends `request` with the token attached, following the rules of http_client.hpp. The
-  /// request is read while the call lasts and never modified; it is copied only for a redirect
-  /// or for a transport other than make_curl_transport()'s, which needs the bearer among the
-  /// request's headers.
+  /// request is read while the call lasts and never modified: when a token is attached, or on a
+  /// redirect, a copy is sent.
   Result<Response> send(const Request& request);
 
   /// send() of a GET.
