@@ -4,9 +4,9 @@
 // redirect and the token `token` printed are looked for in every stdout and stderr — except
 // the stdout of `token`, the one place a token may appear.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <stdlib.h>
 #include <sys/wait.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>

@@ -71,7 +71,8 @@ class ServerResponseLimitTest : public ::testing::Test {
 };
 
 TEST_F(ServerResponseLimitTest, OversizedDiscoveryDocumentIsRefused) {
-  arm_oversized(mock::FaultEndpoint::discovery, fetch(server_->issuer() + "/.well-known/openid-configuration"));
+  arm_oversized(mock::FaultEndpoint::discovery,
+                fetch(server_->issuer() + "/.well-known/openid-configuration"));
   auto discovered = AuthorizationServer::discover(transport_, server_->issuer(), client_, clock_);
   ASSERT_FALSE(discovered) << "an oversized discovery document was used";
   expect_too_large(discovered.error());
@@ -97,11 +98,12 @@ TEST_F(ServerResponseLimitTest, OversizedRevocationAnswerIsRefused) {
 }
 
 TEST_F(ServerResponseLimitTest, OversizedDeviceAuthorizationIsRefused) {
-  arm_oversized(mock::FaultEndpoint::device_authorization, {{"device_code", "dc"},
-                                         {"user_code", "ABCD-EFGH"},
-                                         {"verification_uri", server_->issuer() + "/device"},
-                                         {"expires_in", 600},
-                                         {"interval", 5}});
+  arm_oversized(mock::FaultEndpoint::device_authorization,
+                {{"device_code", "dc"},
+                 {"user_code", "ABCD-EFGH"},
+                 {"verification_uri", server_->issuer() + "/device"},
+                 {"expires_in", 600},
+                 {"interval", 5}});
   auto started = as_->start_device_authorization("profile");
   ASSERT_FALSE(started) << "an oversized device authorization answer was used";
   expect_too_large(started.error());
