@@ -72,4 +72,15 @@ void answer_client_error(httplib::Response& res, const ClientAuth& auth) {
   }
 }
 
+std::optional<ClientPost> read_client_post(const httplib::Request& req, httplib::Response& res) {
+  auto form = read_form_post(req, res);
+  if (!form) return std::nullopt;
+  const ClientAuth auth = authenticate_client(req, *form);
+  if (auth.client == nullptr) {
+    answer_client_error(res, auth);
+    return std::nullopt;
+  }
+  return ClientPost{std::move(*form), auth.client};
+}
+
 }  // namespace freshtoken::mock::detail

@@ -3,6 +3,7 @@
 // Thread safety: free functions without shared state.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include <httplib.h>
@@ -23,5 +24,14 @@ struct ClientAuth {
 ClientAuth authenticate_client(const httplib::Request& req, const Params& form);
 // Answers the failure `auth` describes (with a Basic challenge when Basic was used).
 void answer_client_error(httplib::Response& res, const ClientAuth& auth);
+
+// A form POST from an authenticated client.
+struct ClientPost {
+  Params form;
+  const ClientInfo* client = nullptr;
+};
+// The form and its client, or nothing once the error (not a form POST, client authentication
+// failed) has been answered.
+std::optional<ClientPost> read_client_post(const httplib::Request& req, httplib::Response& res);
 
 }  // namespace freshtoken::mock::detail

@@ -11,22 +11,22 @@ namespace freshtoken::mock {
 using namespace detail;
 
 void MockServer::Impl::device_authorization(const Request& req, Response& res) {
-  const auto form = read_form_post(req, res);
-  if (!form) return;
-  const ClientAuth auth = authenticate_client(req, *form);
-  if (auth.client == nullptr) return answer_client_error(res, auth);
-  if (auth.client->grants.count(kGrantDevice) == 0) {
+  const auto post = read_client_post(req, res);
+  if (!post) return;
+  const ClientInfo* client = post->client;
+  const Params& form = post->form;
+  if (client->grants.count(kGrantDevice) == 0) {
     return oauth_error(res, 400, "unauthorized_client", "This client may not use the device flow");
   }
-  const std::string scope = form->count("scope") ? get(*form, "scope") : auth.client->default_scope;
+  const std::string scope = form.count("scope") ? get(form, "scope") : client->default_scope;
   const auto items = split_scope(scope);
   if (items.empty()) return oauth_error(res, 400, "invalid_scope", "The scope is empty");
   for (const auto& s : items) {
-    if (auth.client->scopes.count(s) == 0) {
+    if (client->scopes.count(s) == 0) {
       return oauth_error(res, 400, "invalid_scope", "Unknown scope: " + s);
     }
   }
-  const DeviceCodes codes = state_.start_device(auth.client->id, join_scope(items));
+  const DeviceCodes codes = state_.start_device(client->id, join_scope(items));
   const std::string iss = state_.issuer();
   send_json(res, 200,
             {{"device_code", codes.device_code},

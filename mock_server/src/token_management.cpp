@@ -6,24 +6,29 @@ namespace freshtoken::mock {
 
 using namespace detail;
 
+namespace {
+// The `token` parameter both endpoints take; empty once its absence has been answered.
+std::string token_of(const Params& form, httplib::Response& res) {
+  std::string token = get(form, "token");
+  if (token.empty()) oauth_error(res, 400, "invalid_request", "token is missing");
+  return token;
+}
+}  // namespace
+
 void MockServer::Impl::revoke(const Request& req, Response& res) {
-  const auto form = read_form_post(req, res);
-  if (!form) return;
-  const ClientAuth auth = authenticate_client(req, *form);
-  if (auth.client == nullptr) return answer_client_error(res, auth);
-  const std::string token = get(*form, "token");
-  if (token.empty()) return oauth_error(res, 400, "invalid_request", "token is missing");
-  state_.revoke_token(auth.client->id, token);
+  const auto post = read_client_post(req, res);
+  if (!post) return;
+  const std::string token = token_of(post->form, res);
+  if (token.empty()) return;
+  state_.revoke_token(post->client->id, token);
   res.status = 200;  // RFC 7009 §2.2: also for unknown tokens
 }
 
 void MockServer::Impl::introspect(const Request& req, Response& res) {
-  const auto form = read_form_post(req, res);
-  if (!form) return;
-  const ClientAuth auth = authenticate_client(req, *form);
-  if (auth.client == nullptr) return answer_client_error(res, auth);
-  const std::string token = get(*form, "token");
-  if (token.empty()) return oauth_error(res, 400, "invalid_request", "token is missing");
+  const auto post = read_client_post(req, res);
+  if (!post) return;
+  const std::string token = token_of(post->form, res);
+  if (token.empty()) return;
   if (auto claims = state_.valid_access_claims(token)) {
     json answer = *claims;
     answer["active"] = true;
