@@ -1,7 +1,5 @@
 #include "freshtoken/secret.hpp"
 
-#include <openssl/crypto.h>  // CRYPTO_memcmp
-
 #include <cstring>
 #include <ostream>
 
@@ -52,7 +50,7 @@ bool operator==(const Secret& a, const Secret& b) {
   if (a.size_ != b.size_) return false;
   if (a.size_ == 0) return true;
   if (a.data_ == b.data_) return true;
-  return CRYPTO_memcmp(a.data_.get(), b.data_.get(), a.size_) == 0;
+  return util::constant_time_equal(a.data_.get(), b.data_.get(), a.size_);
 }
 
 std::ostream& operator<<(std::ostream& out, const Secret& secret) {

@@ -1,17 +1,10 @@
 #include "sign_in/jwt.hpp"
 
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
-#include <openssl/crypto.h>
-#include <openssl/ec.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/param_build.h>
-
 #include <cmath>
 #include <memory>
 #include <optional>
 
+#include "util/crypto.hpp"
 #include "util/encoding.hpp"
 
 namespace freshtoken::detail {
@@ -38,105 +31,6 @@ std::string string_member(const nlohmann::json& object, const char* name) {
   auto it = object.find(name);
   if (it == object.end() || !it->is_string()) return {};
   return it->get<std::string>();
-}
-
-template <class T, void (*Free)(T*)>
-struct Deleter {
-  void operator()(T* p) const { Free(p); }
-};
-void free_bn(BIGNUM* p) { BN_free(p); }
-void free_bld(OSSL_PARAM_BLD* p) { OSSL_PARAM_BLD_free(p); }
-void free_params(OSSL_PARAM* p) { OSSL_PARAM_free(p); }
-void free_pkey_ctx(EVP_PKEY_CTX* p) { EVP_PKEY_CTX_free(p); }
-void free_pkey(EVP_PKEY* p) { EVP_PKEY_free(p); }
-void free_md_ctx(EVP_MD_CTX* p) { EVP_MD_CTX_free(p); }
-void free_ecdsa_sig(ECDSA_SIG* p) { ECDSA_SIG_free(p); }
-using BnPtr = std::unique_ptr<BIGNUM, Deleter<BIGNUM, free_bn>>;
-using BldPtr = std::unique_ptr<OSSL_PARAM_BLD, Deleter<OSSL_PARAM_BLD, free_bld>>;
-using ParamsPtr = std::unique_ptr<OSSL_PARAM, Deleter<OSSL_PARAM, free_params>>;
-using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, Deleter<EVP_PKEY_CTX, free_pkey_ctx>>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, free_pkey>>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX, free_md_ctx>>;
-using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, Deleter<ECDSA_SIG, free_ecdsa_sig>>;
-
-BnPtr to_bn(std::string_view bytes) {
-  return BnPtr(BN_bin2bn(reinterpret_cast<const unsigned char*>(bytes.data()),
-                         static_cast<int>(bytes.size()), nullptr));
-}
-
-PkeyPtr key_from_params(const char* type, OSSL_PARAM_BLD* bld) {
-  ParamsPtr params(OSSL_PARAM_BLD_to_param(bld));
-  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
-  if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1) return nullptr;
-  EVP_PKEY* pkey = nullptr;
-  if (EVP_PKEY_fromdata(ctx.get(), &pkey, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) return nullptr;
-  return PkeyPtr(pkey);
-}
-
-PkeyPtr rsa_key(const Jwk& jwk) {
-  BnPtr n = to_bn(jwk.n), e = to_bn(jwk.e);
-  BldPtr bld(OSSL_PARAM_BLD_new());
-  if (!n || !e || !bld || OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, n.get()) != 1 ||
-      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, e.get()) != 1) {
-    return nullptr;
-  }
-  return key_from_params("RSA", bld.get());
-}
-
-PkeyPtr p256_key(const Jwk& jwk) {
-  if (jwk.x.size() != 32 || jwk.y.size() != 32) return nullptr;
-  std::string point = "\x04" + jwk.x + jwk.y;  // SEC 1 uncompressed point
-  BldPtr bld(OSSL_PARAM_BLD_new());
-  char group[] = "prime256v1";
-  if (!bld ||
-      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, group, 0) != 1 ||
-      OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
-                                       point.size()) != 1) {
-    return nullptr;
-  }
-  return key_from_params("EC", bld.get());  // decoding the point checks that it is on the curve
-}
-
-// JWS ES256 signatures are R || S, 32 bytes each (RFC 7518 §3.4); OpenSSL wants DER.
-std::optional<std::string> ecdsa_raw_to_der(std::string_view raw) {
-  if (raw.size() != 64) return std::nullopt;
-  BnPtr r = to_bn(raw.substr(0, 32)), s = to_bn(raw.substr(32));
-  EcdsaSigPtr sig(ECDSA_SIG_new());
-  if (!r || !s || !sig || ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) return std::nullopt;
-  r.release();  // now owned by sig
-  s.release();
-  unsigned char* der = nullptr;
-  int length = i2d_ECDSA_SIG(sig.get(), &der);
-  if (length <= 0) return std::nullopt;
-  std::string out(reinterpret_cast<const char*>(der), static_cast<std::size_t>(length));
-  OPENSSL_free(der);
-  return out;
-}
-
-Result<void> verify_signature(const Jws& jws, const Jwk& jwk) {
-  PkeyPtr key;
-  std::string signature = jws.signature;
-  if (jws.alg == "RS256") {
-    key = rsa_key(jwk);
-    if (!key) return invalid("the JWKS RSA key is malformed");
-    if (EVP_PKEY_get_bits(key.get()) < 2048)
-      return invalid("the JWKS RSA key is shorter than 2048 bits");
-  } else {
-    key = p256_key(jwk);
-    if (!key) return invalid("the JWKS EC key is not a valid P-256 public key");
-    auto der = ecdsa_raw_to_der(jws.signature);
-    if (!der) return invalid("the ID token's ES256 signature is not 64 bytes");
-    signature = std::move(*der);
-  }
-  MdCtxPtr md(EVP_MD_CTX_new());
-  if (!md || EVP_DigestVerifyInit(md.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1) {
-    return invalid("cannot set up signature verification");
-  }
-  int ok = EVP_DigestVerify(
-      md.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
-      reinterpret_cast<const unsigned char*>(jws.signing_input.data()), jws.signing_input.size());
-  if (ok != 1) return invalid("the ID token's signature does not verify");
-  return {};
 }
 
 std::optional<std::chrono::system_clock::time_point> numeric_date(const nlohmann::json& payload,
@@ -254,10 +148,24 @@ const Jwk* select_jwk(const std::vector<Jwk>& keys, const Jws& jws) {
 }
 
 Result<void> verify_jws_signature(const Jws& jws, const Jwk& key) {
-  auto result = verify_signature(jws, key);
-  // Leave nothing on this thread's OpenSSL error queue for unrelated code (libcurl) to find.
-  ERR_clear_error();
-  return result;
+  // ES256 signatures are R || S, 32 bytes each (RFC 7518 §3.4), never DER.
+  if (jws.alg == "ES256" && jws.signature.size() != 64)
+    return invalid("the ID token's ES256 signature is not 64 bytes");
+  util::SignatureCheck check =
+      jws.alg == "RS256" ? util::verify_rs256(key.n, key.e, jws.signing_input, jws.signature)
+                         : util::verify_es256(key.x, key.y, jws.signing_input, jws.signature);
+  switch (check) {
+    case util::SignatureCheck::valid:
+      return {};
+    case util::SignatureCheck::weak_key:
+      return invalid("the JWKS RSA key is shorter than 2048 bits");
+    case util::SignatureCheck::bad_key:
+      return invalid(jws.alg == "RS256" ? "the JWKS RSA key is malformed"
+                                        : "the JWKS EC key is not a valid P-256 public key");
+    case util::SignatureCheck::bad_signature:
+      break;
+  }
+  return invalid("the ID token's signature does not verify");
 }
 
 Result<IdTokenClaims> check_id_token_claims(const Jws& jws, const IdTokenExpectations& expected) {
