@@ -1,7 +1,8 @@
 // launch_browser on Windows: $BROWSER with CreateProcessW when it is set, else ShellExecuteW,
 // which opens the URL in the user's default browser.
-#include <shellapi.h>
 #include <windows.h>
+// after windows.h, which it needs
+#include <shellapi.h>
 
 #include <cstdlib>
 #include <string>

@@ -1,8 +1,9 @@
 // ProcessLock on Windows: LockFileEx on a file in %LOCALAPPDATA%\freshtoken\locks (see
 // process_lock.hpp). The local application data folder belongs to the user (its ACL admits the
 // user, SYSTEM and administrators), so no other user can create, replace or hold the files.
-#include <shlobj.h>
 #include <windows.h>
+// after windows.h, which it needs
+#include <shlobj.h>
 
 #include <string>
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <random>
 #include <string>
 #include <system_error>
 
@@ -12,8 +13,19 @@ namespace freshtoken::testing {
 class TempDir {
  public:
   TempDir() {
+#ifdef _WIN32
+    // The user's own %TEMP%; create_directory fails on a name that exists, so try again.
+    std::random_device random;
+    for (int attempt = 0; attempt < 100 && path_.empty(); ++attempt) {
+      auto candidate = std::filesystem::temp_directory_path() /
+                       ("freshtoken-test." + std::to_string(random()));
+      std::error_code ec;
+      if (std::filesystem::create_directory(candidate, ec)) path_ = candidate;
+    }
+#else
     std::string pattern = (std::filesystem::temp_directory_path() / "freshtoken-test.XXXXXX");
     if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
+#endif
   }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;

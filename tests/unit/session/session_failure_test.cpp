@@ -321,6 +321,9 @@ TEST_F(SessionTest, ARejectedTokenIsNotErasedWithoutTheStoreLock) {
 }
 
 // --- No safe place for the cross-process lock ------------------------------------------------
+// (POSIX: the lock directory comes from XDG_RUNTIME_DIR; on Windows it is the user's local
+// application data folder, which a test cannot take away.)
+#ifndef _WIN32
 
 // XDG_RUNTIME_DIR names a private directory in which "freshtoken" is a file, not a directory:
 // the account's cross-process locks cannot be had at all.
@@ -373,6 +376,8 @@ TEST_F(NoLockDirectoryTest, ARefreshThatCannotTakeTheLockDoesNotRunUnlockedAndEr
   EXPECT_EQ(token->reveal(), "at-1");
   EXPECT_EQ(stored_refresh_token(), "rt-1");
 }
+
+#endif  // _WIN32
 
 }  // namespace
 }  // namespace freshtoken::testing

@@ -1,7 +1,6 @@
 #include "sign_in/loopback_listener.hpp"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <string>
@@ -139,26 +138,26 @@ TEST_F(LoopbackListenerTest, RefusalWithTheRightStateFailsAndClosesTheListener) 
 TEST_F(LoopbackListenerTest, IdleConnectionHeldOpenDoesNotDelayTheRedirect) {
   std::string page;
   auto port = listener_->port();
-  int idle = testing::connect_loopback(port);
+  auto idle = testing::connect_loopback(port);
   ASSERT_GE(idle, 0);
   browser([&] { page = get(port, "/callback?code=c&state=state-123"); });
   auto code = wait();
   ASSERT_TRUE(code) << code.error().to_string();
   listener_->finish(true);
   client_.join();
-  ::close(idle);
+  testing::close_socket(idle);
   EXPECT_EQ(page.rfind("HTTP/1.1 200", 0), 0u);
 }
 
 TEST_F(LoopbackListenerTest, CancelStopsTheWaitWhileAnIdleConnectionIsOpen) {
-  int idle = testing::connect_loopback(listener_->port());
+  auto idle = testing::connect_loopback(listener_->port());
   ASSERT_GE(idle, 0);
   browser([this] {
     std::this_thread::sleep_for(milliseconds(50));
     cancel_.cancel();
   });
   auto code = wait(milliseconds(30'000));
-  ::close(idle);
+  testing::close_socket(idle);
   ASSERT_FALSE(code);
   EXPECT_EQ(code.error().code(), ErrorCode::cancelled);
 }
@@ -238,11 +237,11 @@ TEST_F(LoopbackListenerTest, GarbageSilentAndOversizedConnectionsDoNotWedgeIt) {
   std::string garbage, oversized, page;
   auto port = listener_->port();
   browser([&] {
-    int silent = testing::connect_loopback(port);  // connects and never says anything
+    auto silent = testing::connect_loopback(port);  // connects and never says anything
     garbage = testing::send_raw(port, std::string("\x16\x03\x01\x00\xff garbage\r\n\r\n", 17));
     oversized = testing::send_raw(port, "GET /callback?" + std::string(20'000, 'a'));
     page = get(port, "/callback?code=c&state=state-123");
-    ::close(silent);
+    testing::close_socket(silent);
   });
   auto code = wait();
   ASSERT_TRUE(code) << code.error().to_string();
@@ -265,10 +264,10 @@ TEST_F(SlowLoopbackListenerTest, SlowConnectionIsDroppedAfterItsReadTimeout) {
   std::string slow_answer, page;
   auto port = listener_->port();
   browser([&] {
-    int slow = testing::connect_loopback(port);
+    auto slow = testing::connect_loopback(port);
     testing::send_text(slow, "GET /callback?code=c&sta");  // and then nothing
     slow_answer = testing::read_all(slow);                 // returns when the listener drops it
-    ::close(slow);
+    testing::close_socket(slow);
     page = get(port, "/callback?code=c&state=state-123");
   });
   auto code = wait();
@@ -283,10 +282,10 @@ TEST_F(SlowLoopbackListenerTest, MoreIdleConnectionsThanItServesDoNotBlockTheRed
   std::string page;
   auto port = listener_->port();
   browser([&] {
-    std::vector<int> idle;
+    std::vector<testing::ClientSocket> idle;
     for (int i = 0; i < 10; ++i) idle.push_back(testing::connect_loopback(port));
     page = get(port, "/callback?code=c&state=state-123");
-    for (int fd : idle) ::close(fd);
+    for (auto socket : idle) testing::close_socket(socket);
   });
   auto code = wait();
   ASSERT_TRUE(code) << code.error().to_string();
@@ -299,21 +298,21 @@ TEST_F(SlowLoopbackListenerTest, MoreIdleConnectionsThanItServesDoNotBlockTheRed
 // more than the listener serves at once: the burst must not push the browser's out unread.
 TEST_F(SlowLoopbackListenerTest, ABurstOfConnectionsAfterTheBrowsersDoesNotPushItOut) {
   auto port = listener_->port();
-  int real = testing::connect_loopback(port);
+  auto real = testing::connect_loopback(port);
   ASSERT_GE(real, 0);
   ASSERT_TRUE(testing::send_text(
       real, "GET /callback?code=c&state=state-123 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
-  std::vector<int> burst;
+  std::vector<testing::ClientSocket> burst;
   for (std::size_t i = 0; i < 3 * options_.max_connections; ++i) {
     burst.push_back(testing::connect_loopback(port));
     ASSERT_GE(burst.back(), 0);
   }
   auto code = wait(milliseconds(2'000));
-  for (int fd : burst) ::close(fd);
+  for (auto socket : burst) testing::close_socket(socket);
   ASSERT_TRUE(code) << code.error().to_string();
   listener_->finish(true);
   EXPECT_EQ(testing::read_all(real).rfind("HTTP/1.1 200", 0), 0u);
-  ::close(real);
+  testing::close_socket(real);
 }
 
 TEST(LoopbackListenerLifetime, DestroyingItWhileABrowserWaitsAnswersFailed) {
