@@ -69,6 +69,11 @@ std::size_t TestHttpServer::connections_seen() const {
   return connections_.size();
 }
 
+void TestHttpServer::reset_connections() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  connections_.clear();
+}
+
 // ---------------------------------------------------------------- RawServer
 
 namespace {
@@ -126,6 +131,19 @@ std::string RawServer::read_head(int fd) {
   std::string head;
   char c;
   while (head.size() < 65536 && ::recv(fd, &c, 1, 0) == 1) {
+    head += c;
+    if (head.size() >= 4 && head.compare(head.size() - 4, 4, "\r\n\r\n") == 0) break;
+  }
+  return head;
+}
+
+std::string RawServer::read_head(int fd, const std::atomic<bool>& stopping) {
+  std::string head;
+  char c;
+  while (head.size() < 65536 && !stopping) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 20) <= 0) continue;
+    if (::recv(fd, &c, 1, 0) != 1) return {};
     head += c;
     if (head.size() >= 4 && head.compare(head.size() - 4, 4, "\r\n\r\n") == 0) break;
   }

@@ -34,6 +34,8 @@ class TestHttpServer {
   std::string url(const std::string& path) const;
   // Distinct client connections (remote address and port) that sent at least one request.
   std::size_t connections_seen() const;
+  // Forgets the connections seen so far.
+  void reset_connections();
 
  private:
   std::unique_ptr<httplib::Server> server_;
@@ -59,6 +61,8 @@ class RawServer {
 
   // Reads up to and including the blank line that ends a request head.
   static std::string read_head(int fd);
+  // The same, giving up (empty) when `stopping` turns true while the peer is silent.
+  static std::string read_head(int fd, const std::atomic<bool>& stopping);
   // Receives what has arrived into buffer[size, capacity) and grows `size`, waiting up to
   // 20 ms (handlers that keep requests on their stack use it). False when the handler should
   // end: the connection closed, or nothing arrived and the server is stopping.
