@@ -4,8 +4,9 @@
 // "read the store, then write it" (a sign-in, a sign-out, a refresh's save or erase), for those
 // store calls alone.
 //
-// It is flock(LOCK_EX) on a file in a directory only this user can create or write, so that no
-// other local user can take the lock away or make it unusable:
+// It is an exclusive lock on a file in a directory only this user can create or write, so that
+// no other local user can take the lock away or make it unusable. On Windows: LockFileEx on a
+// file in %LOCALAPPDATA%\freshtoken\locks\ (a per-user directory). On POSIX systems, flock() in:
 //   - $XDG_RUNTIME_DIR/freshtoken/ when XDG_RUNTIME_DIR meets the XDG rules (an absolute path to
 //     a directory this user owns with mode 0700);
 //   - else $XDG_STATE_HOME/freshtoken/locks/ (when XDG_STATE_HOME is absolute), else
@@ -15,7 +16,7 @@
 // above them (symbolic links resolved) must belong to root or this user and not be writable by
 // others unless sticky. A shared, guessable path such as /tmp/freshtoken-<uid> is never used.
 // When no such place exists, directory() and acquire() fail with ErrorCode::storage: the caller
-// must not go on as if it held the lock. The kernel drops the lock when the holder's descriptor
+// must not go on as if it held the lock. The kernel drops the lock when the holder's file
 // closes, including when the holder dies, so a killed process never wedges the others. Lock
 // files are never deleted (deleting them would race with waiters).
 //
@@ -31,6 +32,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -61,11 +63,22 @@ class ProcessLock {
 
   // Releases early; the destructor then does nothing.
   void release() noexcept;
-  bool held() const { return fd_ >= 0; }
+  bool held() const { return file_ != kNoFile; }
 
  private:
-  explicit ProcessLock(int fd) : fd_(fd) {}
-  int fd_ = -1;
+  // A file descriptor on POSIX, a HANDLE on Windows.
+  using NativeFile = std::intptr_t;
+  static constexpr NativeFile kNoFile = -1;
+
+  // What each platform implements (platform/<os>/process_lock.cpp), besides directory().
+  static Result<NativeFile> open_file(const std::filesystem::path& path);
+  // True when the lock is now held, false when another holder has it.
+  static Result<bool> try_lock(NativeFile file, const std::filesystem::path& path);
+  // Unlocks and closes.
+  static void close_file(NativeFile file) noexcept;
+
+  explicit ProcessLock(NativeFile file) : file_(file) {}
+  NativeFile file_ = kNoFile;
 };
 
 }  // namespace freshtoken

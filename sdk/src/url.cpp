@@ -1,8 +1,8 @@
 #include "url.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
+#include <algorithm>
+#include <array>
+#include <optional>
 #include <utility>
 
 #include "freshtoken/http.hpp"  // iequals
@@ -40,27 +40,89 @@ bool valid_reg_name(std::string_view host) {
   return true;
 }
 
-// A dotted-quad address in 127.0.0.0/8, read as inet_pton(AF_INET) reads one: four decimal
-// parts of 0-255, no leading zeros, nothing else.
-bool is_ipv4_loopback(std::string_view name) {
+// A dotted-quad IPv4 address, read as inet_pton(AF_INET) reads one: four decimal parts of
+// 0-255, no leading zeros, nothing else.
+std::optional<std::array<unsigned char, 4>> parse_ipv4(std::string_view name) {
+  std::array<unsigned char, 4> bytes{};
   std::size_t i = 0;
-  unsigned first = 0;
-  for (int part = 0; part < 4; ++part) {
+  for (std::size_t part = 0; part < bytes.size(); ++part) {
     if (part > 0) {
-      if (i >= name.size() || name[i] != '.') return false;
+      if (i >= name.size() || name[i] != '.') return std::nullopt;
       ++i;
     }
     const std::size_t start = i;
     unsigned value = 0;
     for (; i < name.size() && is_digit(name[i]); ++i) {
-      if (i > start && value == 0) return false;  // a leading zero
+      if (i > start && value == 0) return std::nullopt;  // a leading zero
       value = value * 10 + unsigned(name[i] - '0');
-      if (value > 255) return false;
+      if (value > 255) return std::nullopt;
     }
-    if (i == start) return false;
-    if (part == 0) first = value;
+    if (i == start) return std::nullopt;
+    bytes[part] = static_cast<unsigned char>(value);
   }
-  return i == name.size() && first == 127;
+  if (i != name.size()) return std::nullopt;
+  return bytes;
+}
+
+int hex_value(char c) {
+  if (is_digit(c)) return c - '0';
+  c = lower(c);
+  return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+// An IPv6 address in RFC 4291 §2.2 text form, read as inet_pton(AF_INET6) reads one: up to
+// eight groups of 1-4 hex digits, at most one "::", optionally ending in a dotted quad (which
+// stands for the last two groups). No zone index.
+std::optional<std::array<unsigned char, 16>> parse_ipv6(std::string_view text) {
+  std::array<unsigned char, 16> bytes{};
+  std::size_t filled = 0;          // bytes written so far
+  std::optional<std::size_t> gap;  // where "::" stands, in bytes
+  std::size_t i = 0;
+  if (text.substr(0, 2) == "::") {
+    gap = 0;
+    i = 2;
+  } else if (!text.empty() && text[0] == ':') {
+    return std::nullopt;
+  }
+  while (i < text.size()) {
+    if (filled == bytes.size()) return std::nullopt;
+    const std::size_t start = i;
+    unsigned value = 0;
+    for (; i < text.size() && i - start < 5 && hex_value(text[i]) >= 0; ++i)
+      value = value * 16 + unsigned(hex_value(text[i]));
+    const std::size_t digits = i - start;
+    if (i < text.size() && text[i] == '.') {  // the dotted quad ends the address
+      auto v4 = parse_ipv4(text.substr(start));
+      if (!v4 || filled + 4 > bytes.size()) return std::nullopt;
+      for (unsigned char b : *v4) bytes[filled++] = b;
+      i = text.size();
+      break;
+    }
+    if (digits == 0 || digits > 4) return std::nullopt;
+    bytes[filled++] = static_cast<unsigned char>(value >> 8);
+    bytes[filled++] = static_cast<unsigned char>(value & 0xff);
+    if (i == text.size()) break;
+    if (text[i] != ':') return std::nullopt;
+    ++i;
+    if (i < text.size() && text[i] == ':') {
+      if (gap) return std::nullopt;  // a second "::"
+      gap = filled;
+      ++i;
+    } else if (i == text.size()) {
+      return std::nullopt;  // a single trailing ':'
+    }
+  }
+  if (gap) {
+    if (filled == bytes.size()) return std::nullopt;  // "::" must stand for at least one group
+    const std::size_t tail = filled - *gap;
+    std::copy_backward(bytes.begin() + static_cast<std::ptrdiff_t>(*gap),
+                       bytes.begin() + static_cast<std::ptrdiff_t>(filled), bytes.end());
+    std::fill(bytes.begin() + static_cast<std::ptrdiff_t>(*gap),
+              bytes.end() - static_cast<std::ptrdiff_t>(tail), 0);
+  } else if (filled != bytes.size()) {
+    return std::nullopt;
+  }
+  return bytes;
 }
 
 Error bad(const char* what) { return Error(ErrorCode::config, std::string("bad URL: ") + what); }
@@ -114,13 +176,7 @@ Result<void> parse_authority(std::string_view authority, UrlView& url) {
   if (!authority.empty() && authority[0] == '[') {
     auto close = authority.find(']');
     if (close == std::string_view::npos) return bad("unterminated IPv6 literal");
-    // inet_pton wants a NUL-terminated string; no valid address text is this long.
-    const std::string_view literal = authority.substr(1, close - 1);
-    char address[INET6_ADDRSTRLEN] = {};
-    in6_addr addr{};
-    if (literal.size() >= sizeof address) return bad("invalid IPv6 literal");
-    literal.copy(address, literal.size());
-    if (inet_pton(AF_INET6, address, &addr) != 1) return bad("invalid IPv6 literal");
+    if (!parse_ipv6(authority.substr(1, close - 1))) return bad("invalid IPv6 literal");
     url.host = authority.substr(0, close + 1);
     std::string_view after = authority.substr(close + 1);
     if (!after.empty()) {
@@ -279,11 +335,18 @@ bool is_loopback_host(std::string_view host) {
   }
   // Only an IPv6 address has a ':'. An IPv4 one is read in place: HttpClient asks this for
   // every plain-http request.
-  if (name.find(':') == std::string_view::npos) return is_ipv4_loopback(name);
-  const std::string text(name);  // inet_pton wants a NUL-terminated string
-  in6_addr v6{};
-  return inet_pton(AF_INET6, text.c_str(), &v6) == 1 &&
-         (IN6_IS_ADDR_LOOPBACK(&v6) || (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127));
+  if (name.find(':') == std::string_view::npos) {
+    auto v4 = parse_ipv4(name);
+    return v4 && (*v4)[0] == 127;
+  }
+  auto v6 = parse_ipv6(name);
+  if (!v6) return false;
+  static constexpr std::array<unsigned char, 16> kLoopback{0, 0, 0, 0, 0, 0, 0, 0,
+                                                           0, 0, 0, 0, 0, 0, 0, 1};
+  static constexpr std::array<unsigned char, 12> kV4Mapped{0, 0, 0, 0, 0,    0,
+                                                           0, 0, 0, 0, 0xff, 0xff};
+  const bool v4_mapped = std::equal(kV4Mapped.begin(), kV4Mapped.end(), v6->begin());
+  return *v6 == kLoopback || (v4_mapped && (*v6)[12] == 127);
 }
 
 }  // namespace freshtoken::detail

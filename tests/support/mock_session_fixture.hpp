@@ -36,6 +36,16 @@ inline TokenSet signed_in_tokens(const mock::IssuedTokens& issued,
   return t;
 }
 
+// A fault at the token endpoint for the next `times` requests (a status fault answers 503 until
+// the caller changes it).
+inline mock::Fault token_fault(mock::FaultKind kind, int times = 1) {
+  mock::Fault f;
+  f.endpoint = mock::FaultEndpoint::token;
+  f.kind = kind;
+  f.times = times;
+  return f;
+}
+
 // Derived fixtures change the members below in their constructor (before SetUp runs), or call
 // start() themselves after overriding SetUp.
 class MockServerSessionTest : public ::testing::Test {
@@ -50,9 +60,7 @@ class MockServerSessionTest : public ::testing::Test {
     server_ = std::make_unique<mock::MockServer>(server_options_);
     server_->start();
     transport_ = make_curl_transport(transport_options_);
-    ClientConfig client;
-    client.client_id = kDemoClient;
-    auto discovered = AuthorizationServer::discover(transport_, server_->issuer(), client, clock_);
+    auto discovered = AuthorizationServer::discover(transport_, server_->issuer(), client_, clock_);
     ASSERT_TRUE(discovered) << discovered.error().to_string();
     as_ = *discovered;
   }
@@ -99,6 +107,11 @@ class MockServerSessionTest : public ::testing::Test {
 
   mock::MockServerOptions server_options_;
   TransportOptions transport_options_;
+  ClientConfig client_ = [] {
+    ClientConfig c;
+    c.client_id = kDemoClient;
+    return c;
+  }();
   std::shared_ptr<ManualClock> clock_ = std::make_shared<ManualClock>();
   std::shared_ptr<SecretStore> store_ = make_memory_store();
   RefreshPolicy policy_;

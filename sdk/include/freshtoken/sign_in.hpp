@@ -80,9 +80,10 @@ struct BrowserSignInOptions {
 FRESHTOKEN_API Result<TokenSet> sign_in_with_browser(const AuthorizationServer& server,
                                                      const BrowserSignInOptions& options);
 
-/// Opens `url` (http or https only) with $BROWSER when it is set, else xdg-open. The program
-/// is started directly (posix_spawnp, the URL as its single argument, no shell), with stdin and
-/// stdout on /dev/null; this returns once it started and reaps it in the background.
+/// Opens `url` (http or https only) with $BROWSER when it is set, else the desktop's own way
+/// (xdg-open on Linux, ShellExecuteW on Windows). $BROWSER is started directly (the URL as its
+/// single argument, no shell; on Linux with stdin and stdout on /dev/null); this returns once
+/// it started and does not wait for it.
 /// Errors: config when the URL is not http(s) or the program cannot be started.
 FRESHTOKEN_API Result<void> open_system_browser(const std::string& url);
 

@@ -1,20 +1,9 @@
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
-#include <thread>
 
 #include "freshtoken/sign_in.hpp"
+#include "sign_in/launch_browser.hpp"
 #include "sign_in/loopback_listener.hpp"
 #include "sign_in/pkce.hpp"
-
-extern char** environ;
 
 namespace freshtoken {
 
@@ -88,41 +77,7 @@ Result<void> open_system_browser(const std::string& url) {
   if (std::any_of(url.begin(), url.end(), [](char c) { return c <= 0x20 || c == 0x7f; })) {
     return Error(ErrorCode::config, "refusing to open a URL with spaces or control characters");
   }
-  const char* from_env = std::getenv("BROWSER");
-  std::string program = from_env && *from_env ? from_env : "xdg-open";
-  std::string argument = url;
-  char* argv[] = {program.data(), argument.data(), nullptr};
-
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attributes;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawnattr_init(&attributes);
-  // The browser must not read our stdin or write into our stdout (the CLI's output).
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  // Whatever signals the application blocks or ignores, the browser starts with defaults.
-  sigset_t no_signals, all_signals;
-  sigemptyset(&no_signals);
-  sigfillset(&all_signals);
-  posix_spawnattr_setsigmask(&attributes, &no_signals);
-  posix_spawnattr_setsigdefault(&attributes, &all_signals);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-
-  pid_t pid = 0;
-  int rc = posix_spawnp(&pid, program.c_str(), &actions, &attributes, argv, environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attributes);
-  if (rc != 0) {
-    return Error(ErrorCode::config,
-                 "cannot start the browser '" + program + "': " + std::strerror(rc));
-  }
-  // Do not wait for the browser (it may run for hours), but do not leave a zombie either.
-  std::thread([pid] {
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-  }).detach();
-  return {};
+  return detail::launch_browser(url);
 }
 
 }  // namespace freshtoken

@@ -1,21 +1,13 @@
 #include "sign_in/loopback_listener.hpp"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <list>
 #include <optional>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "sign_in/loopback_socket.hpp"
 #include "util/crypto.hpp"
 
 namespace freshtoken::detail {
@@ -28,35 +20,32 @@ constexpr std::string_view kOnlyTheRedirect = "This address only receives a sign
 
 // Best effort, bounded by `patience`: a browser that does not read its answer must not hold
 // us up.
-void send_all(int fd, const std::string& data,
+void send_all(net::Socket socket, const std::string& data,
               std::chrono::milliseconds patience = std::chrono::seconds(2)) {
   auto deadline = SteadyClock::now() + patience;
   std::size_t sent = 0;
   while (sent < data.size()) {
-    ssize_t n = ::send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+    auto n = net::send_some(socket, data.data() + sent, data.size() - sent);
     if (n > 0) {
       sent += static_cast<std::size_t>(n);
       continue;
     }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
-      if (left.count() <= 0) return;
-      pollfd p{fd, POLLOUT, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return;
-      continue;
-    }
-    return;
+    if (n != net::kWouldBlock) return;
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
+    if (left.count() <= 0) return;
+    std::vector<net::PollEntry> writable{{socket, true, false}};
+    auto ready = net::wait_ready(writable, left);
+    if (!ready || !*ready) return;
   }
-  ::shutdown(fd, SHUT_WR);
+  net::shutdown_sending(socket);
 }
 
 // One accepted connection. Its buffer may hold an authorization code and the state: it is
 // sized once, so that no reallocation leaves a copy behind, and zeroed when it closes.
 struct Connection {
-  Connection(int socket, SteadyClock::time_point read_deadline)
-      : fd(socket), deadline(read_deadline) {
+  Connection(net::Socket accepted, SteadyClock::time_point read_deadline)
+      : socket(accepted), deadline(read_deadline) {
     received.reserve(kMaxRequestHeadBytes + 1);
   }
   ~Connection() { close(); }
@@ -64,17 +53,17 @@ struct Connection {
   Connection& operator=(const Connection&) = delete;
 
   void close() {
-    if (fd >= 0) ::close(fd);
-    fd = -1;
+    if (socket != net::kNoSocket) net::close_socket(socket);
+    socket = net::kNoSocket;
     util::wipe(received);
   }
   // Answers (without waiting long for a peer that does not read) and closes.
   void refuse(const std::string& page) {
-    send_all(fd, page, std::chrono::milliseconds(100));
+    send_all(socket, page, std::chrono::milliseconds(100));
     close();
   }
 
-  int fd = -1;
+  net::Socket socket = net::kNoSocket;
   std::string received;
   SteadyClock::time_point deadline;
 };
@@ -89,8 +78,8 @@ struct LoopbackListener::Wait {
   const SteadyClock::time_point deadline;
   const CancelToken& cancel;
   std::list<Connection> connections;
-  std::vector<pollfd> fds;
-  std::size_t unsolicited = 0;  // requests to the redirect path without this sign-in's state
+  std::vector<net::PollEntry> polled;  // the listener, then each connection
+  std::size_t unsolicited = 0;         // requests to the redirect path without this sign-in's state
 
   Result<Secret> run();
   std::optional<Error> stop_reason() const;
@@ -100,7 +89,7 @@ struct LoopbackListener::Wait {
   std::optional<Result<Secret>> serve(Connection& c);
   std::optional<Result<Secret>> answer(Connection& c, RedirectOutcome outcome);
   void drop_closed() {
-    connections.remove_if([](const Connection& c) { return c.fd < 0; });
+    connections.remove_if([](const Connection& c) { return c.socket == net::kNoSocket; });
   }
 };
 
@@ -117,7 +106,7 @@ Result<Secret> LoopbackListener::Wait::run() {
     }
     if (!*ready) continue;
     if (auto done = serve_ready()) return std::move(*done);
-    if (fds[0].revents != 0) {
+    if (polled[0].ready) {
       if (auto done = accept_new()) return std::move(*done);
     }
   }
@@ -150,23 +139,18 @@ Result<bool> LoopbackListener::Wait::poll_once() {
   }
   drop_closed();
 
-  fds.clear();
-  fds.push_back({listener.listen_fd_, POLLIN, 0});
-  for (auto& c : connections) fds.push_back({c.fd, POLLIN, 0});
-  auto wait_ms = std::chrono::duration_cast<std::chrono::milliseconds>(wake - now).count();
-  int ready = ::poll(fds.data(), fds.size(), static_cast<int>(std::max<long long>(wait_ms, 1)));
-  if (ready < 0 && errno != EINTR) {
-    return Error(ErrorCode::network,
-                 std::string("loopback listener: poll failed: ") + std::strerror(errno));
-  }
-  return ready > 0;
+  polled.clear();
+  polled.push_back({listener.listen_socket_, false, false});
+  for (auto& c : connections) polled.push_back({c.socket, false, false});
+  auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(wake - now);
+  return net::wait_ready(polled, std::max(wait, std::chrono::milliseconds(1)));
 }
 
-// Reads from the connections poll() found ready (fds[i + 1] belongs to the i-th).
+// Reads from the connections found ready (polled[i + 1] belongs to the i-th).
 std::optional<Result<Secret>> LoopbackListener::Wait::serve_ready() {
   std::size_t i = 1;
   for (auto& c : connections) {
-    if (fds[i++].revents == 0) continue;
+    if (!polled[i++].ready) continue;
     if (auto done = serve(c)) return done;
   }
   drop_closed();
@@ -177,12 +161,12 @@ std::optional<Result<Secret>> LoopbackListener::Wait::serve_ready() {
 // the browser's must not push it out before its request is seen.
 std::optional<Result<Secret>> LoopbackListener::Wait::accept_new() {
   for (;;) {
-    int fd = ::accept4(listener.listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return std::nullopt;  // EAGAIN, or a connection that died on the way
+    net::Socket accepted = net::accept_connection(listener.listen_socket_);
+    if (accepted == net::kNoSocket) return std::nullopt;
     if (connections.size() >= listener.options_.max_connections) connections.pop_front();
-    connections.emplace_back(fd, SteadyClock::now() + listener.options_.read_timeout);
+    connections.emplace_back(accepted, SteadyClock::now() + listener.options_.read_timeout);
     if (auto done = serve(connections.back())) return done;
-    if (connections.back().fd < 0) connections.pop_back();
+    if (connections.back().socket == net::kNoSocket) connections.pop_back();
   }
 }
 
@@ -190,8 +174,8 @@ std::optional<Result<Secret>> LoopbackListener::Wait::accept_new() {
 std::optional<Result<Secret>> LoopbackListener::Wait::serve(Connection& c) {
   char buffer[2048];
   std::size_t room = kMaxRequestHeadBytes + 1 - std::min(c.received.size(), kMaxRequestHeadBytes);
-  ssize_t n = ::recv(c.fd, buffer, std::min(room, sizeof(buffer)), 0);
-  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return std::nullopt;
+  auto n = net::receive_some(c.socket, buffer, std::min(room, sizeof(buffer)));
+  if (n == net::kWouldBlock) return std::nullopt;
   if (n <= 0) {
     c.close();
     return std::nullopt;
@@ -234,13 +218,13 @@ std::optional<Result<Secret>> LoopbackListener::Wait::answer(Connection& c,
       return std::nullopt;
     case RedirectOutcome::Kind::failed:
       listener.close_listener();
-      send_all(c.fd, http_page(400, "Sign-in failed", outcome.reason));
+      send_all(c.socket, http_page(400, "Sign-in failed", outcome.reason));
       c.close();
       return Result<Secret>(std::move(*outcome.error));
     case RedirectOutcome::Kind::accepted:
       listener.close_listener();
-      listener.held_fd_ = c.fd;
-      c.fd = -1;
+      listener.held_socket_ = c.socket;
+      c.socket = net::kNoSocket;
       c.close();
       return Result<Secret>(std::move(outcome.code));
   }
@@ -248,30 +232,14 @@ std::optional<Result<Secret>> LoopbackListener::Wait::answer(Connection& c,
 }
 
 Result<std::unique_ptr<LoopbackListener>> LoopbackListener::open(Options options) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    return Error(ErrorCode::network,
-                 std::string("loopback listener: socket() failed: ") + std::strerror(errno));
-  }
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = 0;  // the kernel picks a free port
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::listen(fd, SOMAXCONN) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length) != 0) {
-    int saved = errno;
-    ::close(fd);
-    return Error(
-        ErrorCode::network,
-        std::string("loopback listener: cannot listen on 127.0.0.1: ") + std::strerror(saved));
-  }
-  return std::unique_ptr<LoopbackListener>(new LoopbackListener(fd, ntohs(addr.sin_port), options));
+  std::uint16_t port = 0;
+  auto socket = net::listen_on_loopback(port);
+  if (!socket) return socket.error();
+  return std::unique_ptr<LoopbackListener>(new LoopbackListener(*socket, port, options));
 }
 
-LoopbackListener::LoopbackListener(int fd, std::uint16_t port, Options options)
-    : listen_fd_(fd), port_(port), options_(options) {}
+LoopbackListener::LoopbackListener(net::Socket socket, std::uint16_t port, Options options)
+    : listen_socket_(socket), port_(port), options_(options) {}
 
 LoopbackListener::~LoopbackListener() {
   finish(false, "The application stopped before sign-in completed.");
@@ -283,27 +251,27 @@ std::string LoopbackListener::redirect_uri(const std::string& path) const {
 }
 
 void LoopbackListener::close_listener() {
-  if (listen_fd_ >= 0) ::close(listen_fd_);
-  listen_fd_ = -1;
+  if (listen_socket_ != net::kNoSocket) net::close_socket(listen_socket_);
+  listen_socket_ = net::kNoSocket;
 }
 
 void LoopbackListener::finish(bool success, const std::string& reason) {
-  if (held_fd_ < 0) return;
+  if (held_socket_ == net::kNoSocket) return;
   std::string page =
       success ? http_page(200, "Sign-in finished",
                           "You are signed in. You can close this window and return to the "
                           "application.")
               : http_page(400, "Sign-in failed",
                           reason.empty() ? std::string("Sign-in did not complete.") : reason);
-  send_all(held_fd_, page);
-  ::close(held_fd_);
-  held_fd_ = -1;
+  send_all(held_socket_, page);
+  net::close_socket(held_socket_);
+  held_socket_ = net::kNoSocket;
 }
 
 Result<Secret> LoopbackListener::wait_for_code(const RedirectExpectation& expected,
                                                std::chrono::milliseconds timeout,
                                                const CancelToken& cancel) {
-  if (listen_fd_ < 0) {
+  if (listen_socket_ == net::kNoSocket) {
     return Error(ErrorCode::config, "loopback listener: already used for a sign-in");
   }
   Wait wait{*this, expected, SteadyClock::now() + timeout, cancel, {}, {}, 0};

@@ -1,11 +1,11 @@
 // LoopbackListener (internal): the one-shot HTTP listener that receives the authorization
 // redirect on http://127.0.0.1:<ephemeral port>/callback (RFC 8252 §7.3, §8.3).
 //
-// Plain POSIX sockets and poll(): several connections are served at once so that a silent or
-// slow connection cannot wedge it, each with its own read deadline and a head-size limit, and
-// a new connection is read as soon as it is accepted so that a flood of others cannot push it
-// out before its request is seen. Anyone on the machine can connect, so only the redirect
-// that carries the sign-in's state ends the wait (accepted, or refused by the server); any
+// Non-blocking sockets and poll() (sign_in/loopback_socket.hpp): several connections are served at
+// once so that a silent or slow connection cannot wedge it, each with its own read deadline and a
+// head-size limit, and a new connection is read as soon as it is accepted so that a flood of others
+// cannot push it out before its request is seen. Anyone on the machine can connect, so only the
+// redirect that carries the sign-in's state ends the wait (accepted, or refused by the server); any
 // other request gets an error page (404, 400) and it keeps waiting until its deadline. Once
 // the redirect arrived the listening socket is closed, so later requests are refused by the
 // kernel.
@@ -22,6 +22,7 @@
 #include "freshtoken/http.hpp"
 #include "freshtoken/secret.hpp"
 #include "sign_in/loopback_request.hpp"
+#include "sign_in/loopback_socket.hpp"
 
 namespace freshtoken::detail {
 
@@ -60,13 +61,13 @@ class LoopbackListener {
  private:
   struct Wait;  // one wait_for_code's connections and steps
 
-  LoopbackListener(int fd, std::uint16_t port, Options options);
+  LoopbackListener(net::Socket socket, std::uint16_t port, Options options);
   void close_listener();
 
-  int listen_fd_ = -1;
+  net::Socket listen_socket_ = net::kNoSocket;
   std::uint16_t port_ = 0;
   Options options_;
-  int held_fd_ = -1;
+  net::Socket held_socket_ = net::kNoSocket;
 };
 
 }  // namespace freshtoken::detail

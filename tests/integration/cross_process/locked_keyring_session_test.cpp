@@ -6,7 +6,6 @@
 // failed save is a store_failed event with storage_unavailable), a new session gets
 // storage_unavailable at once, and nothing is erased.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <iostream>
@@ -14,18 +13,14 @@
 #include <string>
 #include <vector>
 
-#include "freshtoken/authorization_server.hpp"
-#include "freshtoken/mock_server.hpp"
 #include "freshtoken/platform/secret_stores.hpp"
-#include "freshtoken/session.hpp"
-#include "freshtoken/transport.hpp"
 #include "keyring_control.hpp"
+#include "mock_session_fixture.hpp"
 
 namespace freshtoken {
 namespace {
 
 using namespace std::chrono_literals;
-using nlohmann::json;
 using testing::lock_default_collection;
 using testing::unlock_default_collection;
 
@@ -47,57 +42,22 @@ class EventLog {
   std::vector<SessionEvent> events_;
 };
 
-class LockedKeyringSession : public ::testing::Test {
+class LockedKeyringSession : public testing::MockServerSessionTest {
  protected:
-  void SetUp() override {
-    mock::MockServerOptions options;
-    options.rotation = true;
-    server_ = std::make_unique<mock::MockServer>(options);
-    server_->start();
-    ClientConfig client;
-    client.client_id = "freshtoken-demo";
-    auto discovered = AuthorizationServer::discover(transport_, server_->issuer(), client);
-    ASSERT_TRUE(discovered) << discovered.error().to_string();
-    as_ = *discovered;
+  LockedKeyringSession() {
+    server_options_.rotation = true;
+    store_ = make_libsecret_store();
+    service_ = kService;
+    policy_.initial_backoff = 10ms;
+    policy_.max_backoff = 10ms;
   }
-
-  std::shared_ptr<Session> open_session() {
-    SessionOptions options;
-    options.server = as_;
-    options.store = store_;
-    options.service = kService;
-    options.account = account();
-    options.policy.initial_backoff = 10ms;
-    options.policy.max_backoff = 10ms;
-    return Session::create(options).value();
-  }
-  std::string account() const { return server_->issuer() + "|freshtoken-demo|alice"; }
-
-  int api_status(const Secret& token) {
-    Request request;
-    request.url = server_->issuer() + "/api/me";
-    request.headers.set("Authorization", "Bearer " + std::string(token.reveal()));
-    auto response = transport_->send(request);
-    return response ? response->status : -1;
-  }
-
-  std::unique_ptr<mock::MockServer> server_;
-  std::shared_ptr<Transport> transport_ = make_curl_transport();
-  std::shared_ptr<AuthorizationServer> as_;
-  std::shared_ptr<SecretStore> store_ = make_libsecret_store();
 };
 
 TEST_F(LockedKeyringSession, KeepsServingAndRefreshingInMemoryAndErasesNothing) {
   EventLog events;
-  auto session = open_session();
+  auto session = make_session();
   session->subscribe([&](const SessionEvent& event) { events.record(event); });
-  const auto issued = server_->issue_tokens("alice");
-  TokenSet tokens;
-  tokens.access_token = Secret(issued.access_token);
-  tokens.refresh_token = Secret(issued.refresh_token);
-  tokens.issued_at = std::chrono::system_clock::now();
-  tokens.expires_at = tokens.issued_at + issued.expires_in;
-  ASSERT_TRUE(session->sign_in(std::move(tokens)));
+  ASSERT_NO_FATAL_FAILURE(sign_in(*session));
   auto signed_in_entry = store_->load(kService, account());
   ASSERT_TRUE(signed_in_entry) << signed_in_entry.error().to_string();
   auto first = session->token();
@@ -111,7 +71,7 @@ TEST_F(LockedKeyringSession, KeepsServingAndRefreshingInMemoryAndErasesNothing) 
   EXPECT_TRUE(*served == *first);
 
   // A new session cannot read its tokens: storage_unavailable, not "signed out".
-  auto other = open_session();
+  auto other = make_session();
   const auto started = std::chrono::steady_clock::now();
   auto unavailable = other->token();
   const auto took = std::chrono::steady_clock::now() - started;

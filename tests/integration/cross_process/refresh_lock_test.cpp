@@ -122,6 +122,17 @@ class RefreshLockTest : public testing::MockServerSessionTest {
     };
   }
 
+  // Both sessions ask for a token once their tokens expired: they get the same one, from one
+  // refresh.
+  void expect_one_refresh_for_both(Session& a, Session& b) {
+    auto from_a = a.token();
+    ASSERT_TRUE(from_a) << from_a.error().to_string();
+    auto from_b = b.token();
+    ASSERT_TRUE(from_b) << from_b.error().to_string();
+    EXPECT_TRUE(*from_a == *from_b);
+    EXPECT_EQ(refresh_grants(), 1);
+  }
+
   // A new Session of the account (a third process) starts with what the store holds.
   void expect_a_new_session_to_serve(const Secret& access_token) {
     auto c = make_session();
@@ -138,12 +149,7 @@ TEST_F(RefreshLockTest, WithRotationTheSecondSessionAdoptsTheRotatedTokenInstead
   sign_in(*a);
   ASSERT_TRUE(b->token());  // b has read the sign-in's refresh token
   clock_->advance(2h);
-  auto from_a = a->token();
-  ASSERT_TRUE(from_a) << from_a.error().to_string();
-  auto from_b = b->token();
-  ASSERT_TRUE(from_b) << from_b.error().to_string();
-  EXPECT_TRUE(*from_a == *from_b);
-  EXPECT_EQ(refresh_grants(), 1);
+  expect_one_refresh_for_both(*a, *b);
   EXPECT_EQ(server_->stats().refresh_reuse_detected, 0);
 }
 
@@ -154,12 +160,7 @@ TEST_F(RefreshLockTest, WithoutRotationTheSecondSessionAdoptsTheNewerAccessToken
   sign_in(*a);
   ASSERT_TRUE(b->token());
   clock_->advance(2h);
-  auto from_a = a->token();
-  ASSERT_TRUE(from_a) << from_a.error().to_string();
-  auto from_b = b->token();
-  ASSERT_TRUE(from_b) << from_b.error().to_string();
-  EXPECT_TRUE(*from_a == *from_b);
-  EXPECT_EQ(refresh_grants(), 1);
+  expect_one_refresh_for_both(*a, *b);
 }
 
 TEST_F(RefreshLockTest, ALockHeldTooLongFailsTheRefreshAsATimeoutAndErasesNothing) {
@@ -196,9 +197,7 @@ TEST_F(RefreshLockTest, TheLockIsFreeWhileARefreshSleepsBeforeItsRetry) {
   policy.max_backoff = 1s;  // Retry-After "2" below makes the backoff 2 s
   auto session = make_session(policy);
   sign_in(*session);
-  mock::Fault fault;
-  fault.endpoint = mock::FaultEndpoint::token;
-  fault.kind = mock::FaultKind::status;
+  mock::Fault fault = testing::token_fault(mock::FaultKind::status);
   fault.status = 503;
   fault.retry_after = "2";
   server_->arm_fault(fault);
@@ -221,10 +220,8 @@ TEST_F(RefreshLockTest, ASignOutElsewhereWhileARefreshAnswerIsInFlightIsNotUndon
   auto a = make_session();
   auto b = make_session();  // another process of the account: sign_out takes no refresh lock
   sign_in(*a);
-  mock::Fault fault;
-  fault.endpoint = mock::FaultEndpoint::token;
-  fault.kind =
-      mock::FaultKind::commit_then_delay;  // rotated at the server, the answer still on its way
+  // Rotated at the server, the answer still on its way.
+  mock::Fault fault = testing::token_fault(mock::FaultKind::commit_then_delay);
   fault.delay_ms = 1000;
   server_->arm_fault(fault);
   clock_->advance(2h);

@@ -1,6 +1,7 @@
 // The fault matrix fixture: a real Session + HttpClient + curl transport against the
-// in-process mock server, with a ManualClock for the client (the server keeps real time), tiny
-// backoffs, and a secret store that can be made to fail mid-session.
+// in-process mock server (tests/support/mock_session_fixture.hpp), with a ManualClock for the
+// client (the server keeps real time), tiny backoffs, and a secret store that can be made to fail
+// mid-session.
 //
 // Each row measures three things: what the application sees (the HTTP status of GET /api/me,
 // or the typed error code), how many requests reached the token endpoint (the server's own
@@ -22,12 +23,11 @@
 #include <thread>
 #include <vector>
 
-#include "freshtoken/authorization_server.hpp"
 #include "freshtoken/http_client.hpp"
 #include "freshtoken/mock_server.hpp"
-#include "freshtoken/platform/secret_stores.hpp"
 #include "freshtoken/session.hpp"
 #include "freshtoken/transport.hpp"
+#include "mock_session_fixture.hpp"
 #include "stored_tokens.hpp"
 
 namespace freshtoken::faults {
@@ -90,32 +90,24 @@ struct Outcome {
   std::string store;  // kept | rotated | erased
 };
 
-class FaultMatrixTest : public ::testing::Test {
+// The server, transport, discovery and alice's account are MockServerSessionTest's.
+class FaultMatrixTest : public testing::MockServerSessionTest {
  protected:
-  // Override before SetUp runs (in the derived fixture's constructor) to change the server.
-  mock::MockServerOptions server_options_ = [] {
-    mock::MockServerOptions o;
-    o.threads = 16;
-    return o;
-  }();
-  std::chrono::milliseconds request_timeout_{1000};  // generous enough for sanitizer builds
+  FaultMatrixTest() {
+    server_options_.threads = 16;
+    transport_options_.timeout = 1000ms;  // generous enough for sanitizer builds
+    transport_options_.connect_timeout = 1000ms;
+    transport_options_.log = sink();
+    store_ = switchable_;
+    policy_.initial_backoff = 1ms;
+    policy_.max_backoff = 250ms;  // Retry-After is honoured up to 4 * max_backoff = 1 s
+  }
 
   void SetUp() override {
     // Whole seconds, so that an HTTP-date Retry-After converts to an exact delay.
     clock_->set(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
-    server_ = std::make_unique<mock::MockServer>(server_options_);
-    server_->start();
-    TransportOptions t;
-    t.timeout = request_timeout_;
-    t.connect_timeout = 1000ms;
-    t.log = sink();
-    transport_ = make_curl_transport(t);
-    ClientConfig client;
-    client.client_id = "freshtoken-demo";
-    auto discovered = AuthorizationServer::discover(transport_, server_->issuer(), client, clock_);
-    ASSERT_TRUE(discovered) << discovered.error().to_string();
-    as_ = *discovered;
-    account_ = server_->issuer() + "|freshtoken-demo|alice";
+    start();
+    if (HasFatalFailure()) return;
     session_ = make_session();
     HttpClientOptions h;
     h.log = sink();
@@ -125,7 +117,7 @@ class FaultMatrixTest : public ::testing::Test {
   void TearDown() override {
     http_.reset();
     session_.reset();
-    server_->stop();
+    MockServerSessionTest::TearDown();
   }
 
   LogSink sink() {
@@ -144,14 +136,7 @@ class FaultMatrixTest : public ::testing::Test {
   }
 
   std::shared_ptr<Session> make_session() {
-    SessionOptions o;
-    o.server = as_;
-    o.store = store_;
-    o.account = account_;
-    o.clock = clock_;
-    o.policy.jitter_fraction = 0;
-    o.policy.initial_backoff = 1ms;
-    o.policy.max_backoff = 250ms;  // Retry-After is honoured up to 4 * max_backoff = 1 s
+    SessionOptions o = session_options();
     o.log = sink();
     auto session = Session::create(o).value();
     session->subscribe([this](const SessionEvent& event) {
@@ -170,14 +155,9 @@ class FaultMatrixTest : public ::testing::Test {
 
   // Signs in as alice with tokens the server issued (not counted as token requests).
   void sign_in() {
-    const auto issued = server_->issue_tokens("alice", "freshtoken-demo", "openid profile api");
-    TokenSet t;
-    t.access_token = Secret(issued.access_token);
-    t.refresh_token = Secret(issued.refresh_token);
+    const auto issued = server_->issue_tokens("alice", testing::kDemoClient, "openid profile api");
+    TokenSet t = testing::signed_in_tokens(issued, clock_->now());
     t.id_token = Secret(issued.id_token);
-    t.scope = issued.scope;
-    t.issued_at = clock_->now();
-    t.expires_at = clock_->now() + issued.expires_in;
     ASSERT_TRUE(session_->sign_in(std::move(t)));
     signed_in_refresh_token_ = stored_refresh_token().value_or(Secret());
     ASSERT_FALSE(signed_in_refresh_token_.empty());
@@ -185,7 +165,7 @@ class FaultMatrixTest : public ::testing::Test {
 
   // The refresh token in the store; nullopt when there is no entry.
   std::optional<Secret> stored_refresh_token() {
-    auto loaded = store_->peek("freshtoken", account_);
+    auto loaded = switchable_->peek(service_, account());
     if (!loaded) return std::nullopt;
     auto decoded = detail::decode_stored_tokens(*loaded);
     if (!decoded) return std::nullopt;
@@ -233,17 +213,23 @@ class FaultMatrixTest : public ::testing::Test {
     return o;
   }
 
+  // Signs in, and the first refresh is committed at the server but its answer lost; the row
+  // `row` of that call.
+  Outcome lose_a_rotation(const std::string& row) {
+    sign_in();
+    server_->arm_fault(fault(mock::FaultKind::commit_then_drop));
+    const Outcome o = expire_and_call();
+    report(row, o);
+    return o;
+  }
+
   static void report(const std::string& row, const Outcome& o) {
     std::printf("MATRIX|%s|%s|%d|%s\n", row.c_str(), o.app.c_str(), o.requests, o.store.c_str());
     std::fflush(stdout);
   }
 
   static mock::Fault fault(mock::FaultKind kind, int times = 1) {
-    mock::Fault f;
-    f.endpoint = mock::FaultEndpoint::token;
-    f.kind = kind;
-    f.times = times;
-    return f;
+    return testing::token_fault(kind, times);
   }
 
   // A 200 from the token endpoint with `body` instead of the real answer.
@@ -257,15 +243,10 @@ class FaultMatrixTest : public ::testing::Test {
   // A valid access token for alice the server will accept at /api/, minted outside the
   // session's family (for answers whose body the test writes itself).
   std::string minted_access_token() {
-    return server_->issue_tokens("alice", "freshtoken-demo", "api").access_token;
+    return server_->issue_tokens("alice", testing::kDemoClient, "api").access_token;
   }
 
-  std::shared_ptr<ManualClock> clock_ = std::make_shared<ManualClock>();
-  std::unique_ptr<mock::MockServer> server_;
-  std::shared_ptr<Transport> transport_;
-  std::shared_ptr<AuthorizationServer> as_;
-  std::shared_ptr<SwitchableStore> store_ = std::make_shared<SwitchableStore>();
-  std::string account_;
+  std::shared_ptr<SwitchableStore> switchable_ = std::make_shared<SwitchableStore>();
   std::shared_ptr<Session> session_;
   std::unique_ptr<HttpClient> http_;
   Secret signed_in_refresh_token_;

@@ -13,10 +13,7 @@ namespace {
 // ---- rotation committed, answer lost ---------------------------------------------------------
 
 TEST_F(FaultMatrixTest, LostRotationWithoutGraceIsReuseAndEndsInLoginRequired) {
-  sign_in();
-  server_->arm_fault(fault(mock::FaultKind::commit_then_drop));
-  const Outcome o = expire_and_call();
-  report("rotation committed, answer lost (no reuse grace)", o);
+  const Outcome o = lose_a_rotation("rotation committed, answer lost (no reuse grace)");
   EXPECT_EQ(o.app, "login_required");
   ASSERT_TRUE(last_error_);
   EXPECT_TRUE(last_error_->is_oauth("invalid_grant"));
@@ -55,10 +52,7 @@ class LostRotationWithGrace : public FaultMatrixTest {
 };
 
 TEST_F(LostRotationWithGrace, RetrySucceedsWithTheFamilysCurrentRefreshToken) {
-  sign_in();
-  server_->arm_fault(fault(mock::FaultKind::commit_then_drop));
-  const Outcome o = expire_and_call();
-  report("rotation committed, answer lost (reuse grace 60 s)", o);
+  const Outcome o = lose_a_rotation("rotation committed, answer lost (reuse grace 60 s)");
   EXPECT_EQ(o.app, "200");
   EXPECT_EQ(o.requests, 2);
   EXPECT_EQ(o.store, "rotated");
@@ -143,7 +137,7 @@ class StoreFailing : public FaultMatrixTest,
 
 TEST_P(StoreFailing, RefreshStillServesTheNewTokenFromMemoryAndSavesItOnceTheStoreIsBack) {
   sign_in();
-  store_->set_mode(GetParam());
+  switchable_->set_mode(GetParam());
   const Outcome o = expire_and_call();
   report("secret store " + mode_name() + " mid-session, at refresh", o);
   EXPECT_EQ(o.app, "200");
@@ -162,7 +156,7 @@ TEST_P(StoreFailing, RefreshStillServesTheNewTokenFromMemoryAndSavesItOnceTheSto
   }
   // The session keeps using the rotated token from memory: the next refresh works, and the
   // recovered store gets it.
-  store_->set_mode(SwitchableStore::Mode::working);
+  switchable_->set_mode(SwitchableStore::Mode::working);
   const Outcome next = expire_and_call();
   EXPECT_EQ(next.app, "200");
   EXPECT_EQ(next.requests, 1);
@@ -173,7 +167,7 @@ TEST_P(StoreFailing, RefreshStillServesTheNewTokenFromMemoryAndSavesItOnceTheSto
 TEST_P(StoreFailing, RejectedRefreshTokenIsLoginRequiredEvenWhenItCannotBeErased) {
   sign_in();
   server_->revoke_user("alice");
-  store_->set_mode(GetParam());
+  switchable_->set_mode(GetParam());
   const Outcome o = expire_and_call();
   report("secret store " + mode_name() + ", refresh token revoked", o);
   EXPECT_EQ(o.app, "login_required");
@@ -184,7 +178,7 @@ TEST_P(StoreFailing, RejectedRefreshTokenIsLoginRequiredEvenWhenItCannotBeErased
 
 TEST_P(StoreFailing, NewSessionOnAnUnreadableStoreFailsWithoutARequest) {
   sign_in();
-  store_->set_mode(GetParam());
+  switchable_->set_mode(GetParam());
   session_ = make_session();  // e.g. the next start of the application
   http_ = std::make_unique<HttpClient>(transport_, session_);
   const Outcome o = call_and_measure();
@@ -192,7 +186,7 @@ TEST_P(StoreFailing, NewSessionOnAnUnreadableStoreFailsWithoutARequest) {
   EXPECT_EQ(o.app, std::string(to_string(mode_code())));
   EXPECT_EQ(o.requests, 0);
   EXPECT_EQ(o.store, "kept");
-  store_->set_mode(SwitchableStore::Mode::working);
+  switchable_->set_mode(SwitchableStore::Mode::working);
   EXPECT_EQ(call_and_measure().app, "200");  // the store is read again, not cached as empty
 }
 

@@ -10,10 +10,7 @@ class GrantsTest : public MockServerTest {};
 
 TEST_F(GrantsTest, AuthorizeShowsSignInFormWithoutRedirecting) {
   const std::string verifier = util::base64url_encode(util::random_bytes(32));
-  httplib::Params params;
-  for (const auto& [k, v] : authorize_fields(verifier, "freshtoken-demo", "openid api", "n"))
-    params.emplace(k, v);
-  auto res = http_->Get("/authorize", params, httplib::Headers{});
+  auto res = get_authorize(verifier, "openid api");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
   EXPECT_NE(res->get_header_value("Content-Type").find("text/html"), std::string::npos);
@@ -367,19 +364,12 @@ TEST_F(DeviceTest, VerificationPageApprovesWithPasswordOnly) {
 
 class AutoApproveTest : public MockServerTest {
  protected:
-  MockServerOptions options() const override {
-    MockServerOptions o;
-    o.auto_approve = true;
-    return o;
-  }
+  AutoApproveTest() { options_.auto_approve = true; }
 };
 
 TEST_F(AutoApproveTest, AuthorizeRedirectsAtOnceAsAlice) {
   const std::string verifier = util::base64url_encode(util::random_bytes(32));
-  httplib::Params params;
-  for (const auto& [k, v] : authorize_fields(verifier, "freshtoken-demo", "api", "n"))
-    params.emplace(k, v);
-  auto res = http_->Get("/authorize", params, httplib::Headers{});
+  auto res = get_authorize(verifier, "api");
   ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 302);
   const auto query = query_of(res->get_header_value("Location"));
@@ -402,11 +392,7 @@ TEST_F(GrantsTest, OfflineAccessIsAKnownScopeAndDoesNotChangeTheDefaultAnswer) {
 
 class OfflineAccessTest : public MockServerTest {
  protected:
-  MockServerOptions options() const override {
-    MockServerOptions o;
-    o.require_offline_access = true;
-    return o;
-  }
+  OfflineAccessTest() { options_.require_offline_access = true; }
 };
 
 TEST_F(OfflineAccessTest, CodeFlowGetsARefreshTokenOnlyWithOfflineAccess) {

@@ -44,10 +44,11 @@ inline Query query_of(const std::string& url) {
 
 class MockServerTest : public ::testing::Test {
  protected:
-  virtual MockServerOptions options() const { return {}; }
+  // Derived fixtures change it in their constructor.
+  MockServerOptions options_;
 
   void SetUp() override {
-    server_ = std::make_unique<MockServer>(options());
+    server_ = std::make_unique<MockServer>(options_);
     server_->start();
     http_ = client();
   }
@@ -95,6 +96,14 @@ class MockServerTest : public ::testing::Test {
             {"nonce", nonce},
             {"code_challenge", pkce_challenge(verifier)},
             {"code_challenge_method", "S256"}};
+  }
+
+  // GET /authorize for a PKCE sign-in of freshtoken-demo.
+  httplib::Result get_authorize(const std::string& verifier, const std::string& scope) {
+    httplib::Params params;
+    for (const auto& [k, v] : authorize_fields(verifier, "freshtoken-demo", scope, "n"))
+      params.emplace(k, v);
+    return http_->Get("/authorize", params, httplib::Headers{});
   }
 
   // Completes the HTML sign-in form as `user`; returns the redirect's query.

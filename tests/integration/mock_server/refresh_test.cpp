@@ -9,12 +9,10 @@ using std::chrono::seconds;
 
 class RefreshTest : public MockServerTest {
  protected:
-  MockServerOptions options() const override {
-    MockServerOptions o;
-    o.access_token_ttl = seconds(60);
-    o.refresh_idle_ttl = seconds(100);
-    o.refresh_token_ttl = seconds(250);
-    return o;
+  RefreshTest() {
+    options_.access_token_ttl = seconds(60);
+    options_.refresh_idle_ttl = seconds(100);
+    options_.refresh_token_ttl = seconds(250);
   }
 };
 
@@ -156,11 +154,7 @@ TEST_F(RefreshTest, IssueTokensConvenienceGivesAWorkingFamily) {
 
 class GraceTest : public MockServerTest {
  protected:
-  MockServerOptions options() const override {
-    MockServerOptions o;
-    o.reuse_grace = seconds(10);
-    return o;
-  }
+  GraceTest() { options_.reuse_grace = seconds(10); }
 };
 
 TEST_F(GraceTest, RotatedTokenInsideGraceGetsTheCurrentTokenWithoutRevocation) {
@@ -206,11 +200,7 @@ TEST_F(GraceTest, CommitThenDropLosesTheAnswerButGraceRecovers) {
 
 class NoRotationTest : public MockServerTest {
  protected:
-  MockServerOptions options() const override {
-    MockServerOptions o;
-    o.rotation = false;
-    return o;
-  }
+  NoRotationTest() { options_.rotation = false; }
 };
 
 TEST_F(NoRotationTest, RefreshOmitsRefreshTokenAndTheOldOneKeepsWorking) {

@@ -1,33 +1,26 @@
 // Every copy of the bearer that the SDK makes on the heap is wiped before it is released:
 // the Secret HttpClient gets from its TokenSource, the "Bearer ..." Authorization value, the
 // transport's header lines; and between exchanges no heap block holds it at all (the
-// transport keeps its header-line buffer from one exchange to the next). This program
-// replaces the global allocation functions (a replacement the language allows,
-// [replacement.functions]): operator new hands out zeroed memory and keeps a list of the live
-// blocks, so whatever a block holds when operator delete gets it was written during its
-// lifetime; operator delete counts the blocks that still hold the planted token, and the
-// test can search the live ones.
+// transport keeps its header-line buffer from one exchange to the next). The program runs on
+// the searchable heap of tests/support/planted_heap.hpp, with the token planted.
 // The same for a response that carries a token: the body the transport builds from libcurl's
 // pieces leaves no unwiped buffer behind as it grows, nor when the exchange fails.
 // libcurl's own copies (its request buffer) live in malloc'ed memory this cannot see and
 // the SDK cannot wipe; docs/reliability.md says so.
 #include <gtest/gtest.h>
-#include <poll.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <mutex>
-#include <new>
 #include <string>
 #include <string_view>
 
 #include "freshtoken/http_client.hpp"
 #include "freshtoken/transport.hpp"
+#include "planted_heap.hpp"
 #include "test_servers.hpp"
 
 namespace {
@@ -35,78 +28,17 @@ namespace {
 // Only ever in static storage and in the SDK's own buffers.
 constexpr std::string_view kToken = "planted-bearer-wipe-canary-0123456789abcdefghijklmnop";
 
-std::atomic<long> unwiped_releases{0};
-
-// Each block starts with this header (32 bytes, so the caller's bytes keep malloc's 16-byte
-// alignment) and sits in a list of the live blocks.
-struct Block {
-  Block* prev;
-  Block* next;
-  std::size_t size;
-  std::size_t unused;
-};
-Block live{&live, &live, 0, 0};
-std::mutex live_mutex;
-
-bool holds_token(const Block* block) {
-  return memmem(block + 1, block->size, kToken.data(), kToken.size()) != nullptr;
-}
-
-void* allocate(std::size_t size) {
-  auto* block = static_cast<Block*>(std::calloc(1, sizeof(Block) + size));
-  if (block == nullptr) return nullptr;
-  block->size = size;
-  std::lock_guard<std::mutex> lock(live_mutex);
-  block->prev = &live;
-  block->next = live.next;
-  live.next->prev = block;
-  live.next = block;
-  return block + 1;
-}
-
-void release(void* p) noexcept {
-  if (p == nullptr) return;
-  Block* block = static_cast<Block*>(p) - 1;
-  {
-    std::lock_guard<std::mutex> lock(live_mutex);
-    block->prev->next = block->next;
-    block->next->prev = block->prev;
-  }
-  if (holds_token(block)) ++unwiped_releases;
-  std::free(block);
-}
-
-long live_blocks_holding_token() {
-  std::lock_guard<std::mutex> lock(live_mutex);
-  long count = 0;
-  for (const Block* block = live.next; block != &live; block = block->next)
-    count += holds_token(block) ? 1 : 0;
-  return count;
-}
+[[maybe_unused]] const bool planted = freshtoken::testing::plant({kToken});
 
 }  // namespace
-
-void* operator new(std::size_t size) {
-  if (void* p = allocate(size)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) {
-  if (void* p = allocate(size)) return p;
-  throw std::bad_alloc();
-}
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept { return allocate(size); }
-void* operator new[](std::size_t size, const std::nothrow_t&) noexcept { return allocate(size); }
-void operator delete(void* p) noexcept { release(p); }
-void operator delete[](void* p) noexcept { release(p); }
-void operator delete(void* p, std::size_t) noexcept { release(p); }
-void operator delete[](void* p, std::size_t) noexcept { release(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { release(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { release(p); }
 
 namespace freshtoken {
 namespace {
 
+using testing::live_blocks_holding;
 using testing::RawServer;
+using testing::reset_unwiped;
+using testing::unwiped;
 
 class PlantedToken : public TokenSource {
  public:
@@ -125,14 +57,7 @@ void serve(int fd, const std::atomic<bool>& stopping) {
     std::size_t size = 0;
     while (size < sizeof(head) &&
            std::string_view(head, size).find("\r\n\r\n") == std::string_view::npos) {
-      pollfd p{fd, POLLIN, 0};
-      if (::poll(&p, 1, 20) == 0) {
-        if (stopping) return;
-        continue;
-      }
-      const ssize_t n = ::recv(fd, head + size, sizeof(head) - size, 0);
-      if (n <= 0) return;
-      size += static_cast<std::size_t>(n);
+      if (!RawServer::receive_some(fd, head, sizeof(head), size, stopping)) return;
     }
     const std::string_view request(head, size);
     if (request.find(kToken) != std::string_view::npos) ++requests_with_token;
@@ -169,7 +94,7 @@ TEST_P(BearerWipe, NoHeapCopyOfTheBearerIsReleasedUnwiped) {
   std::shared_ptr<Transport> transport = make_curl_transport();
   if (!GetParam()) transport = std::make_shared<Forwarding>();
   HttpClient client(transport, std::make_shared<PlantedToken>());
-  unwiped_releases = 0;
+  reset_unwiped();
   requests_with_token = 0;
 
   for (int i = 0; i < 3; ++i) {
@@ -189,9 +114,9 @@ TEST_P(BearerWipe, NoHeapCopyOfTheBearerIsReleasedUnwiped) {
   EXPECT_EQ(rejected->status, 401);
 
   EXPECT_EQ(requests_with_token.load(), 3 + 1 + 2 + 2);
-  EXPECT_EQ(unwiped_releases.load(), 0);
+  EXPECT_EQ(unwiped(kToken), 0);
   // The client, its transport and their pooled handles are still alive: none holds it.
-  EXPECT_EQ(live_blocks_holding_token(), 0);
+  EXPECT_EQ(live_blocks_holding(kToken), 0);
 }
 
 // A token response whose body libcurl hands over in pieces (16 KiB at most each): the token
@@ -244,7 +169,7 @@ INSTANTIATE_TEST_SUITE_P(Framings, TokenResponseWipe, ::testing::Values("length"
 TEST_P(TokenResponseWipe, NoBufferLeftBehindWhileTheBodyGrowsHoldsTheToken) {
   RawServer server(&serve_token_response);
   auto transport = make_curl_transport();
-  unwiped_releases = 0;
+  reset_unwiped();
   Request request;
   request.url = server.url("/" + std::string(GetParam()));
   auto response = transport->send(request);
@@ -255,33 +180,24 @@ TEST_P(TokenResponseWipe, NoBufferLeftBehindWhileTheBodyGrowsHoldsTheToken) {
   // What the caller does with a token response once it is parsed.
   std::fill(response->body.begin(), response->body.end(), '\0');
   response->body.clear();
-  EXPECT_EQ(unwiped_releases.load(), 0);
-  EXPECT_EQ(live_blocks_holding_token(), 0);
+  EXPECT_EQ(unwiped(kToken), 0);
+  EXPECT_EQ(live_blocks_holding(kToken), 0);
 }
 
 TEST(TokenResponseWipe, TheBodyOfAFailedExchangeIsWiped) {
   RawServer server(&serve_token_response);
   auto transport = make_curl_transport();
-  unwiped_releases = 0;
+  reset_unwiped();
   Request request;
   request.url = server.url("/cut");
   auto response = transport->send(request);
   ASSERT_FALSE(response);
-  EXPECT_EQ(unwiped_releases.load(), 0);
-  EXPECT_EQ(live_blocks_holding_token(), 0);
+  EXPECT_EQ(unwiped(kToken), 0);
+  EXPECT_EQ(live_blocks_holding(kToken), 0);
 }
 
-// The checks themselves can fail: a heap string that holds the token is found while it
-// lives, and counted when it is released unwiped.
 TEST(BearerWipeChecks, SeeAnUnwipedCopy) {
-  unwiped_releases = 0;
-  {
-    auto copy = std::make_unique<std::string>("Bearer ");
-    copy->append(kToken);
-    EXPECT_EQ(live_blocks_holding_token(), 1);
-  }
-  EXPECT_EQ(live_blocks_holding_token(), 0);
-  EXPECT_EQ(unwiped_releases.load(), 1);
+  testing::expect_an_unwiped_copy_is_seen("Bearer ", kToken);
 }
 
 }  // namespace

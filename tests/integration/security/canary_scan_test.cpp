@@ -9,21 +9,16 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "freshtoken/authorization_server.hpp"
 #include "freshtoken/http_client.hpp"
-#include "freshtoken/mock_server.hpp"
-#include "freshtoken/platform/secret_stores.hpp"
-#include "freshtoken/session.hpp"
 #include "freshtoken/sign_in.hpp"
-#include "freshtoken/transport.hpp"
 #include "headless_browser.hpp"
+#include "mock_session_fixture.hpp"
 #include "stored_tokens.hpp"
 
 namespace freshtoken {
@@ -32,23 +27,17 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-class CanaryScanTest : public ::testing::Test {
+class CanaryScanTest : public testing::MockServerSessionTest {
  protected:
-  void SetUp() override {
-    mock::MockServerOptions options;
-    options.auto_approve = true;
-    options.threads = 16;
-    server_ = std::make_unique<mock::MockServer>(options);
-    server_->start();
-    TransportOptions t;
-    t.log = sink("transport");
-    t.timeout = 5s;
-    transport_ = make_curl_transport(t);
-    clear_discovery_cache();
+  CanaryScanTest() {
+    server_options_.auto_approve = true;
+    server_options_.threads = 16;
+    transport_options_.log = sink("transport");
+    transport_options_.timeout = 5s;
   }
   void TearDown() override {
     if (browser_.joinable()) browser_.join();
-    server_->stop();
+    MockServerSessionTest::TearDown();
   }
 
   LogSink sink(std::string who) {
@@ -86,13 +75,27 @@ class CanaryScanTest : public ::testing::Test {
 
   // Everything the store holds right now.
   void collect_store() {
-    auto loaded = store_->load("freshtoken", account_);
+    auto loaded = store_->load(service_, account());
     if (!loaded) return;
     auto decoded = detail::decode_stored_tokens(*loaded);
     ASSERT_TRUE(decoded) << decoded.error().to_string();
     canary(decoded->refresh_token);
     canary(decoded->access_token);
     canary(decoded->id_token);
+  }
+
+  // Tokens for alice straight from the server, as a sign-in now would hold them, all of them
+  // canaries.
+  TokenSet canaried_sign_in_tokens() {
+    const auto issued = server_->issue_tokens();
+    TokenSet t;
+    t.access_token = Secret(issued.access_token);
+    t.refresh_token = Secret(issued.refresh_token);
+    t.expires_at = clock_->now() + 1h;
+    canary(t.access_token);
+    canary(t.refresh_token);
+    canary(issued.id_token);
+    return t;
   }
 
   // A headless browser on its own thread that follows the server's redirects to the loopback
@@ -119,11 +122,6 @@ class CanaryScanTest : public ::testing::Test {
     return {};
   }
 
-  std::unique_ptr<mock::MockServer> server_;
-  std::shared_ptr<Transport> transport_;
-  std::shared_ptr<ManualClock> clock_ = std::make_shared<ManualClock>();
-  std::shared_ptr<SecretStore> store_ = make_memory_store();
-  std::string account_;
   std::thread browser_;
 
   std::mutex mutex_;
@@ -133,11 +131,7 @@ class CanaryScanTest : public ::testing::Test {
 };
 
 TEST_F(CanaryScanTest, NoTokenCodeOrClientSecretReachesAnyLogOrErrorMessage) {
-  auto discovered = discover_cached(transport_, server_->issuer(),
-                                    ClientConfig{"freshtoken-demo", {}, {}}, clock_);
-  ASSERT_TRUE(discovered) << discovered.error().to_string();
-  auto as = *discovered;
-  account_ = server_->issuer() + "|freshtoken-demo|alice";
+  auto as = as_;
 
   // Browser sign-in: code, PKCE, ID token verification.
   BrowserSignInOptions browser_options;
@@ -155,13 +149,10 @@ TEST_F(CanaryScanTest, NoTokenCodeOrClientSecretReachesAnyLogOrErrorMessage) {
   canary(signed_in->id_token);
   ASSERT_FALSE(signed_in->id_token.empty());
 
-  SessionOptions so;
-  so.server = as;
-  so.store = store_;
-  so.account = account_;
-  so.clock = clock_;
-  so.policy.initial_backoff = 1ms;
-  so.policy.max_backoff = 2ms;
+  RefreshPolicy policy;
+  policy.initial_backoff = 1ms;
+  policy.max_backoff = 2ms;
+  SessionOptions so = session_options(policy);
   so.log = sink("session");
   auto session = Session::create(so).value();
   session->subscribe([this](const SessionEvent& event) {
@@ -224,17 +215,7 @@ TEST_F(CanaryScanTest, NoTokenCodeOrClientSecretReachesAnyLogOrErrorMessage) {
   }
 
   // A lost rotation: login_required, the store erased.
-  ASSERT_TRUE(session->sign_in([&] {
-    const auto issued = server_->issue_tokens();
-    TokenSet t;
-    t.access_token = Secret(issued.access_token);
-    t.refresh_token = Secret(issued.refresh_token);
-    t.expires_at = clock_->now() + 1h;
-    canary(t.access_token);
-    canary(t.refresh_token);
-    canary(issued.id_token);
-    return t;
-  }()));
+  ASSERT_TRUE(session->sign_in(canaried_sign_in_tokens()));
   mock::Fault lost;
   lost.kind = mock::FaultKind::commit_then_drop;
   server_->arm_fault(lost);
@@ -244,16 +225,7 @@ TEST_F(CanaryScanTest, NoTokenCodeOrClientSecretReachesAnyLogOrErrorMessage) {
   EXPECT_EQ(after_lost.error().code(), ErrorCode::login_required);
 
   // Sign in once more and sign out (revocation).
-  ASSERT_TRUE(session->sign_in([&] {
-    const auto issued = server_->issue_tokens();
-    TokenSet t;
-    t.access_token = Secret(issued.access_token);
-    t.refresh_token = Secret(issued.refresh_token);
-    t.expires_at = clock_->now() + 1h;
-    canary(t.access_token);
-    canary(t.refresh_token);
-    return t;
-  }()));
+  ASSERT_TRUE(session->sign_in(canaried_sign_in_tokens()));
   ASSERT_EQ(call(api)->status, 200);
   auto out = session->sign_out();
   seen(out);

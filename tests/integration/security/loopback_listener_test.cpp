@@ -9,17 +9,15 @@
 
 #include <chrono>
 #include <fstream>
-#include <memory>
 #include <mutex>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "freshtoken/mock_server.hpp"
 #include "freshtoken/sign_in.hpp"
-#include "freshtoken/transport.hpp"
 #include "headless_browser.hpp"
+#include "mock_session_fixture.hpp"
 
 namespace freshtoken {
 namespace {
@@ -56,21 +54,15 @@ int redirect_port(const std::string& authorize_url) {
   return std::stoi(encoded.substr(host + 12));
 }
 
-class LoopbackListenerSecurityTest : public ::testing::Test {
+class LoopbackListenerSecurityTest : public testing::MockServerSessionTest {
  protected:
-  void SetUp() override {
-    mock::MockServerOptions options;
-    options.auto_approve = true;
-    options.threads = 8;
-    server_ = std::make_unique<mock::MockServer>(options);
-    server_->start();
-    auto discovered = AuthorizationServer::discover(
-        transport_, server_->issuer(), ClientConfig{"freshtoken-demo", {}, ClientAuth::none});
-    ASSERT_TRUE(discovered) << discovered.error().to_string();
-    as_ = *discovered;
+  LoopbackListenerSecurityTest() {
+    server_options_.auto_approve = true;
+    server_options_.threads = 8;
   }
   void TearDown() override {
     if (browser_.joinable()) browser_.join();
+    MockServerSessionTest::TearDown();
   }
 
   // Follows the server's redirects; `tamper` may rewrite the one to the listener.
@@ -88,9 +80,6 @@ class LoopbackListenerSecurityTest : public ::testing::Test {
 
   int code_grants() const { return server_->stats().token_requests.authorization_code; }
 
-  std::unique_ptr<mock::MockServer> server_;
-  std::shared_ptr<Transport> transport_ = make_curl_transport();
-  std::shared_ptr<AuthorizationServer> as_;
   std::thread browser_;
 };
 

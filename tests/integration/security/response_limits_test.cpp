@@ -7,15 +7,10 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <memory>
 #include <string>
 
-#include "freshtoken/authorization_server.hpp"
-#include "freshtoken/mock_server.hpp"
-#include "freshtoken/platform/secret_stores.hpp"
-#include "freshtoken/session.hpp"
 #include "freshtoken/sign_in.hpp"
-#include "freshtoken/transport.hpp"
+#include "mock_session_fixture.hpp"
 #include "stored_tokens.hpp"
 
 namespace freshtoken {
@@ -26,18 +21,9 @@ using nlohmann::json;
 
 constexpr std::size_t kLimit = 1024 * 1024;
 
-class ServerResponseLimitTest : public ::testing::Test {
+// The fixture's transport keeps its default limit (64 MiB), far above the one pinned here.
+class ServerResponseLimitTest : public testing::MockServerSessionTest {
  protected:
-  void SetUp() override {
-    server_ = std::make_unique<mock::MockServer>();
-    server_->start();
-    client_.client_id = "freshtoken-demo";
-    auto discovered = AuthorizationServer::discover(transport_, server_->issuer(), client_, clock_);
-    ASSERT_TRUE(discovered) << discovered.error().to_string();
-    as_ = *discovered;
-  }
-  void TearDown() override { server_->stop(); }
-
   // A well-formed answer of `endpoint`, grown past the limit by a field nobody reads: only
   // its size is wrong.
   void arm_oversized(mock::FaultEndpoint endpoint, json answer) {
@@ -62,12 +48,6 @@ class ServerResponseLimitTest : public ::testing::Test {
         << error.message();
     EXPECT_EQ(error.message().find("ppppp"), std::string::npos);  // never the body
   }
-
-  std::unique_ptr<mock::MockServer> server_;
-  std::shared_ptr<Transport> transport_ = make_curl_transport();  // 64 MiB of its own
-  std::shared_ptr<ManualClock> clock_ = std::make_shared<ManualClock>();
-  ClientConfig client_;
-  std::shared_ptr<AuthorizationServer> as_;
 };
 
 TEST_F(ServerResponseLimitTest, OversizedDiscoveryDocumentIsRefused) {
@@ -110,19 +90,13 @@ TEST_F(ServerResponseLimitTest, OversizedDeviceAuthorizationIsRefused) {
 }
 
 TEST_F(ServerResponseLimitTest, OversizedTokenResponseFailsTheRefreshAndKeepsTheRefreshToken) {
-  const std::string account = server_->issuer() + "|freshtoken-demo|alice";
-  SessionOptions options;
-  options.server = as_;
-  options.store = make_memory_store();
-  options.account = account;
-  options.clock = clock_;
-  options.policy.jitter_fraction = 0;
-  options.policy.initial_backoff = 1ms;
-  options.policy.max_backoff = 1ms;
-  options.policy.max_retries = 0;
-  options.policy.pause_after_failure = 0s;
-  auto session = Session::create(options).value();
-  const auto issued = server_->issue_tokens("alice", "freshtoken-demo", "profile");
+  RefreshPolicy policy;
+  policy.initial_backoff = 1ms;
+  policy.max_backoff = 1ms;
+  policy.max_retries = 0;
+  policy.pause_after_failure = 0s;
+  auto session = make_session(policy);
+  const auto issued = server_->issue_tokens("alice", testing::kDemoClient, "profile");
   const std::string refresh_token = issued.refresh_token;
   TokenSet tokens;
   tokens.access_token = Secret(issued.access_token);
@@ -132,9 +106,7 @@ TEST_F(ServerResponseLimitTest, OversizedTokenResponseFailsTheRefreshAndKeepsThe
   ASSERT_TRUE(session->sign_in(std::move(tokens)));
 
   // The refresh gets a valid token response, too large to be read.
-  mock::Fault fault;
-  fault.endpoint = mock::FaultEndpoint::token;
-  fault.kind = mock::FaultKind::status;
+  mock::Fault fault = testing::token_fault(mock::FaultKind::status);
   fault.status = 200;
   fault.body = json{{"access_token", "oversized-access-token"},
                     {"token_type", "Bearer"},
@@ -148,7 +120,7 @@ TEST_F(ServerResponseLimitTest, OversizedTokenResponseFailsTheRefreshAndKeepsThe
   ASSERT_FALSE(token) << "a token from an oversized response was used";
   expect_too_large(token.error());
   EXPECT_TRUE(session->status()->signed_in);
-  auto stored = options.store->load("freshtoken", account);
+  auto stored = store_->load(service_, account());
   ASSERT_TRUE(stored) << stored.error().to_string();
   auto decoded = detail::decode_stored_tokens(*stored);
   ASSERT_TRUE(decoded) << decoded.error().to_string();

@@ -2,33 +2,28 @@
 // and the state as the loopback listener reads and parses the redirect (ending with the code
 // in one Secret), the code on its way into the token request, and the client secret in the
 // Basic credentials built for the token endpoint (the form-encoded secret, "id:secret", its
-// base64 and the Authorization field). Same machinery as bearer_wipe_test.cpp: this program
-// replaces the global allocation functions ([replacement.functions]); operator new hands out
-// zeroed blocks kept in a list of the live ones, operator delete counts, for each planted
-// value, the released blocks that still hold it, and the test can search the live ones.
+// base64 and the Authorization field). Like bearer_wipe_test.cpp, the program runs on the
+// searchable heap of tests/support/planted_heap.hpp, with these values planted.
 // The test's own "browser" and token endpoint work on stack buffers only, so every heap copy
 // seen is the SDK's. Copies outside operator new (libcurl's, OpenSSL's, the kernel's socket
 // buffers) are out of its sight; docs/reliability.md lists them.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <array>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <mutex>
-#include <new>
 #include <string_view>
 #include <thread>
 
 #include "freshtoken/authorization_server.hpp"
 #include "freshtoken/transport.hpp"
+#include "planted_heap.hpp"
 #include "sign_in/loopback_listener.hpp"
 #include "test_servers.hpp"
 
@@ -48,93 +43,18 @@ constexpr std::string_view kSecretPrefix = "planted-client-secret-canary-0123456
 constexpr std::string_view kBasicPrefix =
     "ZGVza3RvcC1hcHA6cGxhbnRlZC1jbGllbnQtc2VjcmV0LWNhbmFyeS0wMTIzNDU2Nzg5";
 
-constexpr std::array<std::string_view, 5> kPlanted = {kCode, kCodeTail, kState, kSecretPrefix,
-                                                      kBasicPrefix};
-std::array<std::atomic<long>, kPlanted.size()> unwiped_releases{};
-
-std::size_t index_of(std::string_view planted) {
-  for (std::size_t i = 0; i < kPlanted.size(); ++i)
-    if (kPlanted[i] == planted) return i;
-  std::abort();
-}
-
-// Each block starts with this header (32 bytes, so the caller's bytes keep malloc's 16-byte
-// alignment) and sits in a list of the live blocks.
-struct Block {
-  Block* prev;
-  Block* next;
-  std::size_t size;
-  std::size_t unused;
-};
-Block live{&live, &live, 0, 0};
-std::mutex live_mutex;
-
-bool holds(const Block* block, std::string_view planted) {
-  return memmem(block + 1, block->size, planted.data(), planted.size()) != nullptr;
-}
-
-void* allocate(std::size_t size) {
-  auto* block = static_cast<Block*>(std::calloc(1, sizeof(Block) + size));
-  if (block == nullptr) return nullptr;
-  block->size = size;
-  std::lock_guard<std::mutex> lock(live_mutex);
-  block->prev = &live;
-  block->next = live.next;
-  live.next->prev = block;
-  live.next = block;
-  return block + 1;
-}
-
-void release(void* p) noexcept {
-  if (p == nullptr) return;
-  Block* block = static_cast<Block*>(p) - 1;
-  {
-    std::lock_guard<std::mutex> lock(live_mutex);
-    block->prev->next = block->next;
-    block->next->prev = block->prev;
-  }
-  for (std::size_t i = 0; i < kPlanted.size(); ++i)
-    if (holds(block, kPlanted[i])) ++unwiped_releases[i];
-  std::free(block);
-}
-
-long unwiped(std::string_view planted) { return unwiped_releases[index_of(planted)].load(); }
-
-long live_blocks_holding(std::string_view planted) {
-  std::lock_guard<std::mutex> lock(live_mutex);
-  long count = 0;
-  for (const Block* block = live.next; block != &live; block = block->next)
-    count += holds(block, planted) ? 1 : 0;
-  return count;
-}
-
-void reset_counts() {
-  for (auto& count : unwiped_releases) count = 0;
-}
+[[maybe_unused]] const bool planted =
+    freshtoken::testing::plant({kCode, kCodeTail, kState, kSecretPrefix, kBasicPrefix});
 
 }  // namespace
-
-void* operator new(std::size_t size) {
-  if (void* p = allocate(size)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) {
-  if (void* p = allocate(size)) return p;
-  throw std::bad_alloc();
-}
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept { return allocate(size); }
-void* operator new[](std::size_t size, const std::nothrow_t&) noexcept { return allocate(size); }
-void operator delete(void* p) noexcept { release(p); }
-void operator delete[](void* p) noexcept { release(p); }
-void operator delete(void* p, std::size_t) noexcept { release(p); }
-void operator delete[](void* p, std::size_t) noexcept { release(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { release(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { release(p); }
 
 namespace freshtoken {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::live_blocks_holding;
+using testing::reset_unwiped;
+using testing::unwiped;
 
 // A blocking request to the listener from stack buffers only: sends `format` with the planted
 // code and state filled in (as %.*s, in that order; a format may leave out the state), reads the
@@ -166,7 +86,7 @@ TEST(SignInWipe, TheListenerLeavesTheCodeInOneSecretAndNoOtherCopyOfItOrTheState
   detail::RedirectExpectation expected;
   expected.state = Secret(kState);
   const auto port = listener->port();
-  reset_counts();
+  reset_unwiped();
 
   std::thread browser([port] {
     // Stray requests carrying the code without the state (one with a repeated parameter),
@@ -205,14 +125,7 @@ void token_endpoint(int fd, const std::atomic<bool>& stopping) {
           length_at < head_end ? std::strtoul(request + length_at + 16, nullptr, 10) : 0;
       if (size >= head_end + 4 + length) break;
     }
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 20) == 0) {
-      if (stopping) return;
-      continue;
-    }
-    const ssize_t n = ::recv(fd, request + size, sizeof(request) - size, 0);
-    if (n <= 0) return;
-    size += static_cast<std::size_t>(n);
+    if (!testing::RawServer::receive_some(fd, request, sizeof(request), size, stopping)) return;
   }
   std::memset(request, 0, sizeof(request));
   static constexpr std::string_view kAnswer =
@@ -231,7 +144,7 @@ TEST(SignInWipe, TheCodeExchangeLeavesNoCopyOfTheCodeOrTheClientSecret) {
       ClientConfig{"desktop-app", Secret(kSecret), ClientAuth::client_secret_basic});
   Secret code(kCode);
   Secret verifier(std::string_view("verifier-0123456789abcdefghijklmnopqrstuvwxyz0123"));
-  reset_counts();
+  reset_unwiped();
 
   auto tokens = as.exchange_code(code, "http://127.0.0.1:1/callback", verifier);
   ASSERT_TRUE(tokens) << tokens.error().to_string();
@@ -246,17 +159,8 @@ TEST(SignInWipe, TheCodeExchangeLeavesNoCopyOfTheCodeOrTheClientSecret) {
   EXPECT_EQ(live_blocks_holding(kBasicPrefix), 0);
 }
 
-// The checks themselves can fail: a heap copy is found while it lives, and counted when it is
-// released unwiped.
 TEST(SignInWipeChecks, SeeAnUnwipedCopy) {
-  reset_counts();
-  {
-    auto copy = std::make_unique<std::string>("code=");
-    copy->append(kCode);
-    EXPECT_EQ(live_blocks_holding(kCode), 1);
-  }
-  EXPECT_EQ(live_blocks_holding(kCode), 0);
-  EXPECT_EQ(unwiped(kCode), 1);
+  testing::expect_an_unwiped_copy_is_seen("code=", kCode);
 }
 
 }  // namespace

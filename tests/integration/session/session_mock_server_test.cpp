@@ -68,12 +68,9 @@ TEST_F(SessionMockServerTest, SixtyFourThreadsWithAnExpiredTokenMakeOneRefreshAn
 TEST_F(SessionMockServerTest, ServiceUnavailableIsRetriedAndTheRefreshTokenKept) {
   auto session = make_session();
   sign_in(*session);
-  mock::Fault fault;
-  fault.endpoint = mock::FaultEndpoint::token;
-  fault.kind = mock::FaultKind::status;
+  mock::Fault fault = testing::token_fault(mock::FaultKind::status, 2);
   fault.status = 503;
   fault.retry_after = "1";
-  fault.times = 2;
   server_->arm_fault(fault);
   clock_->advance(2h);
   auto token = session->token();
@@ -85,11 +82,7 @@ TEST_F(SessionMockServerTest, ServiceUnavailableIsRetriedAndTheRefreshTokenKept)
 TEST_F(SessionMockServerTest, TruncatedAnswersAreRetriedUntilTheRetriesRunOut) {
   auto session = make_session();
   sign_in(*session);
-  mock::Fault fault;
-  fault.endpoint = mock::FaultEndpoint::token;
-  fault.kind = mock::FaultKind::not_json;
-  fault.times = 4;
-  server_->arm_fault(fault);
+  server_->arm_fault(testing::token_fault(mock::FaultKind::not_json, 4));
   clock_->advance(2h);
   auto token = session->token();
   ASSERT_FALSE(token);

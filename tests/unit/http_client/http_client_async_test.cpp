@@ -12,13 +12,8 @@
 #include "fake_transport.hpp"
 #include "freshtoken/http_client.hpp"
 
-namespace freshtoken {
+namespace freshtoken::testing {
 namespace {
-
-using testing::bearer;
-using testing::FakeTokens;
-using testing::FakeTransport;
-using testing::response;
 
 constexpr auto kGenerous = std::chrono::seconds(20);  // only a hang would hit this
 
@@ -192,4 +187,4 @@ TEST(HttpClientAsync, DestructorFinishesInFlightWorkAndResolvesEveryFuture) {
 }
 
 }  // namespace
-}  // namespace freshtoken
+}  // namespace freshtoken::testing

@@ -8,13 +8,8 @@
 #include "fake_transport.hpp"
 #include "freshtoken/http_client.hpp"
 
-namespace freshtoken {
+namespace freshtoken::testing {
 namespace {
-
-using testing::bearer;
-using testing::FakeTokens;
-using testing::FakeTransport;
-using testing::response;
 
 Response redirect(int status, const std::string& location) {
   return response(status, {{"Location", location}});
@@ -267,4 +262,4 @@ TEST_F(HttpClientRedirectTest, RetryAfterASeeOtherResendsTheOriginalPost) {
 }
 
 }  // namespace
-}  // namespace freshtoken
+}  // namespace freshtoken::testing

@@ -13,13 +13,8 @@
 #include "fake_tokens.hpp"
 #include "fake_transport.hpp"
 
-namespace freshtoken {
+namespace freshtoken::testing {
 namespace {
-
-using testing::bearer;
-using testing::FakeTokens;
-using testing::FakeTransport;
-using testing::response;
 
 const Headers kInvalidToken{
     {"WWW-Authenticate",
@@ -445,4 +440,4 @@ TEST(HttpClientThreads, ConcurrentSendsSurviveARevocationWithOneRetryEach) {
 }
 
 }  // namespace
-}  // namespace freshtoken
+}  // namespace freshtoken::testing

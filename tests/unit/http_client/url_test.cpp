@@ -122,8 +122,7 @@ INSTANTIATE_TEST_SUITE_P(Url, RejectedUrl,
                                            "https://a.example\\@evil/SECRET",
                                            "https://a%2eexample/", "https://SECRET@ho$t/"));
 
-// The IPv6 check copies the literal to a stack buffer for inet_pton: a longer one is refused,
-// not overflowed (ASan would tell).
+// An IPv6 literal longer than any address text is refused, and the longest real one is read.
 TEST(ParseUrl, AnIpv6LiteralLongerThanAnyAddressIsRefused) {
   for (std::size_t length : {45, 46, 47, 300}) {
     const std::string literal = "::" + std::string(length - 2, '1');
@@ -134,6 +133,60 @@ TEST(ParseUrl, AnIpv6LiteralLongerThanAnyAddressIsRefused) {
   const std::string longest = "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255";
   ASSERT_EQ(longest.size(), 45u);
   EXPECT_TRUE(parse_url("https://[" + longest + "]/"));
+}
+
+// The URL parser reads IPv6 literals itself (the same code on every platform); it must agree
+// with inet_pton on which texts are addresses, and on which of them are loopback.
+TEST(ParseUrl, ReadsIpv6LiteralsExactlyAsInetPtonDoes) {
+  for (const char* text : {"::",
+                           "::1",
+                           "1::",
+                           "1::2",
+                           "0:0:0:0:0:0:0:1",
+                           "::ffff:127.0.0.1",
+                           "::ffff:128.0.0.1",
+                           "::127.0.0.1",
+                           "1:2:3:4:5:6:7:8",
+                           "1:2:3:4:5:6:7::",
+                           "::2:3:4:5:6:7:8",
+                           "1:2:3:4:5:6:7:8::",
+                           "::1:2:3:4:5:6:7:8",
+                           "1:2:3:4:5:6:1.2.3.4",
+                           "1:2:3:4:5:6:7:1.2.3.4",
+                           "1::2::3",
+                           ":1",
+                           "1:",
+                           ":::",
+                           "1:::2",
+                           "12345::",
+                           "0001::",
+                           "00001::",
+                           "fFfF::",
+                           "g::",
+                           "::1.2.3",
+                           "::1.2.3.04",
+                           "::1.2.3.4.5",
+                           "::1.2.3.4:1",
+                           "1.2.3.4",
+                           "::%eth0",
+                           "fe80::1%1",
+                           "",
+                           "::ffff:7f00:1",
+                           "0:0:0:0:0:ffff:127.1.2.3",
+                           "::0:1",
+                           "1:2:3:4:5:6:7:8:9",
+                           "::a.2.3.4",
+                           "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255"}) {
+    in6_addr v6{};
+    const bool address = inet_pton(AF_INET6, text, &v6) == 1;
+    EXPECT_EQ(static_cast<bool>(parse_url(std::string("https://[") + text + "]/")), address)
+        << text;
+    if (address) {
+      const bool loopback =
+          IN6_IS_ADDR_LOOPBACK(&v6) || (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127);
+      EXPECT_EQ(is_loopback_host(std::string("[") + text + "]"), loopback) << text;
+    }
+  }
 }
 
 TEST(Origin, SchemeHostAndEffectivePortDecide) {

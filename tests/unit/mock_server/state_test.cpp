@@ -20,10 +20,11 @@ const std::string kRedirect = "http://127.0.0.1:5000/cb";
 
 class MockStateTest : public ::testing::Test {
  protected:
-  virtual MockServerOptions options() const { return {}; }
+  // Derived fixtures change it in their constructor.
+  MockServerOptions options_;
 
   void SetUp() override {
-    state_ = std::make_unique<MockState>(options());
+    state_ = std::make_unique<MockState>(options_);
     state_->set_issuer("http://127.0.0.1:1");
   }
 
@@ -105,11 +106,7 @@ TEST_F(MockStateTest, RefreshMayNarrowTheScopeButNotWidenIt) {
 
 class GraceStateTest : public MockStateTest {
  protected:
-  MockServerOptions options() const override {
-    MockServerOptions o;
-    o.reuse_grace = seconds(30);
-    return o;
-  }
+  GraceStateTest() { options_.reuse_grace = seconds(30); }
 };
 
 TEST_F(GraceStateTest, ReuseWithinTheGraceWindowAnswersTheCurrentToken) {
@@ -228,11 +225,7 @@ TEST_F(MockStateTest, OfflineAccessIsKnownAndByDefaultNotNeededForARefreshToken)
 
 class OfflineAccessStateTest : public MockStateTest {
  protected:
-  MockServerOptions options() const override {
-    MockServerOptions o;
-    o.require_offline_access = true;
-    return o;
-  }
+  OfflineAccessStateTest() { options_.require_offline_access = true; }
 };
 
 TEST_F(OfflineAccessStateTest, SignInsGetARefreshTokenOnlyWhenOfflineAccessWasGranted) {

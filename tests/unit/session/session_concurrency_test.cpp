@@ -46,11 +46,7 @@ TEST_F(SessionTest, SixtyFourThreadsWithAnExpiredTokenShareOneRefresh) {
 TEST_F(SessionTest, SlowRefreshDoesNotBlockCallersWhoseTokenIsValid) {
   Gate release;
   Gate entered;
-  transport_->set_handler([&](const Request&) -> Result<Response> {
-    entered.open();
-    release.wait();
-    return token_response("at-1", "rt-1", 100);
-  });
+  hold_refreshes(entered, release);
   auto session = signed_in_session(100s);
   clock_->advance(85s);  // soft window
   ASSERT_EQ(session->token()->reveal(), "at-0");

@@ -14,9 +14,7 @@ TEST_F(SessionTest, ExpiryIsReceiptTimePlusExpiresIn) {
   EXPECT_EQ(session->status()->access_token_expires_at, kStart + 100s);
 
   clock_->advance(100s);  // expired: the caller waits for the refresh
-  auto token = session->token();
-  ASSERT_TRUE(token) << token.error().to_string();
-  EXPECT_EQ(token->reveal(), "at-1");
+  EXPECT_EQ(token_of(*session), "at-1");
   EXPECT_EQ(session->status()->access_token_expires_at, kStart + 100s + 300s);
 }
 
@@ -24,20 +22,14 @@ TEST_F(SessionTest, NoRefreshBeforeTheSoftPoint) {
   serve_tokens();
   auto session = signed_in_session(100s);  // soft point at 80 s
   clock_->advance(80s - 1ms);
-  auto token = session->token();
-  ASSERT_TRUE(token);
-  EXPECT_EQ(token->reveal(), "at-0");
+  EXPECT_EQ(token_of(*session), "at-0");
   EXPECT_EQ(token_requests(), 0u);
 }
 
 TEST_F(SessionTest, AfterTheSoftPointTheCurrentTokenIsServedWhileRefreshingInTheBackground) {
   Gate release;
   Gate entered;
-  transport_->set_handler([&](const Request&) -> Result<Response> {
-    entered.open();
-    release.wait();
-    return token_response("at-1", "rt-1", 100);
-  });
+  hold_refreshes(entered, release);
   auto session = signed_in_session(100s);
   clock_->advance(81s);  // past the soft point (80 s), before the hard margin (90 s)
 
@@ -62,9 +54,7 @@ TEST_F(SessionTest, InsideTheHardMarginCallersWaitForTheNewToken) {
   serve_tokens();
   auto session = signed_in_session(100s);  // hard margin = min(30 s, 10 s) = 10 s
   clock_->advance(90s);
-  auto token = session->token();
-  ASSERT_TRUE(token);
-  EXPECT_EQ(token->reveal(), "at-1");
+  EXPECT_EQ(token_of(*session), "at-1");
   EXPECT_EQ(token_requests(), 1u);
 }
 
@@ -72,9 +62,7 @@ TEST_F(SessionTest, HardMarginIsCappedAtThirtySecondsSoLongLivedTokensAreServedL
   serve_tokens();
   auto session = signed_in_session(1000s);  // soft 800 s; margin min(30 s, 100 s) = 30 s
   clock_->advance(970s - 1ms);              // inside 10% of the lifetime, outside the 30 s cap
-  auto token = session->token();
-  ASSERT_TRUE(token);
-  EXPECT_EQ(token->reveal(), "at-0");
+  EXPECT_EQ(token_of(*session), "at-0");
   ASSERT_TRUE(events_.wait_for(SessionEventKind::refreshed));
   EXPECT_EQ(session->token()->reveal(), "at-1");
 }
@@ -92,9 +80,7 @@ TEST_F(SessionTest, ExpiredTokenMakesTheCallerWait) {
   serve_tokens();
   auto session = signed_in_session(100s);
   clock_->advance(1h);
-  auto token = session->token();
-  ASSERT_TRUE(token);
-  EXPECT_EQ(token->reveal(), "at-1");
+  EXPECT_EQ(token_of(*session), "at-1");
 }
 
 TEST_F(SessionTest, JitteredSoftPointStaysWithinItsBounds) {
@@ -174,9 +160,7 @@ TEST_F(ShortLivedSessionTest, AnotherProcessesTokenPastItsSoftPointIsAdoptedWith
   ASSERT_TRUE(store_->save("freshtoken", "https://as.example|app|alice",
                            detail::encode_stored_tokens(theirs)));
 
-  auto token = session->token();
-  ASSERT_TRUE(token) << token.error().to_string();
-  EXPECT_EQ(token->reveal(), "at-9");
+  EXPECT_EQ(token_of(*session), "at-9");
   EXPECT_EQ(token_requests(), 0u);
   EXPECT_EQ(stored_refresh_token(), "rt-9");
 }
@@ -185,9 +169,7 @@ TEST_F(ShortLivedSessionTest, InsideTheHardMarginCallersWaitForTheNewToken) {
   serve_tokens();
   auto session = signed_in_session(100s, without_background_refresh());
   clock_->advance(90s);
-  auto token = session->token();
-  ASSERT_TRUE(token) << token.error().to_string();
-  EXPECT_EQ(token->reveal(), "at-1");
+  EXPECT_EQ(token_of(*session), "at-1");
   EXPECT_EQ(token_requests(), 1u);
   EXPECT_EQ(stored_refresh_token(), "rt-1");
 }
@@ -196,9 +178,7 @@ TEST_F(ShortLivedSessionTest, AnExpiredTokenIsRefreshedForTheCaller) {
   serve_tokens();
   auto session = signed_in_session(100s, without_background_refresh());
   clock_->advance(150s);
-  auto token = session->token();
-  ASSERT_TRUE(token) << token.error().to_string();
-  EXPECT_EQ(token->reveal(), "at-1");
+  EXPECT_EQ(token_of(*session), "at-1");
   EXPECT_EQ(token_requests(), 1u);
 }
 
@@ -209,9 +189,7 @@ TEST_F(ShortLivedSessionTest, AnInvalidatedTokenIsRefreshedForTheNextCaller) {
   auto rejected = session->token();
   ASSERT_TRUE(rejected) << rejected.error().to_string();
   session->invalidate(*rejected);
-  auto token = session->token();
-  ASSERT_TRUE(token) << token.error().to_string();
-  EXPECT_EQ(token->reveal(), "at-1");
+  EXPECT_EQ(token_of(*session), "at-1");
   EXPECT_EQ(token_requests(), 1u);
 }
 

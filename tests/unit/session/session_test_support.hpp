@@ -188,6 +188,22 @@ class SessionTest : public ::testing::Test {
     });
   }
 
+  // The token `session` serves now, or the error instead (test tokens are no secrets).
+  static std::string token_of(Session& session) {
+    auto token = session.token();
+    return token ? std::string(token->reveal()) : "(error) " + token.error().to_string();
+  }
+
+  // The token endpoint opens `entered` when a request reaches it and answers at-1/rt-1 (100 s)
+  // once `release` opens.
+  void hold_refreshes(Gate& entered, Gate& release) {
+    transport_->set_handler([&entered, &release](const Request&) -> Result<Response> {
+      entered.open();
+      release.wait();
+      return token_response("at-1", "rt-1", 100);
+    });
+  }
+
   std::size_t token_requests() const {
     std::size_t n = 0;
     for (const auto& r : transport_->requests()) n += r.url == "https://as.example/token" ? 1 : 0;

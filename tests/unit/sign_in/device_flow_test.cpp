@@ -53,6 +53,22 @@ class DeviceFlowTest : public ::testing::Test {
         "\"verification_uri\":\"https://as.example/device\",\"expires_in\":" +
             std::to_string(expires_in) + ",\"interval\":" + std::to_string(interval) + "}"));
   }
+  // Signs in while every poll (after what is queued) answers authorization_pending.
+  Result<TokenSet> sign_in_while_pending() {
+    transport_->set_handler(
+        [](const Request&) -> Result<Response> { return oauth_error("authorization_pending"); });
+    return sign_in_with_device(*server_, options_);
+  }
+
+  // The first poll answers `error`: the sign-in stops with `code`, the server's error kept.
+  void expect_polling_stops_with(const std::string& error, ErrorCode code) {
+    start();
+    transport_->enqueue(oauth_error(error));
+    auto result = sign_in_with_device(*server_, options_);
+    ASSERT_FALSE(result);
+    EXPECT_EQ(result.error().code(), code);
+    EXPECT_TRUE(result.error().is_oauth(error));
+  }
   static Response tokens() {
     return json_response(200,
                          "{\"access_token\":\"AT\",\"token_type\":\"Bearer\",\"expires_in\":3600,"
@@ -105,19 +121,12 @@ TEST_F(DeviceFlowTest, AccessDeniedStopsWithLoginRequired) {
 }
 
 TEST_F(DeviceFlowTest, ExpiredTokenFromTheServerStopsWithTimeout) {
-  start();
-  transport_->enqueue(oauth_error("expired_token"));
-  auto result = sign_in_with_device(*server_, options_);
-  ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().code(), ErrorCode::timeout);
-  EXPECT_TRUE(result.error().is_oauth("expired_token"));
+  expect_polling_stops_with("expired_token", ErrorCode::timeout);
 }
 
 TEST_F(DeviceFlowTest, LocalExpiryStopsPollingWithTimeout) {
   start(/*expires_in=*/22, /*interval=*/5);
-  transport_->set_handler(
-      [](const Request&) -> Result<Response> { return oauth_error("authorization_pending"); });
-  auto result = sign_in_with_device(*server_, options_);
+  auto result = sign_in_while_pending();
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().code(), ErrorCode::timeout);
   EXPECT_FALSE(result.error().oauth());
@@ -165,9 +174,7 @@ TEST_F(DeviceFlowTest, NetworkTroubleBacksOffAndKeepsPolling) {
 TEST_F(DeviceFlowTest, LongRetryAfterIsCutToTheCodesRemainingLife) {
   start(/*expires_in=*/60, /*interval=*/5);
   transport_->enqueue(json_response(503, "busy", {{"Retry-After", "3600"}}));
-  transport_->set_handler(
-      [](const Request&) -> Result<Response> { return oauth_error("authorization_pending"); });
-  auto result = sign_in_with_device(*server_, options_);
+  auto result = sign_in_while_pending();
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().code(), ErrorCode::timeout);
   EXPECT_FALSE(result.error().oauth());
@@ -187,12 +194,7 @@ TEST_F(DeviceFlowTest, IntervalLongerThanTheCodesLifeStillEndsAtItsExpiry) {
 }
 
 TEST_F(DeviceFlowTest, OtherErrorsStopPolling) {
-  start();
-  transport_->enqueue(oauth_error("invalid_client"));
-  auto result = sign_in_with_device(*server_, options_);
-  ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().code(), ErrorCode::token_endpoint);
-  EXPECT_TRUE(result.error().is_oauth("invalid_client"));
+  expect_polling_stops_with("invalid_client", ErrorCode::token_endpoint);
 }
 
 TEST_F(DeviceFlowTest, StartFailureIsReturnedAndNoCodeIsShown) {

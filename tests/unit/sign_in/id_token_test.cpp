@@ -50,6 +50,12 @@ class IdTokenTest : public ::testing::Test {
     return verifier_.verify(Secret(std::string_view(token)), nonce);
   }
 
+  // The claims with `claim` set to `value`, signed, are refused for that claim.
+  void expect_refused_with(const std::string& claim, const json& value) {
+    auto c = claims();
+    c[claim] = value;
+    expect_refused(rsa_key().sign(c), claim);
+  }
   void expect_refused(const std::string& token, const std::string& message_part) {
     auto result = verify(token);
     ASSERT_FALSE(result) << "accepted a token that should fail: " << message_part;
@@ -130,11 +136,7 @@ TEST_F(IdTokenTest, Es256SignatureInDerFormIsRefused) {
   expect_refused(input + "." + util::base64url_encode(ec_key().der_signature(input)), "64 bytes");
 }
 
-TEST_F(IdTokenTest, WrongAudienceIsRefused) {
-  auto c = claims();
-  c["aud"] = "another-client";
-  expect_refused(rsa_key().sign(c), "aud");
-}
+TEST_F(IdTokenTest, WrongAudienceIsRefused) { expect_refused_with("aud", "another-client"); }
 
 TEST_F(IdTokenTest, AudienceListMustContainClientAndNameItAsAzp) {
   auto c = claims();
@@ -146,11 +148,7 @@ TEST_F(IdTokenTest, AudienceListMustContainClientAndNameItAsAzp) {
   EXPECT_TRUE(verify(rsa_key().sign(c)));
 }
 
-TEST_F(IdTokenTest, WrongIssuerIsRefused) {
-  auto c = claims();
-  c["iss"] = "https://evil.example";
-  expect_refused(rsa_key().sign(c), "iss");
-}
+TEST_F(IdTokenTest, WrongIssuerIsRefused) { expect_refused_with("iss", "https://evil.example"); }
 
 TEST_F(IdTokenTest, WrongOrMissingNonceIsRefused) {
   auto c = claims();
@@ -192,11 +190,7 @@ TEST_F(IdTokenTest, TokenNotYetValidIsRefusedOutsideTheLeewayOnly) {
   EXPECT_TRUE(verify(rsa_key().sign(c)));
 }
 
-TEST_F(IdTokenTest, MalformedNbfIsRefused) {
-  auto c = claims();
-  c["nbf"] = "soon";
-  expect_refused(rsa_key().sign(c), "nbf");
-}
+TEST_F(IdTokenTest, MalformedNbfIsRefused) { expect_refused_with("nbf", "soon"); }
 
 TEST_F(IdTokenTest, MissingRequiredClaimsAreRefused) {
   for (const char* name : {"sub", "exp", "iat", "aud", "iss"}) {
@@ -204,9 +198,7 @@ TEST_F(IdTokenTest, MissingRequiredClaimsAreRefused) {
     c.erase(name);
     expect_refused(rsa_key().sign(c), name);
   }
-  auto c = claims();
-  c["exp"] = "tomorrow";
-  expect_refused(rsa_key().sign(c), "exp");
+  expect_refused_with("exp", "tomorrow");
 }
 
 TEST_F(IdTokenTest, UnknownKidRefetchesTheJwksOnceThenFails) {
