@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
   if (argc != 2) return std::cerr << "usage: " << argv[0] << " ISSUER\n", 2;
   const std::string issuer = argv[1];
 
-  auto transport = freshtoken::make_curl_transport();
+  auto transport = freshtoken::make_transport();
   freshtoken::ClientConfig client;
   client.client_id = "freshtoken-demo";
   auto server = freshtoken::AuthorizationServer::discover(transport, issuer, client);
