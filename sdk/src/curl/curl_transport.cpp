@@ -799,4 +799,8 @@ std::shared_ptr<Transport> make_curl_transport(TransportOptions options) {
   return std::make_shared<detail::CurlTransport>(std::move(options));
 }
 
+std::shared_ptr<Transport> make_transport(TransportOptions options) {
+  return make_curl_transport(std::move(options));
+}
+
 }  // namespace freshtoken

@@ -69,6 +69,11 @@ std::size_t TestHttpServer::connections_seen() const {
   return connections_.size();
 }
 
+void TestHttpServer::reset_connections() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  connections_.clear();
+}
+
 // ---------------------------------------------------------------- RawServer
 
 namespace {
@@ -140,6 +145,19 @@ bool RawServer::receive_some(int fd, char* buffer, std::size_t capacity, std::si
   if (n <= 0) return false;
   size += static_cast<std::size_t>(n);
   return true;
+}
+
+std::string RawServer::read_head(int fd, const std::atomic<bool>& stopping) {
+  std::string head;
+  char c;
+  while (head.size() < 65536 && !stopping) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 20) <= 0) continue;
+    if (::recv(fd, &c, 1, 0) != 1) return {};
+    head += c;
+    if (head.size() >= 4 && head.compare(head.size() - 4, 4, "\r\n\r\n") == 0) break;
+  }
+  return head;
 }
 
 void RawServer::write_all(int fd, const std::string& data) {

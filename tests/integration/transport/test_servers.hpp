@@ -34,6 +34,8 @@ class TestHttpServer {
   std::string url(const std::string& path) const;
   // Distinct client connections (remote address and port) that sent at least one request.
   std::size_t connections_seen() const;
+  // Forgets the connections seen so far.
+  void reset_connections();
 
  private:
   std::unique_ptr<httplib::Server> server_;
@@ -64,6 +66,8 @@ class RawServer {
   // end: the connection closed, or nothing arrived and the server is stopping.
   static bool receive_some(int fd, char* buffer, std::size_t capacity, std::size_t& size,
                            const std::atomic<bool>& stopping);
+  // The same, giving up (empty) when `stopping` turns true while the peer is silent.
+  static std::string read_head(int fd, const std::atomic<bool>& stopping);
   static void write_all(int fd, const std::string& data);
 
  private:
