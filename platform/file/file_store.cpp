@@ -1,4 +1,47 @@
 // The file store: one 0600 file per (service, account) in a 0700 directory.
+#include "freshtoken/platform/secret_stores.hpp"
+
+#if defined(_WIN32)
+
+#include <string>
+#include <utility>
+
+// Windows: refused. Its protection is POSIX ownership and modes; the Windows equivalent (a
+// protected DACL naming only this user, checked on every read) is not written yet, and a file
+// whose access nobody checked must not hold a secret. docs/secret-stores.md says what it needs.
+namespace freshtoken {
+
+namespace {
+
+class UnavailableFileStore final : public SecretStore {
+ public:
+  explicit UnavailableFileStore(std::filesystem::path directory) : dir_(std::move(directory)) {}
+  Result<Secret> load(const std::string&, const std::string&) override { return refused(); }
+  Result<void> save(const std::string&, const std::string&, const Secret&) override {
+    return refused();
+  }
+  Result<void> erase(const std::string&, const std::string&) override { return refused(); }
+  std::string describe() const override {
+    return "file:" + dir_.string() + " (not available on Windows)";
+  }
+
+ private:
+  static Error refused() {
+    return Error(ErrorCode::config, "the file store is not available on Windows");
+  }
+  const std::filesystem::path dir_;
+};
+
+}  // namespace
+
+std::shared_ptr<SecretStore> make_file_store(std::filesystem::path directory) {
+  return std::make_shared<UnavailableFileStore>(std::move(directory));
+}
+
+}  // namespace freshtoken
+
+#else
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -11,7 +54,6 @@
 #include <system_error>
 #include <utility>
 
-#include "freshtoken/platform/secret_stores.hpp"
 #include "util/crypto.hpp"
 
 namespace freshtoken {
@@ -277,3 +319,5 @@ std::shared_ptr<SecretStore> make_file_store(std::filesystem::path directory) {
 }
 
 }  // namespace freshtoken
+
+#endif  // _WIN32

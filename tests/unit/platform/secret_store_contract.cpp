@@ -17,8 +17,10 @@ void SecretStoreContract::SetUp() {
 
 void SecretStoreContract::TearDown() {
   if (!store_) return;
-  for (const char* account : {"alice", "bob", "shared", "binary", "long", "unicode"}) {
+  for (const char* account :
+       {"alice", "bob", "shared", "binary", "long", "unicode", "Alice", "b/c", "c"}) {
     (void)store_->erase(service_, account);
+    (void)store_->erase(service_ + "/b", account);
   }
   (void)store_->erase(service_ + "-other", "alice");
 }
@@ -75,6 +77,23 @@ TEST_P(SecretStoreContract, ServiceAndAccountKeepSecretsApart) {
   EXPECT_EQ(code_of(store_->load(service_, "alice")), "not_found");
   EXPECT_EQ(store_->load(service_, "bob")->reveal(), "bob-here");
   EXPECT_EQ(store_->load(service_ + "-other", "alice")->reveal(), "elsewhere");
+}
+
+// Credential Manager compares names case-insensitively, and a store that joins service and
+// account with a separator must not let the separator inside either collide.
+TEST_P(SecretStoreContract, NamesThatDifferOnlyInCaseOrWhereTheyAreSplitStayApart) {
+  ASSERT_TRUE(store_->save(service_, "alice", Secret(std::string_view("lower"))));
+  ASSERT_TRUE(store_->save(service_, "Alice", Secret(std::string_view("upper"))));
+  ASSERT_TRUE(store_->save(service_ + "/b", "c", Secret(std::string_view("split-early"))));
+  ASSERT_TRUE(store_->save(service_, "b/c", Secret(std::string_view("split-late"))));
+
+  EXPECT_EQ(store_->load(service_, "alice")->reveal(), "lower");
+  EXPECT_EQ(store_->load(service_, "Alice")->reveal(), "upper");
+  EXPECT_EQ(store_->load(service_ + "/b", "c")->reveal(), "split-early");
+  EXPECT_EQ(store_->load(service_, "b/c")->reveal(), "split-late");
+
+  ASSERT_TRUE(store_->erase(service_, "Alice"));
+  EXPECT_EQ(store_->load(service_, "alice")->reveal(), "lower");
 }
 
 TEST_P(SecretStoreContract, BinaryLongAndUnicodeValuesSurviveUnchanged) {

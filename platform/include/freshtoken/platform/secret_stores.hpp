@@ -7,8 +7,8 @@
 ///
 /// Thread safety: every store returned here may be shared by many threads.
 ///
-/// default_secret_store() is the one switch: on Linux, the only platform built today, it returns
-/// make_libsecret_store(). The plans for other platforms are in docs/secret-stores.md.
+/// default_secret_store() is the one switch: make_libsecret_store() on Linux,
+/// make_credential_manager_store() on Windows. The plan for macOS is in docs/secret-stores.md.
 #pragma once
 
 #include <filesystem>
@@ -23,6 +23,19 @@ namespace freshtoken {
 /// nothing persisted.
 FRESHTOKEN_PLATFORM_API std::shared_ptr<SecretStore> make_memory_store();
 
+#if defined(_WIN32)
+/// Windows Credential Manager, generic credentials of this user (CRED_PERSIST_LOCAL_MACHINE:
+/// they stay on this machine, never roam). The credential "freshtoken:<service>/<account>"
+/// (each part percent-encoded, so that Credential Manager's case-insensitive names never let two
+/// pairs collide) holds the value when it fits one credential (2,555 bytes); a larger value is
+/// written as chunk credentials "<name>#<generation>.<n>" first, and the head credential, which
+/// names the generation and carries the value's size and SHA-256, is replaced last, so a reader
+/// sees the old value or the new one and a crash keeps the old one. Loads check the digest and
+/// read again when a save raced them; saves and erases of one entry are serialised across
+/// processes by a named mutex. No logon session (a service account without a loaded profile):
+/// storage_unavailable.
+FRESHTOKEN_PLATFORM_API std::shared_ptr<SecretStore> make_credential_manager_store();
+#else
 /// The Secret Service (GNOME Keyring, KWallet's Secret Service bridge, KeePassXC, ...) over
 /// D-Bus, through libsecret. Items use the schema "org.freshtoken.Secret" with the attributes
 /// "service" and "account" and go into the default collection. It never shows a prompt:
@@ -32,6 +45,7 @@ FRESHTOKEN_PLATFORM_API std::shared_ptr<SecretStore> make_memory_store();
 /// Calls are synchronous D-Bus round trips (milliseconds): keep them off latency-critical
 /// paths.
 FRESHTOKEN_PLATFORM_API std::shared_ptr<SecretStore> make_libsecret_store();
+#endif
 
 /// One file per (service, account) in `directory` (created 0700 if missing), each file 0600,
 /// replaced atomically (temporary file, fsync, rename, fsync of the directory), so a crash
@@ -44,7 +58,8 @@ FRESHTOKEN_PLATFORM_API std::shared_ptr<SecretStore> make_libsecret_store();
 FRESHTOKEN_PLATFORM_API std::shared_ptr<SecretStore> make_file_store(
     std::filesystem::path directory);
 
-/// The operating system's own store: libsecret on Linux. Never a file store.
+/// The operating system's own store: libsecret on Linux, Credential Manager on Windows. Never a
+/// file store.
 FRESHTOKEN_PLATFORM_API std::shared_ptr<SecretStore> default_secret_store();
 
 }  // namespace freshtoken
