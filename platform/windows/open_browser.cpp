@@ -1,7 +1,9 @@
 // launch_browser on Windows: $BROWSER with CreateProcessW when it is set, else ShellExecuteW,
 // which opens the URL in the user's default browser.
-#include <shellapi.h>
+// shellapi.h needs windows.h's declarations first.
 #include <windows.h>
+
+#include <shellapi.h>
 
 #include <cstdlib>
 #include <string>
