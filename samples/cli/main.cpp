@@ -25,6 +25,9 @@ int main(int argc, char** argv) {
       "freshtoken-cli: call OAuth-protected HTTP APIs; the session is kept in the "
       "secret store and refreshed as needed."};
   app.require_subcommand(1);
+  // CLI11 reads "/name" as an option on Windows by default; here "/api/me" is a path on the
+  // issuer, everywhere. Set before the subcommands are added, which inherit it.
+  app.allow_windows_style_options(false);
   app.set_version_flag("--version", "freshtoken-cli " FRESHTOKEN_VERSION_STRING);
   // Global options are accepted after the command too ("get /api/me -v").
   app.fallthrough();
