@@ -244,6 +244,10 @@ void CALLBACK on_status(HINTERNET, DWORD_PTR context, DWORD status, LPVOID info,
         ex->bytes = info != nullptr ? *static_cast<const DWORD*>(info) : 0;
         ex->step_done = true;
         break;
+      case WINHTTP_CALLBACK_STATUS_DATA_AVAILABLE:
+        ex->bytes = info != nullptr ? *static_cast<const DWORD*>(info) : 0;
+        ex->step_done = true;
+        break;
       case WINHTTP_CALLBACK_STATUS_READ_COMPLETE:
         ex->bytes = length;
         ex->step_done = true;
@@ -419,6 +423,7 @@ class Run {
     if (shape_.streamed) {
       if (auto streamed = stream_body(); !streamed) return streamed.error();
     }
+    // WinHTTP passes over interim (1xx) responses itself.
     ex_->start_step();
     if (!WinHttpReceiveResponse(handle_, nullptr)) return failed(GetLastError());
     if (auto waited = wait(); !waited) return waited.error();
@@ -606,8 +611,23 @@ class Run {
     try {
       if (announced > 0) body.reserve(static_cast<std::size_t>(announced));
       for (;;) {
+        // How much has arrived first, then exactly that much: a larger read may wait for
+        // the rest on this thread (Wine's does) where neither cancellation nor the deadline
+        // can end it.
         ex_->start_step();
-        if (!WinHttpReadData(handle_, ex_->buffer.data(), kBufferBytes, nullptr))
+        if (!WinHttpQueryDataAvailable(handle_, nullptr)) return failed(GetLastError());
+        if (auto waited = wait(); !waited) return waited;
+        DWORD available = 0;
+        {
+          std::lock_guard<std::mutex> lock(ex_->mutex);
+          available = ex_->bytes;
+        }
+        // At the end, a read that returns nothing: that is when WinHTTP puts the connection back
+        // in its pool for the next request.
+        ex_->start_step();
+        if (!WinHttpReadData(handle_, ex_->buffer.data(),
+                             available == 0 ? kBufferBytes : std::min(available, kBufferBytes),
+                             nullptr))
           return failed(GetLastError());
         if (auto waited = wait(); !waited) return waited;
         DWORD n = 0;
@@ -694,6 +714,20 @@ HINTERNET open_system_proxy_session() {
                       WINHTTP_NO_PROXY_BYPASS);
 }
 
+// The proxy URL as WinHTTP names a proxy: host:port. WinHTTP speaks to http proxies only.
+Result<std::wstring> proxy_server(std::string_view url) {
+  constexpr std::string_view kHttp = "http://";
+  if (url.size() >= kHttp.size() && iequals(url.substr(0, kHttp.size()), kHttp)) {
+    url.remove_prefix(kHttp.size());
+  } else if (url.find("://") != std::string_view::npos) {
+    return Error(ErrorCode::config, "the WinHTTP transport supports http:// proxies only");
+  }
+  url = url.substr(0, url.find('/'));
+  if (url.empty() || !is_field_value(url) || url.find('@') != std::string_view::npos)
+    return Error(ErrorCode::config, "the proxy must be given as http://host:port");
+  return wide(url);
+}
+
 }  // namespace
 
 WinHttpTransport::WinHttpTransport(TransportOptions options) : options_(std::move(options)) {
@@ -713,12 +747,16 @@ WinHttpTransport::WinHttpTransport(TransportOptions options) : options_(std::mov
   if (!options_.user_agent.empty()) user_agent_line_ = L"User-Agent: " + wide(options_.user_agent);
   if (!options_.proxy) {
     session_ = open_system_proxy_session();
-  } else if (options_.proxy->empty() || !is_field_value(*options_.proxy)) {
+  } else if (options_.proxy->empty()) {
     session_ =
         open_session(WINHTTP_ACCESS_TYPE_NO_PROXY, WINHTTP_NO_PROXY_NAME, WINHTTP_NO_PROXY_BYPASS);
   } else {
-    const std::wstring proxy = wide(*options_.proxy);
-    session_ = open_session(WINHTTP_ACCESS_TYPE_NAMED_PROXY, proxy.c_str(), L"<local>");
+    auto proxy = proxy_server(*options_.proxy);
+    if (!proxy) {
+      init_error_ = proxy.error();
+      return;
+    }
+    session_ = open_session(WINHTTP_ACCESS_TYPE_NAMED_PROXY, proxy->c_str(), L"<local>");
   }
   direct_session_ =
       open_session(WINHTTP_ACCESS_TYPE_NO_PROXY, WINHTTP_NO_PROXY_NAME, WINHTTP_NO_PROXY_BYPASS);

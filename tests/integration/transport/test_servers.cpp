@@ -137,16 +137,6 @@ std::string RawServer::read_head(int fd) {
   return head;
 }
 
-bool RawServer::receive_some(int fd, char* buffer, std::size_t capacity, std::size_t& size,
-                             const std::atomic<bool>& stopping) {
-  pollfd p{fd, POLLIN, 0};
-  if (::poll(&p, 1, 20) == 0) return !stopping;
-  const ssize_t n = ::recv(fd, buffer + size, capacity - size, 0);
-  if (n <= 0) return false;
-  size += static_cast<std::size_t>(n);
-  return true;
-}
-
 std::string RawServer::read_head(int fd, const std::atomic<bool>& stopping) {
   std::string head;
   char c;
@@ -158,6 +148,16 @@ std::string RawServer::read_head(int fd, const std::atomic<bool>& stopping) {
     if (head.size() >= 4 && head.compare(head.size() - 4, 4, "\r\n\r\n") == 0) break;
   }
   return head;
+}
+
+bool RawServer::receive_some(int fd, char* buffer, std::size_t capacity, std::size_t& size,
+                             const std::atomic<bool>& stopping) {
+  pollfd p{fd, POLLIN, 0};
+  if (::poll(&p, 1, 20) == 0) return !stopping;
+  const ssize_t n = ::recv(fd, buffer + size, capacity - size, 0);
+  if (n <= 0) return false;
+  size += static_cast<std::size_t>(n);
+  return true;
 }
 
 void RawServer::write_all(int fd, const std::string& data) {

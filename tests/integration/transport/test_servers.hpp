@@ -61,13 +61,13 @@ class RawServer {
 
   // Reads up to and including the blank line that ends a request head.
   static std::string read_head(int fd);
+  // The same, giving up (empty) when `stopping` turns true while the peer is silent.
+  static std::string read_head(int fd, const std::atomic<bool>& stopping);
   // Receives what has arrived into buffer[size, capacity) and grows `size`, waiting up to
   // 20 ms (handlers that keep requests on their stack use it). False when the handler should
   // end: the connection closed, or nothing arrived and the server is stopping.
   static bool receive_some(int fd, char* buffer, std::size_t capacity, std::size_t& size,
                            const std::atomic<bool>& stopping);
-  // The same, giving up (empty) when `stopping` turns true while the peer is silent.
-  static std::string read_head(int fd, const std::atomic<bool>& stopping);
   static void write_all(int fd, const std::string& data);
 
  private:
