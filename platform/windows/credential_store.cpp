@@ -23,9 +23,13 @@ namespace {
 // Windows refuses a larger CredentialBlob (ERROR_INVALID_PARAMETER); Wine does not, so the
 // store enforces it itself. MinGW's wincred.h still has the pre-Vista value 512.
 constexpr std::size_t kMaxBlob = 5 * 512;
-// A head: the magic, then 'I' and the value inline, or 'C' and the description of the chunks.
+// A head: the magic, then 'I', the value's size (2 bytes) and the value, or 'C' and the
+// description of the chunks; zero-padded to exactly kMaxBlob bytes. Always that size because
+// Wine's CredReadW reads a blob's size and its bytes in two steps: a write that changed the
+// size in between would make it overrun its buffer and report the wrong size.
 constexpr char kMagic[] = {'F', 'T', 'C', '1'};
-constexpr std::size_t kInlineCapacity = kMaxBlob - sizeof kMagic - 1;
+constexpr std::size_t kInlineHeader = sizeof kMagic + 1 + 2;
+constexpr std::size_t kInlineCapacity = kMaxBlob - kInlineHeader;
 constexpr std::size_t kGenerationBytes = 8;  // 16 hex digits in the chunks' names
 constexpr std::size_t kChunkedHeadSize = sizeof kMagic + 1 + 2 * kGenerationBytes + 4 + 8 + 32;
 // A head naming more would be corrupt: 10 MiB is far beyond any token record.
@@ -82,8 +86,17 @@ class ReadCredential {
     }
     CredFree(credential_);
   }
-  PCREDENTIALW* out() { return &credential_; }
+  // CredReadW of `target`; false (GetLastError() says why) when it failed. The result is
+  // taken only on success: after a failure Wine may have filled the pointer with a
+  // half-written credential whose blob pointer and size are garbage.
+  bool read(const std::string& target) {
+    PCREDENTIALW result = nullptr;
+    if (!CredReadW(widen(target).c_str(), CRED_TYPE_GENERIC, 0, &result)) return false;
+    credential_ = result;
+    return true;
+  }
   std::string_view blob() const {
+    if (!credential_->CredentialBlob) return {};
     return {reinterpret_cast<const char*>(credential_->CredentialBlob),
             credential_->CredentialBlobSize};
   }
@@ -160,7 +173,7 @@ class CredentialManagerStore final : public SecretStore {
     const std::string head = head_target(service, account);
     for (int attempt = 0; attempt < kLoadAttempts; ++attempt) {
       ReadCredential credential;
-      if (!CredReadW(widen(head).c_str(), CRED_TYPE_GENERIC, 0, credential.out())) {
+      if (!credential.read(head)) {
         const DWORD err = GetLastError();
         if (err == ERROR_NOT_FOUND) {
           return Error(ErrorCode::not_found, "no secret stored for " + account);
@@ -168,12 +181,17 @@ class CredentialManagerStore final : public SecretStore {
         return failure("CredReadW", err, account);
       }
       const std::string_view blob = credential.blob();
-      if (blob.size() < sizeof kMagic + 1 ||
-          blob.compare(0, sizeof kMagic, kMagic, sizeof kMagic) != 0) {
+      if (blob.size() != kMaxBlob || blob.compare(0, sizeof kMagic, kMagic, sizeof kMagic) != 0) {
         return Error(ErrorCode::storage,
                      "the credential for " + account + " is not a record this store wrote");
       }
-      if (blob[sizeof kMagic] == 'I') return Secret(blob.substr(sizeof kMagic + 1));
+      if (blob[sizeof kMagic] == 'I') {
+        const auto size = static_cast<std::size_t>(get_le(blob.substr(sizeof kMagic + 1, 2), 2));
+        if (size > kInlineCapacity) {
+          return Error(ErrorCode::storage, "the credential for " + account + " is corrupt");
+        }
+        return Secret(blob.substr(kInlineHeader, size));
+      }
       Chunks chunks;
       if (blob[sizeof kMagic] != 'C' || !parse_chunked_head(blob, chunks)) {
         return Error(ErrorCode::storage, "the credential for " + account + " is corrupt");
@@ -194,10 +212,12 @@ class CredentialManagerStore final : public SecretStore {
     if (!lock.held()) return failure("waiting for another save", lock.error(), account);
     const std::string_view value = secret.reveal();
     std::string generation;
-    std::string record(kMagic, sizeof kMagic);
+    std::string record;
+    record.reserve(kMaxBlob);  // one buffer, wiped below
+    record.append(kMagic, sizeof kMagic);
     if (value.size() <= kInlineCapacity) {
-      record.reserve(sizeof kMagic + 1 + value.size());  // one buffer, wiped below
       record += 'I';
+      put_le(record, value.size(), 2);
       record.append(value);
     } else {
       generation = util::hex(util::random_bytes(kGenerationBytes));
@@ -219,6 +239,7 @@ class CredentialManagerStore final : public SecretStore {
       put_le(record, value.size(), 8);
       record += util::sha256(value);
     }
+    record.resize(kMaxBlob, '\0');
     // The switch: until this write, loads see the old record, whose chunks are untouched.
     const bool written = write(head, record, display_name(account));
     const DWORD err = GetLastError();
@@ -276,7 +297,7 @@ class CredentialManagerStore final : public SecretStore {
   }
 
   static bool parse_chunked_head(std::string_view blob, Chunks& chunks) {
-    if (blob.size() != kChunkedHeadSize) return false;
+    if (blob.size() < kChunkedHeadSize) return false;
     std::size_t at = sizeof kMagic + 1;
     chunks.generation = std::string(blob.substr(at, 2 * kGenerationBytes));
     at += 2 * kGenerationBytes;
@@ -291,7 +312,7 @@ class CredentialManagerStore final : public SecretStore {
            chunks.size <= chunks.count * std::uint64_t{kMaxBlob};
   }
 
-  // The value the chunks hold; an empty optional when one is missing or the whole does not
+  // The value the chunks hold; an empty optional when one cannot be read or the whole does not
   // match the head's size and digest, which a save that raced this load explains.
   static Result<std::optional<Secret>> read_chunks(const std::string& head, const Chunks& chunks,
                                                    const std::string& account) {
@@ -299,12 +320,12 @@ class CredentialManagerStore final : public SecretStore {
     value.reserve(static_cast<std::size_t>(chunks.size));  // one buffer: no unwiped copies
     for (std::uint32_t i = 0; i < chunks.count; ++i) {
       ReadCredential part;
-      if (!CredReadW(widen(chunk_target(head, chunks.generation, i)).c_str(), CRED_TYPE_GENERIC, 0,
-                     part.out())) {
+      if (!part.read(chunk_target(head, chunks.generation, i))) {
         const DWORD err = GetLastError();
         util::wipe(value);
-        if (err == ERROR_NOT_FOUND) return std::optional<Secret>();
-        return failure("CredReadW", err, account);
+        if (err == ERROR_NO_SUCH_LOGON_SESSION) return failure("CredReadW", err, account);
+        // Not found, or (Wine) deleted while it was being read: a save replaced the record.
+        return std::optional<Secret>();
       }
       if (value.size() + part.blob().size() > chunks.size) break;
       value.append(part.blob());

@@ -69,7 +69,7 @@ class CredentialStoreTest : public ::testing::Test {
 };
 
 TEST_F(CredentialStoreTest, ValuesAroundTheBlobLimitRoundTripAndNoBlobExceedsIt) {
-  for (std::size_t size : {0u, 1u, 2554u, 2555u, 2556u, 2560u, 2561u, 5120u, 5121u, 70000u}) {
+  for (std::size_t size : {0u, 1u, 2552u, 2553u, 2554u, 2560u, 2561u, 5120u, 5121u, 70000u}) {
     const std::string value = value_of(size, 'v');
     ASSERT_TRUE(store_->save(service_, "alice", Secret(std::string_view(value)))) << size;
     auto loaded = store_->load(service_, "alice");
