@@ -1,8 +1,7 @@
 // launch_browser on Windows: $BROWSER with CreateProcessW when it is set, else ShellExecuteW,
 // which opens the URL in the user's default browser.
-// shellapi.h needs windows.h's declarations first.
 #include <windows.h>
-
+// after windows.h, which it needs
 #include <shellapi.h>
 
 #include <cstdlib>
