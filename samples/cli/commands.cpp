@@ -1,10 +1,15 @@
 #include "commands.hpp"
 
+#if defined(_WIN32)
+#include <io.h>
+#else
 #include <unistd.h>
+#endif
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <iostream>
 #include <iterator>
@@ -58,7 +63,11 @@ std::string format_duration(std::chrono::seconds d) {
 std::string format_time(Clock::time_point t) {
   const std::time_t tt = Clock::to_time_t(t);
   std::tm tm{};
+#if defined(_WIN32)
+  localtime_s(&tm, &tt);
+#else
   localtime_r(&tt, &tm);
+#endif
   char text[64];
   std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S %Z", &tm);
   return text;
@@ -84,7 +93,19 @@ std::string describe_user(const std::string& json) {
   return escape_controls(who);
 }
 
-bool is_tty(int fd) { return ::isatty(fd) == 1; }
+enum class Stream { in, out, err };
+
+bool is_tty(Stream stream) {
+#if defined(_WIN32)
+  FILE* file = stream == Stream::in ? stdin : stream == Stream::out ? stdout : stderr;
+  return ::_isatty(::_fileno(file)) != 0;
+#else
+  const int fd = stream == Stream::in    ? STDIN_FILENO
+                 : stream == Stream::out ? STDOUT_FILENO
+                                         : STDERR_FILENO;
+  return ::isatty(fd) == 1;
+#endif
+}
 
 // The device flow's waits, shown as a countdown to the code's expiry: one line rewritten in
 // place on a terminal, a line every 15 s otherwise (logs, pipes).
@@ -122,7 +143,7 @@ class Countdown {
 
   Steady::time_point deadline_ = Steady::now();
   Steady::time_point last_line_{};
-  bool tty_ = is_tty(STDERR_FILENO);
+  bool tty_ = is_tty(Stream::err);
   bool shown_ = false;
 };
 
@@ -153,19 +174,24 @@ Result<TokenSet> sign_in_browser(const AuthorizationServer& server, const std::s
   return sign_in_with_browser(server, options);
 }
 
-// Someone is there to click in a browser when a display (or $BROWSER) says so.
+// Someone is there to click in a browser when a display (or $BROWSER) says so. A Windows
+// desktop always has a default browser for ShellExecute to open.
 LoginFlow pick_flow(LoginFlow flow) {
   if (flow != LoginFlow::automatic) return flow;
+#if defined(_WIN32)
+  return LoginFlow::browser;
+#else
   for (const char* name : {"BROWSER", "DISPLAY", "WAYLAND_DISPLAY"}) {
     const char* value = std::getenv(name);
     if (value != nullptr && *value != '\0') return LoginFlow::browser;
   }
   return LoginFlow::device;
+#endif
 }
 
 void write_body(const std::string& body) {
   std::cout.write(body.data(), static_cast<std::streamsize>(body.size()));
-  if (!body.empty() && body.back() != '\n' && is_tty(STDOUT_FILENO)) std::cout << '\n';
+  if (!body.empty() && body.back() != '\n' && is_tty(Stream::out)) std::cout << '\n';
   std::cout.flush();
 }
 
@@ -180,9 +206,9 @@ std::optional<std::pair<std::string, std::string>> split_header(const std::strin
 }  // namespace
 
 std::string check_store_spec(const std::string& spec) {
-  if (spec == "libsecret" || spec == "memory") return {};
+  if (spec == system_store || spec == "memory") return {};
   if (spec.rfind(file_prefix, 0) == 0 && spec.size() > file_prefix.size()) return {};
-  return "--store must be libsecret, memory or file:PATH";
+  return "--store must be " + std::string(system_store) + ", memory or file:PATH";
 }
 
 Context::Context(GlobalOptions options)
@@ -196,7 +222,7 @@ Result<void> Context::connect() {
   transport_options.ca_file = options_.ca_file;
   transport_options.user_agent = "freshtoken-cli/" FRESHTOKEN_VERSION_STRING;
   transport_options.log = log_;
-  transport_ = make_curl_transport(transport_options);
+  transport_ = make_transport(transport_options);
   ClientConfig client;
   client.client_id = options_.client_id;
   auto server = discover_cached(transport_, options_.issuer, std::move(client));
@@ -340,7 +366,7 @@ int run_request(Context& context, const RequestOptions& options) {
                              request.method != "DELETE" && request.method != "OPTIONS";
   if (options.has_data) {
     request.body = options.data;
-  } else if (may_have_body && !is_tty(STDIN_FILENO)) {
+  } else if (may_have_body && !is_tty(Stream::in)) {
     request.body.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
   }
   if (!request.body.empty() && !request.headers.contains("Content-Type")) {

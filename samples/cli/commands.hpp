@@ -17,11 +17,18 @@
 
 namespace freshtoken::cli {
 
+// --store's name for the operating system's own store (default_secret_store()), the default.
+#if defined(_WIN32)
+inline constexpr const char* system_store = "credential-manager";
+#else
+inline constexpr const char* system_store = "libsecret";
+#endif
+
 struct GlobalOptions {
   std::string issuer;
   std::string client_id = "freshtoken-demo";
   std::string scope = "openid profile api";
-  std::string store = "libsecret";  // libsecret | file:PATH | memory
+  std::string store = system_store;  // system_store | file:PATH | memory
   std::string ca_file;
   bool verbose = false;
 };

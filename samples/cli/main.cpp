@@ -25,6 +25,9 @@ int main(int argc, char** argv) {
       "freshtoken-cli: call OAuth-protected HTTP APIs; the session is kept in the "
       "secret store and refreshed as needed."};
   app.require_subcommand(1);
+  // CLI11 reads "/name" as an option on Windows by default; here "/api/me" is a path on the
+  // issuer, everywhere. Set before the subcommands are added, which inherit it.
+  app.allow_windows_style_options(false);
   app.set_version_flag("--version", "freshtoken-cli " FRESHTOKEN_VERSION_STRING);
   // Global options are accepted after the command too ("get /api/me -v").
   app.fallthrough();
@@ -34,9 +37,10 @@ int main(int argc, char** argv) {
       ->envname("FRESHTOKEN_CLIENT_ID")
       ->capture_default_str();
   app.add_option("--scope", globals.scope, "Scopes asked for at sign-in")->capture_default_str();
-  app.add_option("--store", globals.store, "Where the session is kept: libsecret|file:PATH|memory")
+  const std::string store_choices = std::string(fc::system_store) + "|file:PATH|memory";
+  app.add_option("--store", globals.store, "Where the session is kept: " + store_choices)
       ->envname("FRESHTOKEN_STORE")
-      ->check(CLI::Validator(fc::check_store_spec, "libsecret|file:PATH|memory"))
+      ->check(CLI::Validator(fc::check_store_spec, store_choices))
       ->capture_default_str();
   app.add_option("--ca-file", globals.ca_file, "Extra CA bundle (PEM) to trust")
       ->check(CLI::ExistingFile);
@@ -45,7 +49,8 @@ int main(int argc, char** argv) {
 
   auto* login = app.add_subcommand("login", "Sign in (default: browser when there is a display)");
   auto* device = login->add_flag("--device", "Device flow: show a code to enter elsewhere");
-  auto* browser = login->add_flag("--browser", "Browser flow: open $BROWSER or xdg-open");
+  auto* browser =
+      login->add_flag("--browser", "Browser flow: open $BROWSER, else the system browser");
   device->excludes(browser);
 
   app.add_subcommand("status",
