@@ -17,8 +17,8 @@ class TempDir {
     // The user's own %TEMP%; create_directory fails on a name that exists, so try again.
     std::random_device random;
     for (int attempt = 0; attempt < 100 && path_.empty(); ++attempt) {
-      auto candidate = std::filesystem::temp_directory_path() /
-                       ("freshtoken-test." + std::to_string(random()));
+      auto candidate =
+          std::filesystem::temp_directory_path() / ("freshtoken-test." + std::to_string(random()));
       std::error_code ec;
       if (std::filesystem::create_directory(candidate, ec)) path_ = candidate;
     }
