@@ -153,8 +153,8 @@ Result<Response> DesktopClient::send(const Request& request) {
   if (auto ready = impl_->sign_in(true); !ready) return ready.error();
   auto response = impl_->http->send(request);
   // The stored refresh token was rejected while this request was under way (a 401's refresh):
-  // the session has erased it, so a sign-in follows; a streamed body is spent and cannot go
-  // again.
+  // the session has erased it, so a sign-in follows. A streamed body may be spent already and
+  // must not go twice (HttpClient returns such a request's 401 without a refresh anyway).
   if (!response && response.error().code() == ErrorCode::login_required &&
       request.body_replayable()) {
     if (auto ready = impl_->sign_in(true); !ready) return ready.error();

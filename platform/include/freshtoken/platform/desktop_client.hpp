@@ -26,14 +26,14 @@
 /// When it signs in: get(), send() and the other calls, and token(), run the interactive
 /// sign-in first when the session has no sign-in (nothing stored, or the stored refresh token
 /// was rejected), then go on with the new tokens; a stored sign-in is resumed without one. A
-/// call that failed with login_required after it was sent (the refresh token was rejected while
-/// a 401 was being retried) signs in and is sent once more, unless its body is streamed (such a
-/// request cannot be replayed: the login_required error is returned, and the next call signs
-/// in). A store that cannot be read (a locked keyring) is an error (storage_unavailable or
-/// storage), never a reason to sign in. One interactive sign-in runs at a time: threads that
-/// need one meanwhile wait for it and use its result. With sign_in_when_needed = false nothing
-/// signs in implicitly: the calls fail with login_required and the application calls
-/// sign_in() itself (from a button, say, so that the browser never opens unasked).
+/// call whose refresh token was rejected while it was under way (a 401, then invalid_grant)
+/// signs in and is sent once more. A request with a streamed body is never sent twice: its 401
+/// is returned as HttpClient returns it, and the next call signs in. A store that cannot be read (a
+/// locked keyring) is an error (storage_unavailable or storage), never a reason to sign in. One
+/// interactive sign-in runs at a time: threads that need one meanwhile wait for it and use its
+/// result. With sign_in_when_needed = false nothing signs in implicitly: the calls fail with
+/// login_required and the application calls sign_in() itself (from a button, say, so that the
+/// browser never opens unasked).
 ///
 /// Errors are freshtoken::Error, as everywhere: config from create() for missing options,
 /// whatever discovery returns, the sign-in flow's errors (timeout, cancelled, login_required,
