@@ -3,32 +3,22 @@
 // (sign in first with: freshtoken-cli --issuer URL login). Usage: example ISSUER
 #include <iostream>
 
-#include <freshtoken/authorization_server.hpp>
-#include <freshtoken/http_client.hpp>
-#include <freshtoken/platform/secret_stores.hpp>
-#include <freshtoken/session.hpp>
-#include <freshtoken/transport.hpp>
+#include <freshtoken/platform/desktop_client.hpp>
 
 int main(int argc, char** argv) {
   if (argc != 2) return std::cerr << "usage: " << argv[0] << " ISSUER\n", 2;
-  const std::string issuer = argv[1];
 
-  auto transport = freshtoken::make_transport();
-  freshtoken::ClientConfig client;
-  client.client_id = "freshtoken-demo";
-  auto server = freshtoken::AuthorizationServer::discover(transport, issuer, client);
-  if (!server) return std::cerr << server.error().to_string() << '\n', 1;
+  freshtoken::DesktopClientOptions options;
+  options.issuer = argv[1];
+  options.client_id = "freshtoken-demo";
+  options.service = "freshtoken-cli";         // where freshtoken-cli keeps its session
+  options.sign_in_when_needed = false;        // no browser from here: freshtoken-cli signs in
+  options.policy.background_refresh = false;  // a short-lived program (see docs/guide.md)
+  auto app = freshtoken::DesktopClient::create(options);
+  if (!app) return std::cerr << app.error().to_string() << '\n', 1;
 
-  freshtoken::SessionOptions options;
-  options.server = *server;
-  options.store = freshtoken::default_secret_store();  // libsecret on Linux
-  options.service = "freshtoken-cli";                  // where freshtoken-cli keeps its session
-  options.account = issuer + "|freshtoken-demo";
-  auto session = freshtoken::Session::create(std::move(options)).value();
-
-  // The client attaches the access token, refreshes it when needed, retries once after a 401.
-  freshtoken::HttpClient http(transport, session);
-  auto response = http.get(issuer + "/api/me");
+  // Attaches the access token, refreshes it when needed, retries once after a 401.
+  auto response = (*app)->get(options.issuer + "/api/me");
   if (!response) {  // e.g. login_required: nobody has signed in yet
     std::cerr << response.error().to_string() << '\n';
     return 1;

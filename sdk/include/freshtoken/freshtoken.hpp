@@ -1,6 +1,7 @@
 /// @file
-/// The whole public API of the freshtoken SDK in one include. Secret stores live in the
-/// platform library: freshtoken/platform/secret_stores.hpp.
+/// The whole public API of the freshtoken SDK in one include. The secret stores and
+/// DesktopClient (the common case in a few lines, on the default store) live in the platform
+/// library: freshtoken/platform/secret_stores.hpp, freshtoken/platform/desktop_client.hpp.
 #pragma once
 
 #include "freshtoken/authorization_server.hpp"
