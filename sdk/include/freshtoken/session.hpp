@@ -45,10 +45,11 @@
 ///
 /// Thread safety: every method may be called from any thread at any time. No lock is held
 /// across network I/O; callers whose token is still valid never wait for a refresh. Events
-/// and log lines are delivered outside the Session's locks, possibly on the Session's own
-/// background thread, until ~Session returns. A listener may call token() (it gets the new
-/// token at once after `refreshed`) but it is never made to wait for another refresh from
-/// there: that call fails with ErrorCode::config instead of deadlocking.
+/// and log lines are delivered outside the Session's locks, on the Session's own background
+/// thread (refresh events) or on the thread whose call caused them (sign_in, sign_out), until
+/// ~Session returns; see SessionEventKind and SessionSubscription. A listener may call token() (it
+/// gets the new token at once after `refreshed`) but it is never made to wait for another refresh
+/// from there: that call fails with ErrorCode::config instead of deadlocking.
 #pragma once
 
 #include <chrono>
