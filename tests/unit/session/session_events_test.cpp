@@ -152,10 +152,10 @@ TEST_F(SessionTest, ASubscriptionMayOutliveItsSession) {
 
 TEST_F(SessionTest, UnsubscribeWaitsForACallOfTheListenerRunningOnAnotherThread) {
   serve_tokens();
-  auto session = signed_in_session(100s);
   Gate entered;
   Gate release;
   std::atomic<bool> finished{false};
+  auto session = signed_in_session(100s);
   auto subscription = session->subscribe([&](const SessionEvent& e) {
     if (e.kind != SessionEventKind::refreshed) return;
     entered.open();
@@ -206,10 +206,11 @@ TEST_F(SessionTest, AListenerMayUnsubscribeItselfWithoutDeadlocking) {
 // waiting for the other's call would deadlock.
 TEST_F(SessionTest, ListenersUnsubscribingEachOtherFromTwoThreadsDoNotDeadlock) {
   serve_tokens();
-  auto session = signed_in_session(100s);
+  // Before the session, which joins its thread when it goes: the gates outlive every open().
   Gate in_refreshed;
   Gate in_signed_out;
   Gate refreshed_done;
+  auto session = signed_in_session(100s);
   Session::Subscription on_refreshed;
   Session::Subscription on_signed_out;
   on_refreshed = session->subscribe([&](const SessionEvent& e) {
