@@ -45,10 +45,11 @@
 ///
 /// Thread safety: every method may be called from any thread at any time. No lock is held
 /// across network I/O; callers whose token is still valid never wait for a refresh. Events
-/// and log lines are delivered outside the Session's locks, possibly on the Session's own
-/// background thread, until ~Session returns. A listener may call token() (it gets the new
-/// token at once after `refreshed`) but it is never made to wait for another refresh from
-/// there: that call fails with ErrorCode::config instead of deadlocking.
+/// and log lines are delivered outside the Session's locks, on the Session's own background
+/// thread (refresh events) or on the thread whose call caused them (sign_in, sign_out), until
+/// ~Session returns; see SessionEventKind and SessionSubscription. A listener may call token() (it
+/// gets the new token at once after `refreshed`) but it is never made to wait for another refresh
+/// from there: that call fails with ErrorCode::config instead of deadlocking.
 #pragma once
 
 #include <chrono>
@@ -57,6 +58,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "freshtoken/authorization_server.hpp"
 #include "freshtoken/clock.hpp"
@@ -130,19 +133,96 @@ struct SessionStatus {
   std::optional<std::chrono::system_clock::time_point> access_token_expires_at;
 };
 
-/// What a SessionEvent reports.
+/// What a SessionEvent reports. Whenever the access token the Session serves changes, one of
+/// signed_in, refreshed or adopted says how it got there; whenever it stops serving one for
+/// good, one of signed_out, signed_out_elsewhere or login_required says why.
+///
+/// A Session reads the store on first use, before each refresh and when it saves a refresh's
+/// answer; that is when it notices what another process did. Between refreshes (a token still
+/// valid) another process's refresh, sign-in or sign-out goes unseen until this Session's own
+/// next refresh. The first read of the store reports nothing: status() says what it found.
 enum class SessionEventKind {
-  refreshed,       ///< a new access token is being served
-  refresh_failed,  ///< a refresh gave up; error says why (its class: code, oauth, http_status)
-  login_required,  ///< the refresh token was rejected and erased; only a new sign-in helps
-  store_failed,    ///< saving the tokens failed; the session goes on with them in memory
+  /// This Session refreshed: the token endpoint just issued the access token now served.
+  refreshed,
+  /// A refresh gave up; error says why (its class: code, oauth, http_status). A still-valid
+  /// access token keeps being served.
+  refresh_failed,
+  /// The server rejected the refresh token and it was erased; only a new sign-in helps.
+  login_required,
+  /// Saving the tokens failed; the session goes on with them in memory.
+  store_failed,
+  /// The Session serves tokens that another process (or another Session of the account) saved
+  /// to the store, having refreshed or signed in there; found when this Session went to refresh.
+  adopted,
+  /// sign_in() on this Session installed new tokens (reported even when saving them failed:
+  /// they are served from memory, and store_failed comes first).
+  signed_in,
+  /// sign_out() on this Session forgot the tokens (reported even when there were none).
+  signed_out,
+  /// The store no longer holds the account's record (another process signed out, or the entry
+  /// was removed): this Session dropped its tokens too; only a new sign-in helps.
+  signed_out_elsewhere,
 };
+
+/// The kind's name as spelled in the enum, e.g. "signed_out_elsewhere".
+FRESHTOKEN_API std::string_view to_string(SessionEventKind kind);
 
 /// Something that happened to a Session, delivered to its subscribers.
 struct SessionEvent {
   /// What happened.
-  SessionEventKind kind;
-  std::optional<Error> error;  ///< set for refresh_failed, login_required and store_failed
+  SessionEventKind kind = SessionEventKind::refreshed;
+  /// Set for refresh_failed, login_required, store_failed and signed_out_elsewhere.
+  std::optional<Error> error;
+  /// When it happened, on the Session's clock (SessionOptions::clock).
+  std::chrono::system_clock::time_point at{};
+  /// The Session's account (SessionOptions::account); no secret.
+  std::string account;
+};
+
+namespace detail {
+class SessionEvents;
+}  // namespace detail
+
+/// A listener's subscription to a Session's events (from Session::subscribe). Destroying it,
+/// assigning to it or calling unsubscribe() unsubscribes; detach() instead keeps the listener
+/// for the Session's lifetime. Movable, not copyable; one handle is used by one thread at a
+/// time. It does not keep the Session alive, and may outlive it.
+///
+/// A listener running while it is unsubscribed: unsubscribing returns once no call of that
+/// listener is under way, and it is never called again after that; calls on the unsubscribing
+/// thread itself are the exception. From inside a listener of the same Session (on the thread
+/// running it), unsubscribing does not wait at all, since waiting could deadlock (on the caller
+/// itself, or on a listener that is waiting for the caller): the listener is not called again,
+/// but a call of it already running on another thread may still be finishing.
+class FRESHTOKEN_API SessionSubscription {
+ public:
+  /// Refers to no listener.
+  SessionSubscription() = default;
+  SessionSubscription(const SessionSubscription&) = delete;
+  SessionSubscription& operator=(const SessionSubscription&) = delete;
+  /// Takes over `other`'s listener; `other` then refers to none.
+  SessionSubscription(SessionSubscription&& other) noexcept;
+  /// Unsubscribes this handle's listener, then takes over `other`'s.
+  SessionSubscription& operator=(SessionSubscription&& other) noexcept;
+  /// Unsubscribes (see the class comment for a listener that is running).
+  ~SessionSubscription();
+
+  /// Stops calling the listener (see the class comment for a listener that is running). Does
+  /// nothing when the handle refers to no listener or the Session is gone.
+  void unsubscribe() noexcept;
+  /// Lets go of the listener without unsubscribing it: it is called until the Session is
+  /// destroyed. The handle then refers to no listener.
+  void detach() noexcept;
+  /// Whether the handle refers to a listener (not unsubscribed, detached or moved from).
+  bool active() const noexcept { return id_ != 0; }
+
+ private:
+  friend class Session;
+  SessionSubscription(std::weak_ptr<detail::SessionEvents> events, std::size_t id) noexcept
+      : events_(std::move(events)), id_(id) {}
+
+  std::weak_ptr<detail::SessionEvents> events_;
+  std::size_t id_ = 0;
 };
 
 /// The single source of a fresh access token for one signed-in account. Refresh, storage,
@@ -183,13 +263,18 @@ class FRESHTOKEN_API Session : public TokenSource {
   /// storage_unavailable when the store cannot be read (a locked keyring is not "signed out").
   Result<SessionStatus> status() const;
 
-  /// Identifies a listener for unsubscribe().
-  using Subscription = std::size_t;
-  /// The listener is called for every event until unsubscribed (a call already under way may
-  /// still complete after unsubscribe returns). Exceptions it throws are swallowed.
-  Subscription subscribe(std::function<void(const SessionEvent&)> listener);
-  /// Stops calling that listener; unknown ids are ignored.
-  void unsubscribe(Subscription subscription);
+  /// A listener's subscription; see SessionSubscription.
+  using Subscription = SessionSubscription;
+  /// Calls `listener` for every event of this Session until the returned handle unsubscribes
+  /// (or, after detach(), until the Session is destroyed). Keep the handle: dropping it
+  /// unsubscribes at once. Listeners run outside the Session's locks, on its background thread
+  /// or on the thread whose call caused the event (sign_in, sign_out, token); one event reaches
+  /// the listeners one after another, in the order they subscribed. Exceptions a listener
+  /// throws are swallowed (and logged).
+  [[nodiscard]] Subscription subscribe(std::function<void(const SessionEvent&)> listener);
+  /// The same as subscription.unsubscribe(), for a handle from this Session; a handle of
+  /// another Session, or one that refers to no listener, is left alone.
+  void unsubscribe(Subscription& subscription);
 
  private:
   class FRESHTOKEN_NO_EXPORT Impl;

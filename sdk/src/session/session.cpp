@@ -36,6 +36,19 @@ void Session::Impl::stop() {
   }
 }
 
+SessionEvent Session::Impl::event(SessionEventKind kind, std::optional<Error> error) const {
+  SessionEvent event;
+  event.kind = kind;
+  event.error = std::move(error);
+  event.at = options_.clock->now();
+  event.account = options_.account;
+  return event;
+}
+
+void Session::Impl::emit(const Events& events) {
+  events_->emit(events, [this](LogLevel l, const std::string& m) { log(l, m); });
+}
+
 void Session::Impl::log(LogLevel level, const std::string& message) const {
   if (!options_.log) return;
   try {
@@ -221,15 +234,18 @@ Result<void> Session::Impl::sign_in(TokenSet tokens) {
     pause_until_ = TimePoint{};
     loaded_.store(true, std::memory_order_release);
   }
+  Events events;
   if (!saved) {
     log(LogLevel::error, "signed in, but the tokens could not be saved to " + store_.describe() +
                              ": " + saved.error().to_string());
-    events_.emit({SessionEvent{SessionEventKind::store_failed, saved.error()}},
-                 [this](LogLevel l, const std::string& m) { log(l, m); });
-    return saved;
+    events.push_back(event(SessionEventKind::store_failed, saved.error()));
+  } else {
+    log(LogLevel::info,
+        "signed in, refresh token " + fingerprint + " saved to " + store_.describe());
   }
-  log(LogLevel::info, "signed in, refresh token " + fingerprint + " saved to " + store_.describe());
-  return {};
+  events.push_back(event(SessionEventKind::signed_in));
+  emit(events);
+  return saved;
 }
 
 Result<void> Session::Impl::sign_out() {
@@ -272,6 +288,8 @@ Result<void> Session::Impl::sign_out() {
     }
   }
   flight_done_.notify_all();
+  // Reported once nothing is served any more; the revocation below may take a while.
+  emit({event(SessionEventKind::signed_out)});
 
   const bool revoke_refresh = !refresh_token.empty();
   const Secret& to_revoke = revoke_refresh ? refresh_token : access_token;
@@ -357,7 +375,7 @@ void Session::Impl::run_flight(const std::shared_ptr<Flight>& flight) {
   }
   // Delivered before the waiters are released: when token() returns a refresh's outcome,
   // listeners have heard about it.
-  events_.emit(events, [this](LogLevel l, const std::string& m) { log(l, m); });
+  emit(events);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     flight->done = true;
@@ -395,8 +413,68 @@ Result<void> Session::sign_in(TokenSet tokens) { return impl_->sign_in(std::move
 Result<void> Session::sign_out() { return impl_->sign_out(); }
 Result<SessionStatus> Session::status() const { return impl_->status(); }
 Session::Subscription Session::subscribe(std::function<void(const SessionEvent&)> listener) {
-  return impl_->subscribe(std::move(listener));
+  const auto& events = impl_->events();
+  return Subscription(events, events->subscribe(std::move(listener)));
 }
-void Session::unsubscribe(Subscription subscription) { impl_->unsubscribe(subscription); }
+void Session::unsubscribe(Subscription& subscription) {
+  if (subscription.events_.lock() == impl_->events()) subscription.unsubscribe();
+}
+
+// ---------------------------------------------------------------------------------------------
+// SessionSubscription
+
+SessionSubscription::SessionSubscription(SessionSubscription&& other) noexcept
+    : events_(std::move(other.events_)), id_(std::exchange(other.id_, 0)) {}
+
+SessionSubscription& SessionSubscription::operator=(SessionSubscription&& other) noexcept {
+  if (this != &other) {
+    unsubscribe();
+    events_ = std::move(other.events_);
+    id_ = std::exchange(other.id_, 0);
+  }
+  return *this;
+}
+
+SessionSubscription::~SessionSubscription() { unsubscribe(); }
+
+void SessionSubscription::unsubscribe() noexcept {
+  const std::size_t id = std::exchange(id_, 0);
+  const auto events = events_.lock();
+  events_.reset();
+  if (id == 0 || !events) return;
+  try {
+    events->unsubscribe(id);
+  } catch (...) {
+    // Only a failing mutex can throw here; the listener is then left subscribed until the
+    // Session goes.
+  }
+}
+
+void SessionSubscription::detach() noexcept {
+  id_ = 0;
+  events_.reset();
+}
+
+std::string_view to_string(SessionEventKind kind) {
+  switch (kind) {
+    case SessionEventKind::refreshed:
+      return "refreshed";
+    case SessionEventKind::refresh_failed:
+      return "refresh_failed";
+    case SessionEventKind::login_required:
+      return "login_required";
+    case SessionEventKind::store_failed:
+      return "store_failed";
+    case SessionEventKind::adopted:
+      return "adopted";
+    case SessionEventKind::signed_in:
+      return "signed_in";
+    case SessionEventKind::signed_out:
+      return "signed_out";
+    case SessionEventKind::signed_out_elsewhere:
+      return "signed_out_elsewhere";
+  }
+  return "unknown";
+}
 
 }  // namespace freshtoken

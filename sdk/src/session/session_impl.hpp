@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <system_error>
 #include <thread>
@@ -31,6 +32,11 @@ using Events = std::vector<SessionEvent>;
 
 inline Error cancelled_error() {
   return Error(ErrorCode::cancelled, "the session is shutting down");
+}
+
+inline Error signed_out_elsewhere_error() {
+  return Error(ErrorCode::login_required,
+               "the stored tokens were erased (signed out elsewhere); sign in again");
 }
 
 inline std::string whole_seconds(std::chrono::system_clock::duration d) {
@@ -81,10 +87,7 @@ class Session::Impl {
   Result<void> sign_in(TokenSet tokens);
   Result<void> sign_out();
   Result<SessionStatus> status();
-  Subscription subscribe(std::function<void(const SessionEvent&)> listener) {
-    return events_.subscribe(std::move(listener));
-  }
-  void unsubscribe(Subscription subscription) { events_.unsubscribe(subscription); }
+  const std::shared_ptr<detail::SessionEvents>& events() const { return events_; }
 
   std::weak_ptr<Impl> self_;  // set by Session; the worker thread keeps Impl alive with it
 
@@ -120,16 +123,23 @@ class Session::Impl {
   // Waits before retry number `retry` (from 0) of a transient failure; false when stopped.
   bool back_off(int retry, const Error& error);
   // No lock held: the record this session saw was erased during its refresh, which got
-  // `issued` in return for `used`. Revokes `issued` and reports login_required.
-  Result<void> signed_out_elsewhere(const Secret& used, const Secret& issued, Events& events);
+  // `issued` in return for `used` (signed_out_elsewhere is already reported). Revokes `issued`.
+  Result<void> signed_out_elsewhere(const Secret& used, const Secret& issued);
+  // An event of this session, stamped with its clock and account.
+  SessionEvent event(SessionEventKind kind, std::optional<Error> error = std::nullopt) const;
+  void emit(const Events& events);
 
   // --- store_mutex_ held ---
-  // Adopts `record` (what the store just returned) when another process saved it.
+  // Adopts `record` (what the store just returned) when another process saved it, and reports
+  // it as `adopted`.
   Adopt adopt_stored_locked(std::uint64_t epoch, Secret& refresh_token,
-                            Result<std::optional<StoredTokens>> record);
+                            Result<std::optional<StoredTokens>> record, Events& events);
+  // True when the store no longer holds the record this session last saw there (another
+  // process signed out): the tokens are dropped here too and signed_out_elsewhere reported.
+  bool erased_elsewhere_locked(const Result<std::optional<StoredTokens>>& record, Events& events);
   enum class Published { installed, dropped, erased_meanwhile };
   Published publish_locked(StoredTokens next, const Secret& used, std::uint64_t epoch,
-                           Result<void>& saved);
+                           Result<void>& saved, Events& events);
   Result<void> drop_tokens_locked(const Error& cause, const Secret& used, std::uint64_t epoch,
                                   Events& events);
 
@@ -138,7 +148,8 @@ class Session::Impl {
 
   SessionOptions options_;
   detail::AccountStore store_;
-  detail::SessionEvents events_;
+  // Shared with the subscription handles, which may outlive the session.
+  std::shared_ptr<detail::SessionEvents> events_ = std::make_shared<detail::SessionEvents>();
 
   // Serialises this session's store reads-for-adoption and all its writes, so that a
   // sign_in/sign_out cannot interleave with a refresh's save or erase.

@@ -7,11 +7,13 @@
 namespace freshtoken {
 
 using detail::cancelled_error;
+using detail::signed_out_elsewhere_error;
 using detail::to_stored;
 using detail::whole_seconds;
 
-Session::Impl::Adopt Session::Impl::adopt_stored_locked(
-    std::uint64_t epoch, Secret& refresh_token, Result<std::optional<StoredTokens>> record) {
+Session::Impl::Adopt Session::Impl::adopt_stored_locked(std::uint64_t epoch, Secret& refresh_token,
+                                                        Result<std::optional<StoredTokens>> record,
+                                                        Events& events) {
   if (!record || !*record) return Adopt::none;  // unreadable or gone: carry on with ours
   StoredTokens& stored = **record;
   const std::string fingerprint = stored.refresh_token.fingerprint();
@@ -28,7 +30,24 @@ Session::Impl::Adopt Session::Impl::adopt_stored_locked(
     result = need_locked(options_.clock->now()) == Need::none ? Adopt::fresh : Adopt::refresh_token;
   }
   log(LogLevel::info, "adopted the tokens another process saved, refresh token " + fingerprint);
+  events.push_back(event(SessionEventKind::adopted));
   return result;
+}
+
+bool Session::Impl::erased_elsewhere_locked(const Result<std::optional<StoredTokens>>& record,
+                                            Events& events) {
+  // Only a record this session saw there can have been erased; a store that never held one
+  // (a sign-in whose save failed) says nothing.
+  if (!record || *record || store_holds_.empty()) return false;
+  store_holds_ = Secret();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    current_.reset();
+    // Not "rejected": later calls say "not signed in".
+    login_required_ = false;
+  }
+  events.push_back(event(SessionEventKind::signed_out_elsewhere, signed_out_elsewhere_error()));
+  return true;
 }
 
 Result<void> Session::Impl::give_up(const Error& error, const Secret& refresh_token,
@@ -39,7 +58,7 @@ Result<void> Session::Impl::give_up(const Error& error, const Secret& refresh_to
   }
   log(LogLevel::error, "token refresh failed, refresh token " + refresh_token.fingerprint() +
                            " kept: " + error.to_string());
-  events.push_back(SessionEvent{SessionEventKind::refresh_failed, error});
+  events.push_back(event(SessionEventKind::refresh_failed, error));
   return error;
 }
 
@@ -81,7 +100,15 @@ Result<void> Session::Impl::refresh(Events& events) {
       // Another process of this account may have refreshed meanwhile.
       std::lock_guard<std::mutex> store_lock(store_mutex_);
       if (superseded(epoch)) return {};
-      const Adopt adopted = adopt_stored_locked(epoch, refresh_token, store_.load());
+      auto record = store_.load();
+      if (erased_elsewhere_locked(record, events)) {
+        log(LogLevel::warning,
+            "the stored tokens were erased (signed out elsewhere); refresh "
+            "token " +
+                refresh_token.fingerprint() + " dropped, not presented");
+        return signed_out_elsewhere_error();
+      }
+      const Adopt adopted = adopt_stored_locked(epoch, refresh_token, std::move(record), events);
       if (adopted == Adopt::fresh || adopted == Adopt::superseded) return {};
     }
 
@@ -97,7 +124,7 @@ Result<void> Session::Impl::refresh(Events& events) {
       // landed after our re-read) or signed in again: the stored token may still be good, and
       // it is not ours to erase.
       const Secret rejected = refresh_token;
-      const Adopt adopted = adopt_stored_locked(epoch, refresh_token, store_.load());
+      const Adopt adopted = adopt_stored_locked(epoch, refresh_token, store_.load(), events);
       if (adopted == Adopt::fresh || adopted == Adopt::superseded) return {};
       if (adopted == Adopt::refresh_token && !(refresh_token == rejected)) {
         if (reread_after_rejection) return {};  // the next call refreshes with it
@@ -134,25 +161,26 @@ Result<void> Session::Impl::publish(TokenSet response, const Secret& used, std::
   Published published;
   {
     std::lock_guard<std::mutex> store_lock(store_mutex_);
-    published = publish_locked(std::move(next), used, epoch, saved);
+    published = publish_locked(std::move(next), used, epoch, saved, events);
   }
   if (published == Published::dropped) return {};
-  if (published == Published::erased_meanwhile) return signed_out_elsewhere(used, issued, events);
+  if (published == Published::erased_meanwhile) return signed_out_elsewhere(used, issued);
   if (!saved) {
     log(LogLevel::error, "refreshed tokens could not be saved to " + store_.describe() +
                              " (kept in memory): " + saved.error().to_string());
-    events.push_back(SessionEvent{SessionEventKind::store_failed, saved.error()});
+    events.push_back(event(SessionEventKind::store_failed, saved.error()));
   }
   log(LogLevel::info, "refreshed access token, " + expires_in + ", refresh token " +
                           (rotated ? "rotated " : "kept ") + issued.fingerprint());
-  events.push_back(SessionEvent{SessionEventKind::refreshed, std::nullopt});
+  events.push_back(event(SessionEventKind::refreshed));
   return {};
 }
 
 // Saves and installs `next`, unless the response no longer counts: dropped when this session
 // signed in or out meanwhile or adopted another process's newer record instead.
 Session::Impl::Published Session::Impl::publish_locked(StoredTokens next, const Secret& used,
-                                                       std::uint64_t epoch, Result<void>& saved) {
+                                                       std::uint64_t epoch, Result<void>& saved,
+                                                       Events& events) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (epoch_ != epoch) return Published::dropped;
@@ -169,15 +197,9 @@ Session::Impl::Published Session::Impl::publish_locked(StoredTokens next, const 
   // this re-read to the save.
   const auto writing = lock_store_writes();
   auto record = store_.load();
-  if (record && !*record && !store_holds_.empty()) {
-    store_holds_ = Secret();
-    std::lock_guard<std::mutex> lock(mutex_);
-    current_.reset();
-    login_required_ = true;
-    return Published::erased_meanwhile;
-  }
+  if (erased_elsewhere_locked(record, events)) return Published::erased_meanwhile;
   Secret presented = used;
-  if (adopt_stored_locked(epoch, presented, std::move(record)) != Adopt::none) {
+  if (adopt_stored_locked(epoch, presented, std::move(record), events) != Adopt::none) {
     return Published::dropped;
   }
   // Saved before anyone can see the new access token: if the process dies right after, the
@@ -190,8 +212,7 @@ Session::Impl::Published Session::Impl::publish_locked(StoredTokens next, const 
   return Published::installed;
 }
 
-Result<void> Session::Impl::signed_out_elsewhere(const Secret& used, const Secret& issued,
-                                                 Events& events) {
+Result<void> Session::Impl::signed_out_elsewhere(const Secret& used, const Secret& issued) {
   // The sign-out revoked what it found in the store, which may be the token this refresh
   // presented but not the one it got back: that grant ends here too.
   std::string revoked = "not revoked (no revocation endpoint)";
@@ -203,11 +224,7 @@ Result<void> Session::Impl::signed_out_elsewhere(const Secret& used, const Secre
                              ", but the stored tokens were erased meanwhile (signed out "
                              "elsewhere): not saved; refresh token " +
                              issued.fingerprint() + " " + revoked);
-  Error error(ErrorCode::login_required,
-              "the stored tokens were erased during a refresh (signed out elsewhere); sign in "
-              "again");
-  events.push_back(SessionEvent{SessionEventKind::login_required, error});
-  return error;
+  return signed_out_elsewhere_error();
 }
 
 Result<void> Session::Impl::drop_tokens_locked(const Error& cause, const Secret& used,
@@ -230,7 +247,7 @@ Result<void> Session::Impl::drop_tokens_locked(const Error& cause, const Secret&
   error.with_http_status(cause.http_status());
   log(LogLevel::warning, "refresh token " + used.fingerprint() + " was rejected (" +
                              cause.to_string() + "); sign-in required");
-  events.push_back(SessionEvent{SessionEventKind::login_required, error});
+  events.push_back(event(SessionEventKind::login_required, error));
   return error;
 }
 

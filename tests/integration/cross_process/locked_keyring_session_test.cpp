@@ -56,7 +56,7 @@ class LockedKeyringSession : public testing::MockServerSessionTest {
 TEST_F(LockedKeyringSession, KeepsServingAndRefreshingInMemoryAndErasesNothing) {
   EventLog events;
   auto session = make_session();
-  session->subscribe([&](const SessionEvent& event) { events.record(event); });
+  auto subscription = session->subscribe([&](const SessionEvent& event) { events.record(event); });
   ASSERT_NO_FATAL_FAILURE(sign_in(*session));
   auto signed_in_entry = store_->load(kService, account());
   ASSERT_TRUE(signed_in_entry) << signed_in_entry.error().to_string();

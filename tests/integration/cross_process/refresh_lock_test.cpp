@@ -17,6 +17,7 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "freshtoken/platform/secret_stores.hpp"
 #include "mock_session_fixture.hpp"
@@ -124,13 +125,29 @@ class RefreshLockTest : public testing::MockServerSessionTest {
 
   // Both sessions ask for a token once their tokens expired: they get the same one, from one
   // refresh.
+  // a reports `refreshed`, b `adopted` (a new token it did not refresh itself).
   void expect_one_refresh_for_both(Session& a, Session& b) {
+    std::mutex mutex;
+    std::vector<std::string> heard_by_a;
+    std::vector<std::string> heard_by_b;
+    auto listen = [&](Session& session, std::vector<std::string>& heard) {
+      return session.subscribe([&mutex, &heard](const SessionEvent& event) {
+        std::lock_guard<std::mutex> lock(mutex);
+        heard.emplace_back(to_string(event.kind));
+      });
+    };
+    auto subscribed_a = listen(a, heard_by_a);
+    auto subscribed_b = listen(b, heard_by_b);
     auto from_a = a.token();
     ASSERT_TRUE(from_a) << from_a.error().to_string();
     auto from_b = b.token();
     ASSERT_TRUE(from_b) << from_b.error().to_string();
     EXPECT_TRUE(*from_a == *from_b);
     EXPECT_EQ(refresh_grants(), 1);
+    // Delivered before token() returned the refresh's outcome.
+    std::lock_guard<std::mutex> lock(mutex);
+    EXPECT_EQ(heard_by_a, std::vector<std::string>{"refreshed"});
+    EXPECT_EQ(heard_by_b, std::vector<std::string>{"adopted"});
   }
 
   // A new Session of the account (a third process) starts with what the store holds.
@@ -220,6 +237,9 @@ TEST_F(RefreshLockTest, ASignOutElsewhereWhileARefreshAnswerIsInFlightIsNotUndon
   auto a = make_session();
   auto b = make_session();  // another process of the account: sign_out takes no refresh lock
   sign_in(*a);
+  std::vector<std::string> heard_by_a;  // written on a's thread before its token() returns
+  auto subscribed = a->subscribe(
+      [&heard_by_a](const SessionEvent& event) { heard_by_a.emplace_back(to_string(event.kind)); });
   // Rotated at the server, the answer still on its way.
   mock::Fault fault = testing::token_fault(mock::FaultKind::commit_then_delay);
   fault.delay_ms = 1000;
@@ -230,6 +250,8 @@ TEST_F(RefreshLockTest, ASignOutElsewhereWhileARefreshAnswerIsInFlightIsNotUndon
   ASSERT_EQ(refresh_grants(), 1);
   ASSERT_TRUE(b->sign_out());
   auto token = refreshing.get();
+  // Delivered before token() returned the refresh's outcome.
+  EXPECT_EQ(heard_by_a, std::vector<std::string>{"signed_out_elsewhere"});
   ASSERT_FALSE(token);
   EXPECT_EQ(token.error().code(), ErrorCode::login_required) << token.error().to_string();
   EXPECT_FALSE(a->status()->signed_in);

@@ -131,20 +131,6 @@ Result<TokenSet> mock_sign_in_tokens(Transport& transport, const std::string& is
   return tokens;
 }
 
-std::string event_name(SessionEventKind kind) {
-  switch (kind) {
-    case SessionEventKind::refreshed:
-      return "refreshed";
-    case SessionEventKind::refresh_failed:
-      return "refresh_failed";
-    case SessionEventKind::login_required:
-      return "login_required";
-    case SessionEventKind::store_failed:
-      return "store_failed";
-  }
-  return "other";
-}
-
 int run(const Args& args) {
   auto store = make_store(args.store);
   if (!store) return usage("--store must be file:DIR or libsecret");
@@ -172,9 +158,9 @@ int run(const Args& args) {
   std::mutex events_mutex;
   std::map<std::string, int> events;
   auto session = Session::create(options).value();
-  session->subscribe([&](const SessionEvent& event) {
+  auto subscription = session->subscribe([&](const SessionEvent& event) {
     std::lock_guard<std::mutex> lock(events_mutex);
-    ++events[event_name(event.kind)];
+    ++events[std::string(to_string(event.kind))];
   });
 
   std::string sign_in = "skipped";

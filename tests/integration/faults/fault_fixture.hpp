@@ -139,10 +139,12 @@ class FaultMatrixTest : public testing::MockServerSessionTest {
     SessionOptions o = session_options();
     o.log = sink();
     auto session = Session::create(o).value();
-    session->subscribe([this](const SessionEvent& event) {
-      std::lock_guard<std::mutex> lock(log_mutex_);
-      events_.push_back(event);
-    });
+    session
+        ->subscribe([this](const SessionEvent& event) {
+          std::lock_guard<std::mutex> lock(log_mutex_);
+          events_.push_back(event);
+        })
+        .detach();
     return session;
   }
 

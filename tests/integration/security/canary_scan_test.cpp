@@ -155,9 +155,11 @@ TEST_F(CanaryScanTest, NoTokenCodeOrClientSecretReachesAnyLogOrErrorMessage) {
   SessionOptions so = session_options(policy);
   so.log = sink("session");
   auto session = Session::create(so).value();
-  session->subscribe([this](const SessionEvent& event) {
-    if (event.error) seen(*event.error);
-  });
+  session
+      ->subscribe([this](const SessionEvent& event) {
+        if (event.error) seen(*event.error);
+      })
+      .detach();
   ASSERT_TRUE(session->sign_in(std::move(*signed_in)));
   HttpClientOptions ho;
   ho.log = sink("client");

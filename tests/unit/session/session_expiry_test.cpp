@@ -92,7 +92,7 @@ TEST_F(SessionTest, JitteredSoftPointStaysWithinItsBounds) {
     auto options = this->options(policy);
     options.account = "account-" + std::to_string(i);
     sessions.push_back(Session::create(options).value());
-    sessions.back()->subscribe([this](const SessionEvent& e) { events_.record(e); });
+    sessions.back()->subscribe([this](const SessionEvent& e) { events_.record(e); }).detach();
     ASSERT_TRUE(sessions.back()->sign_in(tokens(100s)));
   }
   clock_->advance(75s - 1ms);

@@ -211,7 +211,8 @@ TEST_F(SessionRefreshOnHoldTest, ASignOutElsewhereDuringTheRefreshIsNotUndone) {
   EXPECT_EQ(token.error().code(), ErrorCode::login_required);
   EXPECT_EQ(stored_refresh_token(), "(none)");
   EXPECT_FALSE(session->status()->signed_in);
-  EXPECT_EQ(events_.count(SessionEventKind::login_required), 1u);
+  EXPECT_EQ(events_.count(SessionEventKind::signed_out_elsewhere), 1u);
+  EXPECT_EQ(events_.count(SessionEventKind::login_required), 0u);
   // The sign-out revoked what was stored (rt-0); the token this refresh got back is revoked
   // here, so the grant does not outlive the sign-out.
   std::vector<std::string> revoked;
@@ -244,12 +245,14 @@ TEST_F(SessionTest, DroppingTheLastReferenceInsideAListenerIsSafe) {
   auto holder = std::make_shared<std::shared_ptr<Session>>(session);
   // Shared: the session's thread still touches it after the test has seen it open.
   auto done = std::make_shared<Gate>();
-  (*holder)->subscribe([holder, done](const SessionEvent& e) {
-    if (e.kind == SessionEventKind::refreshed) {
-      holder->reset();  // the last reference, on the session's own thread
-      done->open();
-    }
-  });
+  (*holder)
+      ->subscribe([holder, done](const SessionEvent& e) {
+        if (e.kind == SessionEventKind::refreshed) {
+          holder->reset();  // the last reference, on the session's own thread
+          done->open();
+        }
+      })
+      .detach();
   clock_->advance(85s);
   ASSERT_TRUE(session->token());
   session.reset();
@@ -260,7 +263,7 @@ TEST_F(SessionTest, ListenersMayCallTokenWithoutDeadlocking) {
   std::atomic<int> served_after_refresh{0};
   std::atomic<int> refused_while_failing{0};
   std::shared_ptr<Session> session = signed_in_session(100s);
-  session->subscribe([&](const SessionEvent& e) {
+  auto subscription = session->subscribe([&](const SessionEvent& e) {
     auto token = session->token();
     if (e.kind == SessionEventKind::refreshed && token && token->reveal() == "at-1") {
       ++served_after_refresh;

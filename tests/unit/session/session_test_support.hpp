@@ -154,7 +154,8 @@ class SessionTest : public ::testing::Test {
 
   std::shared_ptr<Session> make_session(RefreshPolicy policy = test_policy()) {
     auto session = Session::create(options(policy)).value();
-    session->subscribe([this](const SessionEvent& e) { events_.record(e); });
+    // Detached: the recorder outlives every session of a test.
+    session->subscribe([this](const SessionEvent& e) { events_.record(e); }).detach();
     return session;
   }
 
