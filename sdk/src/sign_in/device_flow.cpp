@@ -66,9 +66,11 @@ Result<TokenSet> sign_in_with_device(const AuthorizationServer& server,
   seconds lifetime =
       authorization.expires_in > seconds(0) ? authorization.expires_in : seconds(30 * 60);
   const auto code_expiry = clock->now() + lifetime;
-  // The caller's timeout counts from the call, on the same clock as the code's expiry.
+  // The caller's timeout counts from the call, on the same clock as the code's expiry. Compared
+  // in milliseconds: a huge timeout must not overflow the clock's finer duration.
   const bool caller_limit_first =
-      options.timeout > milliseconds(0) && called_at + options.timeout < code_expiry;
+      options.timeout > milliseconds(0) &&
+      options.timeout < std::chrono::duration_cast<milliseconds>(code_expiry - called_at);
   const auto deadline = caller_limit_first ? called_at + options.timeout : code_expiry;
   milliseconds interval = std::max(milliseconds(authorization.interval), kMinInterval);
   milliseconds next_wait = interval;

@@ -209,14 +209,18 @@ TEST_F(DeviceFlowTest, TimeoutEndsTheWaitBeforeTheCodeExpires) {
 }
 
 TEST_F(DeviceFlowTest, TimeoutLongerThanTheCodesLifeEndsAtTheCodesExpiry) {
-  start(/*expires_in=*/10, /*interval=*/5);
-  options_.timeout = std::chrono::minutes(5);
-  auto result = sign_in_while_pending();
-  ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().code(), ErrorCode::timeout);
-  EXPECT_NE(result.error().message().find("device code expired"), std::string::npos)
-      << result.error().message();
-  EXPECT_EQ(clock_->now(), kStart + seconds(10));
+  for (milliseconds timeout : {milliseconds(std::chrono::minutes(5)), milliseconds::max()}) {
+    clock_->set(kStart);
+    sleeps_.clear();
+    start(/*expires_in=*/10, /*interval=*/5);
+    options_.timeout = timeout;
+    auto result = sign_in_while_pending();
+    ASSERT_FALSE(result);
+    EXPECT_EQ(result.error().code(), ErrorCode::timeout);
+    EXPECT_NE(result.error().message().find("device code expired"), std::string::npos)
+        << result.error().message();
+    EXPECT_EQ(clock_->now(), kStart + seconds(10));
+  }
 }
 
 TEST_F(DeviceFlowTest, ShortTimeoutWithTheRealSleepEndsTheSignIn) {
