@@ -224,7 +224,7 @@ TEST_F(DeviceFlowTest, TimeoutLongerThanTheCodesLifeEndsAtTheCodesExpiry) {
 }
 
 TEST_F(DeviceFlowTest, ShortTimeoutWithTheRealSleepEndsTheSignIn) {
-  start(/*expires_in=*/600, /*interval=*/3600);
+  start(/*expires_in=*/3, /*interval=*/3600);  // an hour between polls, a code that lives 3 s
   options_.sleep = nullptr;
   server_ = std::make_shared<AuthorizationServer>(transport_, server_->metadata(),
                                                   ClientConfig{"cli", Secret(), ClientAuth::none});
@@ -232,6 +232,8 @@ TEST_F(DeviceFlowTest, ShortTimeoutWithTheRealSleepEndsTheSignIn) {
   auto result = sign_in_with_device(*server_, options_);
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().code(), ErrorCode::timeout);
+  EXPECT_NE(result.error().message().find("timed out after 50 ms"), std::string::npos)
+      << result.error().message();
   EXPECT_EQ(transport_->request_count(), 1u) << "no poll after the timeout";
 }
 
