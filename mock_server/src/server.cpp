@@ -155,4 +155,19 @@ IssuedTokens MockServer::issue_tokens(const std::string& user, const std::string
   return impl_->state().issue_tokens(user, client_id, scope, access_token_ttl);
 }
 
+freshtoken::TokenSet MockServer::sign_in(
+    const std::string& user, const std::string& client_id, const std::string& scope,
+    std::optional<std::chrono::system_clock::time_point> received_at) {
+  IssuedTokens issued = impl_->state().issue_tokens(user, client_id, scope, std::nullopt);
+  freshtoken::TokenSet tokens;
+  tokens.access_token = freshtoken::Secret(std::move(issued.access_token));
+  tokens.token_type = issued.token_type;
+  tokens.issued_at = received_at.value_or(std::chrono::system_clock::now());
+  tokens.expires_at = tokens.issued_at + issued.expires_in;
+  tokens.refresh_token = freshtoken::Secret(std::move(issued.refresh_token));
+  tokens.scope = std::move(issued.scope);
+  tokens.id_token = freshtoken::Secret(std::move(issued.id_token));
+  return tokens;
+}
+
 }  // namespace freshtoken::mock

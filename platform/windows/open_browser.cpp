@@ -1,12 +1,15 @@
-// launch_browser on Windows: $BROWSER with CreateProcessW when it is set, else ShellExecuteW,
-// which opens the URL in the user's default browser.
+// launch_browser on Windows: each $BROWSER candidate (separated by ';') in turn with
+// CreateProcessW when it is set, else ShellExecuteW, which opens the URL in the user's default
+// browser.
 #include <windows.h>
 // after windows.h, which it needs
 #include <shellapi.h>
 
 #include <cstdlib>
 #include <string>
+#include <vector>
 
+#include "sign_in/browser_command.hpp"
 #include "sign_in/launch_browser.hpp"
 
 namespace freshtoken::detail {
@@ -41,12 +44,34 @@ std::wstring quoted(const std::wstring& argument) {
   return out;
 }
 
+// Starts `command` without waiting for it; 0 or GetLastError() of the failure.
+DWORD spawn(const BrowserCommand& command) {
+  std::wstring command_line;
+  for (const auto& argument : command) {
+    if (!command_line.empty()) command_line += L' ';
+    command_line += quoted(widen(argument));
+  }
+  STARTUPINFOW startup{};
+  startup.cb = sizeof startup;
+  PROCESS_INFORMATION process{};
+  // No inherited handles: the browser must not read our stdin or write into our stdout.
+  if (!CreateProcessW(nullptr, command_line.data(), nullptr, nullptr, FALSE, CREATE_NO_WINDOW,
+                      nullptr, nullptr, &startup, &process)) {
+    return GetLastError();
+  }
+  CloseHandle(process.hThread);
+  CloseHandle(process.hProcess);
+  return 0;
+}
+
 }  // namespace
 
 Result<void> launch_browser(const std::string& url) {
-  const std::wstring wide_url = widen(url);
   const char* from_env = std::getenv("BROWSER");
-  if (from_env == nullptr || *from_env == '\0') {
+  const std::vector<BrowserCommand> candidates =
+      parse_browser_commands(from_env ? from_env : "", url, ';');
+  if (candidates.empty()) {
+    const std::wstring wide_url = widen(url);
     auto result = reinterpret_cast<INT_PTR>(
         ShellExecuteW(nullptr, L"open", wide_url.c_str(), nullptr, nullptr, SW_SHOWNORMAL));
     if (result <= 32) {
@@ -55,20 +80,15 @@ Result<void> launch_browser(const std::string& url) {
     }
     return {};
   }
-  const std::string program = from_env;
-  std::wstring command_line = quoted(widen(program)) + L" " + quoted(wide_url);
-  STARTUPINFOW startup{};
-  startup.cb = sizeof startup;
-  PROCESS_INFORMATION process{};
-  // No inherited handles: the browser must not read our stdin or write into our stdout.
-  if (!CreateProcessW(nullptr, command_line.data(), nullptr, nullptr, FALSE, CREATE_NO_WINDOW,
-                      nullptr, nullptr, &startup, &process)) {
-    return Error(ErrorCode::config, "cannot start the browser '" + program + "' (error " +
-                                        std::to_string(GetLastError()) + ")");
+  // Only program names go into the message: the arguments hold the URL, and with it `state`.
+  std::string failures;
+  for (const auto& command : candidates) {
+    const DWORD error = spawn(command);
+    if (error == 0) return {};
+    failures +=
+        (failures.empty() ? "'" : ", '") + command.front() + "': error " + std::to_string(error);
   }
-  CloseHandle(process.hThread);
-  CloseHandle(process.hProcess);
-  return {};
+  return Error(ErrorCode::config, "cannot start the browser (" + failures + ")");
 }
 
 }  // namespace freshtoken::detail

@@ -21,11 +21,11 @@ namespace freshtoken {
 namespace {
 
 // The Request get(), post(), ... send: only this client ever sees it.
-Request own_request(std::string method, const std::string& url, Headers headers) {
-  Request request;
-  request.method = std::move(method);
-  request.url = url;
+Request own_request(std::string method, const std::string& url, Headers headers,
+                    std::chrono::milliseconds timeout) {
+  Request request(std::move(method), url);
   request.headers = std::move(headers);
+  request.timeout = timeout;
   return request;
 }
 
@@ -319,8 +319,9 @@ Result<Response> HttpClient::send(const Request& request) {
   return impl_->send(request, nullptr, nullptr);
 }
 
-Result<Response> HttpClient::get(const std::string& url, Headers headers) {
-  Request request = own_request("GET", url, std::move(headers));
+Result<Response> HttpClient::get(const std::string& url, Headers headers,
+                                 std::chrono::milliseconds timeout) {
+  Request request = own_request("GET", url, std::move(headers), timeout);
   return impl_->send(request, &request, nullptr);
 }
 
@@ -335,28 +336,31 @@ Request with_body(Request request, std::string body, std::string content_type) {
 }  // namespace
 
 Result<Response> HttpClient::post(const std::string& url, std::string body,
-                                  std::string content_type, Headers headers) {
-  Request request = with_body(own_request("POST", url, std::move(headers)), std::move(body),
-                              std::move(content_type));
+                                  std::string content_type, Headers headers,
+                                  std::chrono::milliseconds timeout) {
+  Request request = with_body(own_request("POST", url, std::move(headers), timeout),
+                              std::move(body), std::move(content_type));
   return impl_->send(request, &request, nullptr);
 }
 
 Result<Response> HttpClient::put(const std::string& url, std::string body, std::string content_type,
-                                 Headers headers) {
-  Request request = with_body(own_request("PUT", url, std::move(headers)), std::move(body),
+                                 Headers headers, std::chrono::milliseconds timeout) {
+  Request request = with_body(own_request("PUT", url, std::move(headers), timeout), std::move(body),
                               std::move(content_type));
   return impl_->send(request, &request, nullptr);
 }
 
 Result<Response> HttpClient::patch(const std::string& url, std::string body,
-                                   std::string content_type, Headers headers) {
-  Request request = with_body(own_request("PATCH", url, std::move(headers)), std::move(body),
-                              std::move(content_type));
+                                   std::string content_type, Headers headers,
+                                   std::chrono::milliseconds timeout) {
+  Request request = with_body(own_request("PATCH", url, std::move(headers), timeout),
+                              std::move(body), std::move(content_type));
   return impl_->send(request, &request, nullptr);
 }
 
-Result<Response> HttpClient::del(const std::string& url, Headers headers) {
-  Request request = own_request("DELETE", url, std::move(headers));
+Result<Response> HttpClient::del(const std::string& url, Headers headers,
+                                 std::chrono::milliseconds timeout) {
+  Request request = own_request("DELETE", url, std::move(headers), timeout);
   return impl_->send(request, &request, nullptr);
 }
 

@@ -382,7 +382,9 @@ Result<DeviceAuthorization> parse_device_authorization(std::string_view body) {
 
     auto interval = optional_seconds(object, "interval", what);
     if (!interval) return interval.error();
-    if (interval->has_value() && **interval >= 1) {
+    // 0 is kept (the server asks for no wait; sign_in_with_device bounds it); a negative
+    // interval is meaningless and treated as absent.
+    if (interval->has_value() && **interval >= 0) {
       out.interval = std::chrono::seconds(std::min<std::int64_t>(**interval, 3600));
     }
     return out;

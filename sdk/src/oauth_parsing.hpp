@@ -53,7 +53,8 @@ Result<ServerMetadata> parse_discovery_document(std::string_view body);
 Result<void> validate_metadata(const ServerMetadata& metadata, std::string_view expected_issuer);
 
 // RFC 8628 §3.2. verification_url (sent by some servers) is accepted for verification_uri.
-// interval missing or < 1 → 5 s. Errors: invalid_response, "device authorization response: ...".
+// interval missing or negative → 5 s; 0 stays 0. Errors: invalid_response, "device authorization
+// response: ...".
 Result<DeviceAuthorization> parse_device_authorization(std::string_view body);
 
 // RFC 9110 §10.2.3 Retry-After: delta-seconds or an HTTP-date (relative to `now`; a date in

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "freshtoken/mock_server/export.hpp"
+#include "freshtoken/token_set.hpp"
 
 namespace freshtoken::mock {
 
@@ -180,6 +181,16 @@ class FRESHTOKEN_MOCK_SERVER_API MockServer {
                             const std::string& client_id = "freshtoken-demo",
                             const std::string& scope = "openid profile api",
                             std::optional<std::chrono::seconds> access_token_ttl = std::nullopt);
+
+  /// Test convenience: issue_tokens() as the TokenSet the SDK's sign-in flows return, ready for
+  /// Session::sign_in: issued_at is `received_at` (the system clock's now when empty, as a
+  /// Session on the default clock would record it; pass a ManualClock's now() for a Session on
+  /// that clock) and expires_at is issued_at plus the server's access_token_ttl, so the Session
+  /// refreshes ahead of the expiry like after a real sign-in. Throws like issue_tokens().
+  freshtoken::TokenSet sign_in(
+      const std::string& user = "alice", const std::string& client_id = "freshtoken-demo",
+      const std::string& scope = "openid profile api",
+      std::optional<std::chrono::system_clock::time_point> received_at = std::nullopt);
 
   class FRESHTOKEN_MOCK_SERVER_NO_EXPORT Impl;
 

@@ -93,7 +93,8 @@ struct DeviceAuthorization {
   std::string verification_uri_complete;  ///< may be empty
   /// How long device_code and user_code stay valid.
   std::chrono::seconds expires_in{0};
-  /// The minimum wait between two polls.
+  /// The minimum wait between two polls, as the server said: 5 s when it did not say (RFC 8628
+  /// §3.2), 0 when it asked for no wait (sign_in_with_device still waits 1 s between polls).
   std::chrono::seconds interval{5};
 };
 
@@ -136,7 +137,7 @@ class FRESHTOKEN_API AuthorizationServer {
   Result<TokenSet> exchange_code(const Secret& code, const std::string& redirect_uri,
                                  const Secret& code_verifier) const;
   /// RFC 8628 §3.1: POSTs client_id (+ scope). verification_url is accepted for
-  /// verification_uri; a missing or non-positive interval means 5 s.
+  /// verification_uri; a missing or negative interval means 5 s, 0 is kept.
   Result<DeviceAuthorization> start_device_authorization(const std::string& scope = {}) const;
   /// One poll of RFC 8628 §3.4. authorization_pending, slow_down, access_denied and
   /// expired_token come back as ErrorCode::token_endpoint with oauth() set.

@@ -155,6 +155,18 @@ class [[nodiscard]] Result {
   /// Member access to the value; throws like value().
   const T* operator->() const { return &value(); }
 
+  /// The value, or `fallback` when the Result holds an Error (which is then dropped unseen:
+  /// use it where a default is as good as knowing what failed).
+  template <class U>
+  T value_or(U&& fallback) const& {
+    return has_value() ? std::get<0>(state_) : static_cast<T>(std::forward<U>(fallback));
+  }
+  /// The value moved out, or `fallback` when the Result holds an Error.
+  template <class U>
+  T value_or(U&& fallback) && {
+    return has_value() ? std::get<0>(std::move(state_)) : static_cast<T>(std::forward<U>(fallback));
+  }
+
   /// Precondition: !has_value().
   const Error& error() const { return std::get<1>(state_); }
 

@@ -86,6 +86,12 @@ using BodySource = std::function<std::size_t(char* buffer, std::size_t capacity)
 
 /// One HTTP request. HttpClient never modifies the caller's Request.
 struct Request {
+  /// A GET with no URL yet.
+  Request() = default;
+  /// A request of `request_method` ("GET", "POST", ...) to `request_url`; the rest as above.
+  Request(std::string request_method, std::string request_url)
+      : method(std::move(request_method)), url(std::move(request_url)) {}
+
   /// The HTTP method.
   std::string method = "GET";
   /// The absolute http:// or https:// URL.

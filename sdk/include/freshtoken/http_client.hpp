@@ -42,6 +42,7 @@
 /// ErrorCode::cancelled without sending it, and joins the workers.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <future>
@@ -94,19 +95,25 @@ class FRESHTOKEN_API HttpClient {
   /// redirect, a copy is sent.
   Result<Response> send(const Request& request);
 
-  /// send() of a GET.
-  Result<Response> get(const std::string& url, Headers headers = {});
-  /// send() of a POST of `body` with that Content-Type.
+  /// send() of a GET. `timeout` is the request's Request::timeout (for each exchange, the 401
+  /// retry and each redirect included); zero means the transport's default.
+  Result<Response> get(const std::string& url, Headers headers = {},
+                       std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
+  /// send() of a POST of `body` with that Content-Type; `timeout` as for get().
   Result<Response> post(const std::string& url, std::string body,
-                        std::string content_type = "application/json", Headers headers = {});
-  /// send() of a PUT of `body` with that Content-Type.
+                        std::string content_type = "application/json", Headers headers = {},
+                        std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
+  /// send() of a PUT of `body` with that Content-Type; `timeout` as for get().
   Result<Response> put(const std::string& url, std::string body,
-                       std::string content_type = "application/json", Headers headers = {});
-  /// send() of a PATCH of `body` with that Content-Type.
+                       std::string content_type = "application/json", Headers headers = {},
+                       std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
+  /// send() of a PATCH of `body` with that Content-Type; `timeout` as for get().
   Result<Response> patch(const std::string& url, std::string body,
-                         std::string content_type = "application/json", Headers headers = {});
-  /// send() of a DELETE.
-  Result<Response> del(const std::string& url, Headers headers = {});
+                         std::string content_type = "application/json", Headers headers = {},
+                         std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
+  /// send() of a DELETE; `timeout` as for get().
+  Result<Response> del(const std::string& url, Headers headers = {},
+                       std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
 
   /// Runs send() on a worker thread. Once destruction has begun, completes at once with
   /// ErrorCode::cancelled (the callback then runs on the calling thread).

@@ -19,7 +19,8 @@
 /// Errors (all as freshtoken::Error, never an exception):
 /// - timeout: the browser redirect did not arrive in time (the message counts the requests
 ///   refused for want of this sign-in's `state`); the device code expired (locally,
-///   or the server said expired_token — then oauth() is set).
+///   or the server said expired_token — then oauth() is set) or DeviceSignInOptions::timeout
+///   passed.
 /// - cancelled: the CancelToken was cancelled.
 /// - login_required: the user or server refused (access_denied and the other authorization
 ///   endpoint errors about the user; oauth() is set).
@@ -81,10 +82,15 @@ FRESHTOKEN_API Result<TokenSet> sign_in_with_browser(const AuthorizationServer& 
                                                      const BrowserSignInOptions& options);
 
 /// Opens `url` (http or https only) with $BROWSER when it is set, else the desktop's own way
-/// (xdg-open on Linux, ShellExecuteW on Windows). $BROWSER is started directly (the URL as its
-/// single argument, no shell; on Linux with stdin and stdout on /dev/null); this returns once
-/// it started and does not wait for it.
-/// Errors: config when the URL is not http(s) or the program cannot be started.
+/// (xdg-open on Linux, ShellExecuteW on Windows). $BROWSER follows the common convention: a
+/// list of commands separated by `:` (`;` on Windows), tried in order until one starts; each
+/// a program and its arguments separated by spaces (double quotes keep a stretch together),
+/// with `%s` replaced by the URL (`%%` by `%`), or else the URL appended as the last
+/// argument. Started directly, no shell (on Linux with stdin and stdout on /dev/null); this
+/// returns once one started and does not wait for it. Example: BROWSER="curl -sL -o /dev/null
+/// %s" follows a mock server's --auto-approve redirect without a browser.
+/// Errors: config when the URL is not http(s) or no candidate can be started (the message
+/// names the programs tried, never their arguments).
 FRESHTOKEN_API Result<void> open_system_browser(const std::string& url);
 
 // ---- Device sign-in (RFC 8628) ---------------------------------------------------------------
@@ -95,6 +101,11 @@ struct DeviceSignInOptions {
   std::string scope;
   /// Shows verification_uri (or verification_uri_complete) and user_code to the user. Required.
   std::function<void(const DeviceAuthorization&)> on_code;
+  /// How long to wait for the user's approval, counted from the call on the server's clock();
+  /// when it passes, the sign-in ends with ErrorCode::timeout. Zero (the default) waits until
+  /// the device code expires (its expires_in, usually 5 to 30 minutes). Checked between polls:
+  /// a poll already on the wire ends at the transport's timeout.
+  std::chrono::milliseconds timeout{0};
   /// Cancelling it stops the polling with ErrorCode::cancelled.
   CancelToken cancel;
   /// Waits between polls. Empty means: sleep, waking early when `cancel` is cancelled. Tests
@@ -106,9 +117,11 @@ struct DeviceSignInOptions {
 
 /// Starts device authorization, reports the code through on_code, then polls the token endpoint
 /// at the server's `interval` (authorization_pending: keep polling; slow_down: interval += 5 s;
-/// network errors, 429 and 5xx: back off, doubling the interval). Stops with login_required on
-/// access_denied, timeout on expired_token or when expires_in passes on the server's clock();
-/// no wait (the interval, a server's Retry-After) runs past that expiry.
+/// network errors, 429 and 5xx: back off, doubling the interval). An `interval` of 0 ("no
+/// minimum") is polled once a second; a missing one every 5 s (RFC 8628 §3.2). Stops with
+/// login_required on access_denied, timeout on expired_token, when expires_in passes on the
+/// server's clock() or when options.timeout passes; no wait (the interval, a server's
+/// Retry-After) runs past either.
 FRESHTOKEN_API Result<TokenSet> sign_in_with_device(const AuthorizationServer& server,
                                                     const DeviceSignInOptions& options);
 

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <chrono>
+#include <string>
 #include <thread>
 
 #include "freshtoken/sign_in.hpp"
@@ -10,6 +11,10 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+
+// A server's interval of 0 means "no minimum wait"; polling in a tight loop would still load
+// it for nothing while the user types the code.
+constexpr milliseconds kMinInterval = seconds(1);
 
 bool is_transient(const Error& error) {
   if (error.code() == ErrorCode::network || error.code() == ErrorCode::timeout) return true;
@@ -49,23 +54,35 @@ Result<TokenSet> sign_in_with_device(const AuthorizationServer& server,
     };
   }
 
+  const auto& clock = server.clock();
+  const auto called_at = clock->now();
   if (cancel.cancelled()) return Error(ErrorCode::cancelled, "device sign-in cancelled");
   auto started = server.start_device_authorization(options.scope);
   if (!started) return started.error();
   const DeviceAuthorization& authorization = *started;
   options.on_code(authorization);
 
-  const auto& clock = server.clock();
   // expires_in is required (RFC 8628 §3.2); without it, assume a generous 30 minutes.
   seconds lifetime =
       authorization.expires_in > seconds(0) ? authorization.expires_in : seconds(30 * 60);
-  const auto deadline = clock->now() + lifetime;
-  milliseconds interval = authorization.interval > seconds(0) ? milliseconds(authorization.interval)
-                                                              : milliseconds(seconds(5));
+  const auto code_expiry = clock->now() + lifetime;
+  // The caller's timeout counts from the call, on the same clock as the code's expiry. Compared
+  // in milliseconds: a huge timeout must not overflow the clock's finer duration.
+  const bool caller_limit_first =
+      options.timeout > milliseconds(0) &&
+      options.timeout < std::chrono::duration_cast<milliseconds>(code_expiry - called_at);
+  const auto deadline = caller_limit_first ? called_at + options.timeout : code_expiry;
+  milliseconds interval = std::max(milliseconds(authorization.interval), kMinInterval);
   milliseconds next_wait = interval;
 
-  auto expired = [] {
+  auto code_expired = [] {
     return Error(ErrorCode::timeout, "the device code expired before the user approved it");
+  };
+  auto expired = [&options, caller_limit_first, &code_expired] {
+    if (!caller_limit_first) return code_expired();
+    return Error(ErrorCode::timeout, "the device sign-in timed out after " +
+                                         std::to_string(options.timeout.count()) +
+                                         " ms without the user's approval");
   };
 
   for (;;) {
@@ -98,7 +115,7 @@ Result<TokenSet> sign_in_with_device(const AuthorizationServer& server,
       return with_oauth_of(Error(ErrorCode::login_required, "the user denied the sign-in"), error);
     }
     if (error.is_oauth("expired_token")) {
-      return with_oauth_of(expired(), error);
+      return with_oauth_of(code_expired(), error);
     }
     if (is_transient(error)) {
       // RFC 8628 §3.5: on connection trouble, poll less often.

@@ -1,8 +1,9 @@
 // Starting the user's browser (internal; the public entry point is open_system_browser(), which
 // checks the URL first). One implementation per platform, in platform/<os>/open_browser.cpp:
-// $BROWSER when it is set (so that tests and scripts stay headless), else the desktop's own way
-// to open a URL (xdg-open; ShellExecuteW on Windows). The program gets the URL as its single
-// argument, no shell in between; this returns once it started and does not wait for it.
+// the $BROWSER candidates in order (so that tests and scripts stay headless; parsed by
+// browser_command.hpp) when it names any, else the desktop's own way to open a URL (xdg-open;
+// ShellExecuteW on Windows). No shell in between; this returns once one started and does not
+// wait for it.
 #pragma once
 
 #include <string>

@@ -297,6 +297,20 @@ TEST_F(DeviceTest, DeviceAuthorizationAnswerHasEveryField) {
   EXPECT_NE(page->body.find(user_code), std::string::npos);
 }
 
+class DeviceNoMinimumIntervalTest : public DeviceTest {
+ protected:
+  DeviceNoMinimumIntervalTest() { options_.device_interval = std::chrono::seconds(0); }
+};
+
+TEST_F(DeviceNoMinimumIntervalTest, IntervalZeroIsHandedOutAndFastPollsGetNoSlowDown) {
+  const json start = start_device();
+  EXPECT_EQ(start["interval"], 0);
+  const std::string device_code = start["device_code"];
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(error_of(poll(device_code)), "authorization_pending") << "poll " << i;
+  }
+}
+
 TEST_F(DeviceTest, PendingSlowDownThenTokensAfterApproval) {
   const json start = start_device();
   const std::string device_code = start["device_code"];

@@ -4,8 +4,10 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <future>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -63,6 +65,40 @@ TEST_F(SessionMockServerTest, SixtyFourThreadsWithAnExpiredTokenMakeOneRefreshAn
   EXPECT_FALSE(*next == tokens.front());
   EXPECT_EQ(refresh_grants(), 2);
   EXPECT_EQ(server_->stats().families_revoked, 0);
+}
+
+TEST_F(SessionMockServerTest, MockSignInTokensCarryTheirExpirySoTheSessionRefreshesAhead) {
+  auto session = make_session();
+  ASSERT_TRUE(session->sign_in(
+      server_->sign_in("alice", testing::kDemoClient, "openid profile api", clock_->now())));
+  auto first = session->token();
+  ASSERT_TRUE(first) << first.error().to_string();
+  EXPECT_EQ(refresh_grants(), 0);
+  EXPECT_EQ(api_status(*first), 200);
+
+  // 10 s before the 1 h expiry the session knows of: inside the hard margin, token() refreshes.
+  clock_->advance(1h - 10s);
+  auto second = session->token();
+  ASSERT_TRUE(second) << second.error().to_string();
+  EXPECT_EQ(refresh_grants(), 1);
+  EXPECT_FALSE(*second == *first);
+}
+
+TEST_F(SessionMockServerTest, MockSignInIsAFullSignInOnTheSystemClockByDefault) {
+  const auto before = std::chrono::system_clock::now();
+  const TokenSet tokens = server_->sign_in("alice");
+  const auto after = std::chrono::system_clock::now();
+  EXPECT_GE(tokens.issued_at, before);
+  EXPECT_LE(tokens.issued_at, after);
+  ASSERT_TRUE(tokens.expires_at);
+  EXPECT_EQ(*tokens.expires_at - tokens.issued_at, server_options_.access_token_ttl);
+  EXPECT_EQ(tokens.token_type, "Bearer");
+  EXPECT_EQ(tokens.scope, "openid profile api");
+  EXPECT_FALSE(tokens.refresh_token.empty());
+  EXPECT_FALSE(tokens.id_token.empty());
+  EXPECT_EQ(api_status(tokens.access_token), 200);
+  EXPECT_EQ(server_->stats().token_requests.authorization_code, 0);
+  EXPECT_THROW(server_->sign_in("nobody"), std::invalid_argument);
 }
 
 TEST_F(SessionMockServerTest, ServiceUnavailableIsRetriedAndTheRefreshTokenKept) {

@@ -187,6 +187,36 @@ TEST_F(DeviceSignInMockTest, PollingTooFastEarnsSlowDownAndTheIntervalGrows) {
   EXPECT_EQ(sleeps_, (std::vector<milliseconds>{seconds(5), seconds(5), seconds(10)}));
 }
 
+TEST(DeviceSignInMockIntervalTest, IntervalZeroIsPolledOnceASecondWithoutSlowDown) {
+  mock::MockServerOptions no_minimum;
+  no_minimum.device_interval = seconds(0);
+  mock::MockServer server(no_minimum);
+  server.start();
+  auto clock = std::make_shared<ManualClock>();
+  auto as = AuthorizationServer::discover(
+      make_curl_transport(), server.issuer(),
+      ClientConfig{"freshtoken-demo", Secret(), ClientAuth::none}, clock);
+  ASSERT_TRUE(as) << as.error().to_string();
+  DeviceSignInOptions options;
+  options.scope = "openid api";
+  std::string user_code;
+  options.on_code = [&](const DeviceAuthorization& a) {
+    EXPECT_EQ(a.interval, seconds(0)) << "the mock says 0 and the SDK keeps it";
+    user_code = a.user_code;
+  };
+  std::vector<milliseconds> sleeps;
+  options.sleep = [&](milliseconds d) {
+    sleeps.push_back(d);
+    clock->advance(d);
+    server.advance_clock(std::chrono::duration_cast<seconds>(d));
+    if (sleeps.size() == 3) server.approve_device(user_code);
+  };
+  auto tokens = sign_in_with_device(**as, options);
+  ASSERT_TRUE(tokens) << tokens.error().to_string();
+  EXPECT_EQ(sleeps, (std::vector<milliseconds>{seconds(1), seconds(1), seconds(1)}));
+  EXPECT_EQ(server.stats().token_requests.device_code, 3) << "no slow_down in between";
+}
+
 TEST_F(DeviceSignInMockTest, DeniedStopsWithLoginRequired) {
   on_code_ = [this](const DeviceAuthorization& a) { server_->deny_device(a.user_code); };
   auto tokens = sign_in_with_device(*as_, options_);

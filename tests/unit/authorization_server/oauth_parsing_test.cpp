@@ -150,12 +150,17 @@ TEST(ParseDeviceAuthorization, AcceptsVerificationUrlAndDefaultsTheInterval) {
   EXPECT_EQ(d->interval, seconds(5));
 }
 
-TEST(ParseDeviceAuthorization, NonPositiveIntervalFallsBackToFiveSeconds) {
-  auto d = parse_device_authorization(
+TEST(ParseDeviceAuthorization, ZeroIntervalIsKeptAndANegativeOneFallsBackToFiveSeconds) {
+  auto zero = parse_device_authorization(
       R"({"device_code":"dc","user_code":"U","verification_uri":"https://x","expires_in":60,
           "interval":0})");
-  ASSERT_TRUE(d);
-  EXPECT_EQ(d->interval, seconds(5));
+  ASSERT_TRUE(zero);
+  EXPECT_EQ(zero->interval, seconds(0));
+  auto negative = parse_device_authorization(
+      R"({"device_code":"dc","user_code":"U","verification_uri":"https://x","expires_in":60,
+          "interval":-3})");
+  ASSERT_TRUE(negative);
+  EXPECT_EQ(negative->interval, seconds(5));
 }
 
 TEST(ParseDeviceAuthorization, MissingRequiredFieldsAreNamed) {

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+
 namespace freshtoken {
 namespace {
 
@@ -22,6 +25,17 @@ TEST(Result, ValueThrowsTheErrorForCallersWhoPreferExceptions) {
     EXPECT_EQ(e.error().code(), ErrorCode::network);
     EXPECT_STREQ(e.what(), "network: connection refused");
   }
+}
+
+TEST(Result, ValueOrGivesTheValueOrTheFallback) {
+  const Result<int> ok = 42;
+  const Result<int> failed = Error(ErrorCode::network, "connection refused");
+  EXPECT_EQ(ok.value_or(7), 42);
+  EXPECT_EQ(failed.value_or(7), 7);
+  Result<std::string> text = std::string("moved out");
+  EXPECT_EQ(std::move(text).value_or("fallback"), "moved out");
+  EXPECT_EQ(Result<std::string>(Error(ErrorCode::timeout, "slow")).value_or("fallback"),
+            "fallback");
 }
 
 TEST(Result, VoidResultCarriesOnlyAnError) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -85,6 +86,42 @@ TEST_F(HttpClientTest, AttachesBearerTokenFromSource) {
   EXPECT_EQ(sent.url, "https://api.example/me");
   EXPECT_EQ(sent.headers.get("Authorization"), bearer("token-1"));
   EXPECT_EQ(sent.headers.get("Accept"), "application/json");
+}
+
+TEST_F(HttpClientTest, HelperTimeoutReachesEveryExchangeOfTheRequest) {
+  transport->enqueue(response(401, kInvalidToken));
+  transport->enqueue(response(307, {{"Location", "/v2/me"}}));
+  transport->enqueue(response(200));
+  ASSERT_TRUE(client.get("https://api.example/me", {}, std::chrono::seconds(7)));
+  transport->set_handler([](const Request&) { return Result<Response>(response(200)); });
+  ASSERT_TRUE(client.post("https://api.example/a", "{}", "application/json", {},
+                          std::chrono::milliseconds(1500)));
+  ASSERT_TRUE(
+      client.put("https://api.example/a", "{}", "application/json", {}, std::chrono::seconds(2)));
+  ASSERT_TRUE(
+      client.patch("https://api.example/a", "{}", "application/json", {}, std::chrono::seconds(3)));
+  ASSERT_TRUE(client.del("https://api.example/a", {}, std::chrono::seconds(4)));
+  ASSERT_TRUE(client.get("https://api.example/a"));
+  auto sent = transport->requests();
+  ASSERT_EQ(sent.size(), 8u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(sent[i].timeout, std::chrono::seconds(7)) << "exchange " << i;
+  }
+  EXPECT_EQ(sent[3].timeout, std::chrono::milliseconds(1500));
+  EXPECT_EQ(sent[4].timeout, std::chrono::seconds(2));
+  EXPECT_EQ(sent[5].timeout, std::chrono::seconds(3));
+  EXPECT_EQ(sent[6].timeout, std::chrono::seconds(4));
+  EXPECT_EQ(sent[7].timeout, std::chrono::milliseconds(0)) << "no timeout: the transport's";
+}
+
+TEST(Request, MethodAndUrlConstructorLeavesTheRestAtItsDefaults) {
+  const Request request("POST", "https://api.example/items");
+  EXPECT_EQ(request.method, "POST");
+  EXPECT_EQ(request.url, "https://api.example/items");
+  EXPECT_EQ(request.headers.size(), 0u);
+  EXPECT_TRUE(request.body.empty());
+  EXPECT_EQ(request.timeout, std::chrono::milliseconds(0));
+  EXPECT_EQ(Request().method, "GET");
 }
 
 TEST_F(HttpClientTest, HelpersSetMethodBodyAndContentType) {

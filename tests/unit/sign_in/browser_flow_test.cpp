@@ -326,6 +326,80 @@ TEST(OpenSystemBrowser, RunsBrowserWithTheUrlAsOneArgument) {
   ::rmdir(dir.c_str());
 }
 
+// $BROWSER set to `value` (with @SCRIPT@ standing for a script that records its arguments, one
+// a line) while `url` is opened; what the script recorded, or "" when it never ran.
+std::string arguments_seen_by_browser(const std::string& value, const std::string& url) {
+  char dir_template[] = "/tmp/freshtoken-browser-XXXXXX";
+  if (::mkdtemp(dir_template) == nullptr) return "mkdtemp failed";
+  const std::string dir = dir_template;
+  const std::string script = dir + "/browser";
+  const std::string out = dir + "/argv";
+  if (FILE* f = std::fopen(script.c_str(), "w")) {
+    std::fprintf(f, "#!/bin/sh\nprintf '%%s\\n' \"$@\" > '%s.tmp' && mv '%s.tmp' '%s'\n",
+                 out.c_str(), out.c_str(), out.c_str());
+    std::fclose(f);
+    ::chmod(script.c_str(), 0700);
+  }
+  std::string browser = value;
+  browser.replace(browser.find("@SCRIPT@"), 8, script);
+  const char* old = std::getenv("BROWSER");
+  const std::string saved = old ? old : "";
+  ::setenv("BROWSER", browser.c_str(), 1);
+  auto result = open_system_browser(url);
+  if (old)
+    ::setenv("BROWSER", saved.c_str(), 1);
+  else
+    ::unsetenv("BROWSER");
+  std::string content;
+  for (int i = 0; result && i < 500 && content.empty(); ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+    if (FILE* f = std::fopen(out.c_str(), "r")) {
+      char buffer[1024] = {0};
+      std::size_t n = std::fread(buffer, 1, sizeof(buffer) - 1, f);
+      std::fclose(f);
+      content.assign(buffer, n);
+    }
+  }
+  std::remove(out.c_str());
+  std::remove(script.c_str());
+  ::rmdir(dir.c_str());
+  return result ? content : "error: " + result.error().to_string();
+}
+
+TEST(OpenSystemBrowser, BrowserIsACommandWithArgumentsAndPercentSForTheUrl) {
+  const std::string url = "http://127.0.0.1:1/authorize?state=s&x=%41";
+  EXPECT_EQ(arguments_seen_by_browser("@SCRIPT@ --new-window --app=%s -x", url),
+            "--new-window\n--app=" + url + "\n-x\n");
+  EXPECT_EQ(arguments_seen_by_browser("@SCRIPT@ -sL", url), "-sL\n" + url + "\n");
+}
+
+TEST(OpenSystemBrowser, BrowserCandidatesAreTriedInOrderUntilOneStarts) {
+  const std::string url = "https://as.example/authorize?state=s";
+  EXPECT_EQ(arguments_seen_by_browser(
+                "/nonexistent/freshtoken-no-such-browser %s:freshtoken-no-such-browser-2:"
+                "@SCRIPT@ second %s:@SCRIPT@ third",
+                url),
+            "second\n" + url + "\n");
+}
+
+TEST(OpenSystemBrowser, NoCandidateStartingIsAConfigErrorNamingOnlyThePrograms) {
+  const char* old = std::getenv("BROWSER");
+  std::string saved = old ? old : "";
+  ::setenv("BROWSER", "/nonexistent/first %s:/nonexistent/second --flag", 1);
+  auto result = open_system_browser("https://as.example/authorize?state=SECRET-STATE");
+  if (old)
+    ::setenv("BROWSER", saved.c_str(), 1);
+  else
+    ::unsetenv("BROWSER");
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), ErrorCode::config);
+  const std::string message = result.error().message();
+  EXPECT_NE(message.find("/nonexistent/first"), std::string::npos) << message;
+  EXPECT_NE(message.find("/nonexistent/second"), std::string::npos) << message;
+  EXPECT_EQ(message.find("SECRET-STATE"), std::string::npos) << message;
+  EXPECT_EQ(message.find("--flag"), std::string::npos) << message;
+}
+
 TEST(OpenSystemBrowser, MissingProgramIsAConfigError) {
   const char* old = std::getenv("BROWSER");
   std::string saved = old ? old : "";

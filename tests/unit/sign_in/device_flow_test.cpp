@@ -193,6 +193,71 @@ TEST_F(DeviceFlowTest, IntervalLongerThanTheCodesLifeStillEndsAtItsExpiry) {
   EXPECT_EQ(transport_->request_count(), 1u);
 }
 
+TEST_F(DeviceFlowTest, TimeoutEndsTheWaitBeforeTheCodeExpires) {
+  start(/*expires_in=*/600, /*interval=*/5);
+  options_.timeout = seconds(12);
+  auto result = sign_in_while_pending();
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), ErrorCode::timeout);
+  EXPECT_FALSE(result.error().oauth());
+  EXPECT_NE(result.error().message().find("timed out after 12000 ms"), std::string::npos)
+      << result.error().message();
+  // Polls at 5 and 10 s, then the 2 s left of the timeout and no poll after it.
+  EXPECT_EQ(sleeps_, (std::vector<milliseconds>{seconds(5), seconds(5), seconds(2)}));
+  EXPECT_EQ(clock_->now(), kStart + seconds(12));
+  EXPECT_EQ(transport_->request_count(), 1u + 2u);
+}
+
+TEST_F(DeviceFlowTest, TimeoutLongerThanTheCodesLifeEndsAtTheCodesExpiry) {
+  for (milliseconds timeout : {milliseconds(std::chrono::minutes(5)), milliseconds::max()}) {
+    clock_->set(kStart);
+    sleeps_.clear();
+    start(/*expires_in=*/10, /*interval=*/5);
+    options_.timeout = timeout;
+    auto result = sign_in_while_pending();
+    ASSERT_FALSE(result);
+    EXPECT_EQ(result.error().code(), ErrorCode::timeout);
+    EXPECT_NE(result.error().message().find("device code expired"), std::string::npos)
+        << result.error().message();
+    EXPECT_EQ(clock_->now(), kStart + seconds(10));
+  }
+}
+
+TEST_F(DeviceFlowTest, ShortTimeoutWithTheRealSleepEndsTheSignIn) {
+  start(/*expires_in=*/3, /*interval=*/3600);  // an hour between polls, a code that lives 3 s
+  options_.sleep = nullptr;
+  server_ = std::make_shared<AuthorizationServer>(transport_, server_->metadata(),
+                                                  ClientConfig{"cli", Secret(), ClientAuth::none});
+  options_.timeout = milliseconds(50);
+  auto result = sign_in_with_device(*server_, options_);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), ErrorCode::timeout);
+  EXPECT_NE(result.error().message().find("timed out after 50 ms"), std::string::npos)
+      << result.error().message();
+  EXPECT_EQ(transport_->request_count(), 1u) << "no poll after the timeout";
+}
+
+TEST_F(DeviceFlowTest, IntervalOfZeroIsPolledOnceASecond) {
+  start(/*expires_in=*/600, /*interval=*/0);
+  transport_->enqueue(oauth_error("authorization_pending"));
+  transport_->enqueue(oauth_error("authorization_pending"));
+  transport_->enqueue(tokens());
+  auto result = sign_in_with_device(*server_, options_);
+  ASSERT_TRUE(result) << result.error().to_string();
+  EXPECT_EQ(sleeps_, (std::vector<milliseconds>{seconds(1), seconds(1), seconds(1)}));
+}
+
+TEST_F(DeviceFlowTest, MissingIntervalIsPolledEveryFiveSeconds) {
+  transport_->enqueue(json_response(200,
+                                    R"({"device_code":"DEVICE-CODE","user_code":"WDJB-MJHT",
+          "verification_uri":"https://as.example/device","expires_in":600})"));
+  transport_->enqueue(oauth_error("authorization_pending"));
+  transport_->enqueue(tokens());
+  auto result = sign_in_with_device(*server_, options_);
+  ASSERT_TRUE(result) << result.error().to_string();
+  EXPECT_EQ(sleeps_, (std::vector<milliseconds>{seconds(5), seconds(5)}));
+}
+
 TEST_F(DeviceFlowTest, OtherErrorsStopPolling) {
   expect_polling_stops_with("invalid_client", ErrorCode::token_endpoint);
 }
