@@ -83,11 +83,11 @@ struct DesktopClient::Impl {
 
 namespace {
 
-Request make_request(std::string method, const std::string& url, Headers headers) {
-  Request request;
-  request.method = std::move(method);
-  request.url = url;
+Request make_request(std::string method, const std::string& url, Headers headers,
+                     std::chrono::milliseconds timeout) {
+  Request request(std::move(method), url);
   request.headers = std::move(headers);
+  request.timeout = timeout;
   return request;
 }
 
@@ -163,30 +163,35 @@ Result<Response> DesktopClient::send(const Request& request) {
   return response;
 }
 
-Result<Response> DesktopClient::get(const std::string& url, Headers headers) {
-  return send(make_request("GET", url, std::move(headers)));
+Result<Response> DesktopClient::get(const std::string& url, Headers headers,
+                                    std::chrono::milliseconds timeout) {
+  return send(make_request("GET", url, std::move(headers), timeout));
 }
 
 Result<Response> DesktopClient::post(const std::string& url, std::string body,
-                                     std::string content_type, Headers headers) {
-  return send(with_body(make_request("POST", url, std::move(headers)), std::move(body),
+                                     std::string content_type, Headers headers,
+                                     std::chrono::milliseconds timeout) {
+  return send(with_body(make_request("POST", url, std::move(headers), timeout), std::move(body),
                         std::move(content_type)));
 }
 
 Result<Response> DesktopClient::put(const std::string& url, std::string body,
-                                    std::string content_type, Headers headers) {
-  return send(with_body(make_request("PUT", url, std::move(headers)), std::move(body),
+                                    std::string content_type, Headers headers,
+                                    std::chrono::milliseconds timeout) {
+  return send(with_body(make_request("PUT", url, std::move(headers), timeout), std::move(body),
                         std::move(content_type)));
 }
 
 Result<Response> DesktopClient::patch(const std::string& url, std::string body,
-                                      std::string content_type, Headers headers) {
-  return send(with_body(make_request("PATCH", url, std::move(headers)), std::move(body),
+                                      std::string content_type, Headers headers,
+                                      std::chrono::milliseconds timeout) {
+  return send(with_body(make_request("PATCH", url, std::move(headers), timeout), std::move(body),
                         std::move(content_type)));
 }
 
-Result<Response> DesktopClient::del(const std::string& url, Headers headers) {
-  return send(make_request("DELETE", url, std::move(headers)));
+Result<Response> DesktopClient::del(const std::string& url, Headers headers,
+                                    std::chrono::milliseconds timeout) {
+  return send(make_request("DELETE", url, std::move(headers), timeout));
 }
 
 Result<Secret> DesktopClient::token() {

@@ -167,6 +167,18 @@ TEST_F(DesktopClientTest, GetSignsInWhenNothingIsStoredThenCallsTheApi) {
   EXPECT_TRUE(status->signed_in);
 }
 
+TEST_F(DesktopClientTest, TheHelpersTimeoutReachesTheRequest) {
+  auto app = create(options());
+  ASSERT_TRUE(app);
+  ASSERT_TRUE(app->sign_in());
+  ASSERT_TRUE(app->get(kApi, {}, std::chrono::milliseconds(1234)));
+  ASSERT_TRUE(app->post(kApi, "{}", "application/json", {}, std::chrono::milliseconds(4321)));
+  auto sent = transport_->requests();
+  ASSERT_GE(sent.size(), 2u);
+  EXPECT_EQ(sent[sent.size() - 2].timeout, std::chrono::milliseconds(1234));
+  EXPECT_EQ(sent.back().timeout, std::chrono::milliseconds(4321));
+}
+
 TEST_F(DesktopClientTest, KeepsTheSignInUnderTheServiceAndAnAccountOfIssuerAndClientId) {
   auto app = create(options());
   ASSERT_TRUE(app);

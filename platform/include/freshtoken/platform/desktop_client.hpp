@@ -47,6 +47,7 @@
 /// It lives in the platform library (freshtoken::platform) because its default store does.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -134,19 +135,25 @@ class FRESHTOKEN_PLATFORM_API DesktopClient {
 
   /// HttpClient::send, after a sign-in when one is needed (see desktop_client.hpp).
   Result<Response> send(const Request& request);
-  /// send() of a GET.
-  Result<Response> get(const std::string& url, Headers headers = {});
-  /// send() of a POST of `body` with that Content-Type.
+  /// send() of a GET. `timeout` is the request's Request::timeout, as for HttpClient::get();
+  /// zero means the transport's default.
+  Result<Response> get(const std::string& url, Headers headers = {},
+                       std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
+  /// send() of a POST of `body` with that Content-Type; `timeout` as for get().
   Result<Response> post(const std::string& url, std::string body,
-                        std::string content_type = "application/json", Headers headers = {});
-  /// send() of a PUT of `body` with that Content-Type.
+                        std::string content_type = "application/json", Headers headers = {},
+                        std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
+  /// send() of a PUT of `body` with that Content-Type; `timeout` as for get().
   Result<Response> put(const std::string& url, std::string body,
-                       std::string content_type = "application/json", Headers headers = {});
-  /// send() of a PATCH of `body` with that Content-Type.
+                       std::string content_type = "application/json", Headers headers = {},
+                       std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
+  /// send() of a PATCH of `body` with that Content-Type; `timeout` as for get().
   Result<Response> patch(const std::string& url, std::string body,
-                         std::string content_type = "application/json", Headers headers = {});
-  /// send() of a DELETE.
-  Result<Response> del(const std::string& url, Headers headers = {});
+                         std::string content_type = "application/json", Headers headers = {},
+                         std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
+  /// send() of a DELETE; `timeout` as for get().
+  Result<Response> del(const std::string& url, Headers headers = {},
+                       std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
 
   /// The access token (for another library's requests), after a sign-in when one is needed.
   Result<Secret> token();
