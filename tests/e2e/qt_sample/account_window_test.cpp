@@ -33,6 +33,7 @@ class AccountWindowTest : public QObject {
   void deviceSignInShowsTheCodeThenSignsIn();
   void slowRefreshNeverStallsTheUiThread();
   void signOutShowsSignedOut();
+  void lockedKeyringIsExplainedNotShownAsSignedOut();
   void cleanupTestCase();
 
  private:
@@ -50,7 +51,7 @@ class AccountWindowTest : public QObject {
   std::unique_ptr<AccountWindow> window_;
 };
 
-constexpr int kTimeoutMs = 20000;
+constexpr int kTimeoutMs = 10000;
 
 // The longest time the UI thread's event loop went without running a 5 ms timer, from the
 // construction to stop(), including the stretch after the last tick.
@@ -172,6 +173,41 @@ void AccountWindowTest::signOutShowsSignedOut() {
   click("signOut");
   QTRY_COMPARE_WITH_TIMEOUT(state(), QString("Signed out"), kTimeoutMs);
   QVERIFY(find<QPlainTextEdit>("log")->toPlainText().contains("signed_out"));
+}
+
+// A keyring that stays locked: every call says storage_unavailable.
+class LockedStore : public freshtoken::SecretStore {
+ public:
+  freshtoken::Result<freshtoken::Secret> load(const std::string&, const std::string&) override {
+    return locked();
+  }
+  freshtoken::Result<void> save(const std::string&, const std::string&,
+                                const freshtoken::Secret&) override {
+    return locked();
+  }
+  freshtoken::Result<void> erase(const std::string&, const std::string&) override {
+    return locked();
+  }
+  std::string describe() const override { return "a locked keyring"; }
+
+ private:
+  static freshtoken::Error locked() {
+    return {freshtoken::ErrorCode::storage_unavailable, "the collection is locked"};
+  }
+};
+
+void AccountWindowTest::lockedKeyringIsExplainedNotShownAsSignedOut() {
+  freshtoken::qt_sample::AccountWindowOptions options;
+  options.issuer = server_->issuer();
+  options.client_id = "freshtoken-demo";
+  options.store = std::make_shared<LockedStore>();
+  AccountWindow locked(options);
+  locked.show();
+  auto* state = locked.findChild<QLabel*>("state");
+  auto* prompt = locked.findChild<QLabel*>("prompt");
+  QTRY_VERIFY_WITH_TIMEOUT(prompt->isVisible(), kTimeoutMs);
+  QVERIFY2(state->text().contains("keyring is locked"), qPrintable(state->text()));
+  QVERIFY2(prompt->text().contains("Unlock it"), qPrintable(prompt->text()));
 }
 
 void AccountWindowTest::cleanupTestCase() {
