@@ -10,6 +10,7 @@
 #include <QMetaObject>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QTime>
 #include <QVBoxLayout>
 
 #include <chrono>
@@ -301,7 +302,7 @@ void AccountWindow::show_error(const Error& error) {
 }
 
 void AccountWindow::on_session_event(const SessionEvent& event) {
-  auto line = local_time(event.at) + "  " + qstr(std::string(to_string(event.kind)));
+  auto line = qstr(std::string(to_string(event.kind)));
   if (event.error) line += ": " + qstr(event.error->to_string());
   log(line);
   if (event.kind == SessionEventKind::login_required ||
@@ -318,6 +319,8 @@ void AccountWindow::set_signing_in(bool signing_in) {
   cancel_button_->setEnabled(signing_in);
 }
 
-void AccountWindow::log(const QString& line) { log_->appendPlainText(line); }
+void AccountWindow::log(const QString& line) {
+  log_->appendPlainText(QTime::currentTime().toString("HH:mm:ss") + "  " + line);
+}
 
 }  // namespace freshtoken::qt_sample
