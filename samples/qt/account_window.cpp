@@ -159,26 +159,32 @@ void AccountWindow::connect_to_server() {
   // Discovery is a network round trip: not on the UI thread either.
   run_in_background([options] { return DesktopClient::create(options); },
                     [this](const Result<std::shared_ptr<DesktopClient>>& client) {
-                      if (!client) {
-                        state_->setText("Not connected");
-                        show_error(client.error());
-                        return;
-                      }
-                      client_ = *client;
-                      subscription_ = client_->session()->subscribe([this](const SessionEvent& e) {
-                        // On the Session's thread (or a job's): hand a copy to the UI thread.
-                        QMetaObject::invokeMethod(
-                            this, [this, e] { on_session_event(e); }, Qt::QueuedConnection);
-                      });
-                      call_button_->setEnabled(true);
-                      sign_out_button_->setEnabled(true);
+                      if (client) return on_connected(*client);
+                      state_->setText("Not connected");  // e.g. unreachable: Sign in retries
+                      show_error(client.error());
                       set_signing_in(false);
-                      update_state();
                     });
 }
 
+void AccountWindow::on_connected(std::shared_ptr<DesktopClient> client) {
+  client_ = std::move(client);
+  subscription_ = client_->session()->subscribe([this](const SessionEvent& event) {
+    // On the Session's thread (or a job's): hand a copy to the UI thread.
+    QMetaObject::invokeMethod(
+        this, [this, event] { on_session_event(event); }, Qt::QueuedConnection);
+  });
+  call_button_->setEnabled(true);
+  sign_out_button_->setEnabled(true);
+  set_signing_in(false);
+  update_state();
+}
+
 void AccountWindow::sign_in(SignInMethod method) {
-  if (!client_) return;
+  if (!client_) {  // not connected yet: try again
+    state_->setText("Connecting…");
+    set_signing_in(true);
+    return connect_to_server();
+  }
   set_signing_in(true);
   prompt_->hide();
   sign_in_cancel_ = CancelToken();

@@ -46,6 +46,7 @@ class AccountWindow : public QWidget {
   void run_in_background(Job job, Done done);
 
   void connect_to_server();
+  void on_connected(std::shared_ptr<DesktopClient> client);
   void sign_in(SignInMethod method);
   void cancel_sign_in();
   void call_api();
