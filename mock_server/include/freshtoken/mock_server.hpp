@@ -29,6 +29,9 @@ struct MockServerOptions {
   /// Address to listen on.
   std::string host = "127.0.0.1";
   int port = 0;  ///< 0 = any free port
+  /// The issuer URL to announce, for a server that clients reach through a proxy or relay
+  /// (every endpoint is under it); empty: the address it listens on.
+  std::string issuer;
   /// Access token lifetime (expires_in).
   std::chrono::seconds access_token_ttl{3600};
   std::chrono::seconds refresh_token_ttl{30 * 24 * 3600};  ///< absolute, from the sign-in

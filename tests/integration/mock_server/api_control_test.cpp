@@ -668,5 +668,19 @@ TEST_F(ApiTest, StatsCountRequestsPerEndpointUntilReset) {
   EXPECT_EQ(body_of(http_->Get("/mock/stats"))["endpoint_requests"], zero);
 }
 
+// Behind a proxy or relay, the server announces the URL its clients reach it at.
+TEST(MockServerIssuer, AGivenIssuerIsAnnouncedInDiscoveryAndUnderEveryEndpoint) {
+  MockServerOptions options;
+  options.issuer = "http://127.0.0.1:1";
+  MockServer server(options);
+  server.start();
+  EXPECT_EQ(server.issuer(), "http://127.0.0.1:1");
+  httplib::Client http("127.0.0.1", server.port());
+  const json discovery = body_of(http.Get("/.well-known/openid-configuration"));
+  EXPECT_EQ(discovery["issuer"], "http://127.0.0.1:1");
+  EXPECT_EQ(discovery["token_endpoint"], "http://127.0.0.1:1/token");
+  server.stop();
+}
+
 }  // namespace
 }  // namespace freshtoken::mock::testing
