@@ -118,10 +118,13 @@ Result<std::shared_ptr<DesktopClient>> DesktopClient::create(DesktopClientOption
   if (options.server) {
     impl->server = options.server;
   } else {
+    // Nothing is sent here: a launch with a valid stored access token goes straight to the
+    // API, and the metadata is discovered by the first refresh, sign-in or sign-out.
     ClientConfig client{options.client_id, Secret(), ClientAuth::none};
-    auto discovered = discover_cached(impl->transport, options.issuer, std::move(client), clock);
-    if (!discovered) return discovered.error();
-    impl->server = *discovered;
+    auto server =
+        AuthorizationServer::for_issuer(impl->transport, options.issuer, std::move(client), clock);
+    if (!server) return server.error();
+    impl->server = *server;
   }
 
   SessionOptions session;

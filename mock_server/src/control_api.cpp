@@ -22,7 +22,18 @@ json stats_json(const MockServerStats& stats) {
   for (const auto& [grant, n] : grants) {
     if (n > 0) requests[grant] = n;
   }
+  const EndpointRequestCounts& e = stats.endpoint_requests;
+  const json endpoint_requests = {{"discovery", e.discovery},
+                                  {"jwks", e.jwks},
+                                  {"authorize", e.authorize},
+                                  {"token", e.token},
+                                  {"device_authorization", e.device_authorization},
+                                  {"revoke", e.revoke},
+                                  {"introspect", e.introspect},
+                                  {"userinfo", e.userinfo},
+                                  {"api", e.api}};
   return {{"token_requests", requests},
+          {"endpoint_requests", endpoint_requests},
           {"refreshes", stats.refreshes},
           {"refresh_grace_reuses", stats.refresh_grace_reuses},
           {"refresh_reuse_detected", stats.refresh_reuse_detected},

@@ -62,6 +62,9 @@ void add_address_flags(CLI::App& app, MockServerOptions& options) {
   app.add_option("--port", options.port, "Port; 0 = any free port")
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));
+  app.add_option("--issuer", options.issuer,
+                 "Issuer URL to announce when clients reach the server through a proxy or relay "
+                 "(default: the address it listens on)");
 }
 
 void add_server_flags(CLI::App& app, MockServerOptions& options) {

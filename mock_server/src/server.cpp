@@ -92,8 +92,12 @@ void MockServer::Impl::run(const std::string& listen_host, int bound, bool tls) 
   if (host == "::") host = "::1";
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
   port_ = bound;
-  state_.set_issuer(std::string(tls ? "https" : "http") + "://" + host + ":" +
-                    std::to_string(bound));
+  if (!options().issuer.empty()) {
+    state_.set_issuer(options().issuer);
+  } else {
+    state_.set_issuer(std::string(tls ? "https" : "http") + "://" + host + ":" +
+                      std::to_string(bound));
+  }
   auto* running = server_.get();
   auto finished = std::make_shared<std::atomic<bool>>(false);
   thread_ = std::thread([running, finished] {

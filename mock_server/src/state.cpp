@@ -88,31 +88,43 @@ TimePoint MockState::now() const {
 std::optional<Fault> MockState::begin_request(FaultEndpoint endpoint,
                                               const std::string& grant_type) {
   std::lock_guard<std::mutex> lock(mutex_);
+  EndpointRequestCounts& per_endpoint = stats_.endpoint_requests;
   switch (endpoint) {
     case FaultEndpoint::token:
       count_grant(stats_.token_requests, grant_type);
+      ++per_endpoint.token;
       break;
     case FaultEndpoint::api:
       ++stats_.api_requests;
+      ++per_endpoint.api;
       break;
     case FaultEndpoint::authorize:
       ++stats_.authorize_requests;
+      ++per_endpoint.authorize;
       break;
     case FaultEndpoint::device_authorization:
       ++stats_.device_authorizations;
+      ++per_endpoint.device_authorization;
       break;
     case FaultEndpoint::revoke:
       ++stats_.revocations;
+      ++per_endpoint.revoke;
       break;
     case FaultEndpoint::introspect:
       ++stats_.introspections;
+      ++per_endpoint.introspect;
       break;
     case FaultEndpoint::userinfo:
       ++stats_.userinfo_requests;
+      ++per_endpoint.userinfo;
+      break;
+    case FaultEndpoint::discovery:
+      ++per_endpoint.discovery;
+      break;
+    case FaultEndpoint::jwks:
+      ++per_endpoint.jwks;
       break;
     case FaultEndpoint::device:
-    case FaultEndpoint::discovery:
-    case FaultEndpoint::jwks:
       break;
   }
   for (auto it = faults_.begin(); it != faults_.end(); ++it) {

@@ -225,7 +225,9 @@ Result<void> Context::connect() {
   transport_ = make_transport(transport_options);
   ClientConfig client;
   client.client_id = options_.client_id;
-  auto server = discover_cached(transport_, options_.issuer, std::move(client));
+  // Nothing is sent yet: a command served by a valid stored access token goes straight to
+  // the API, and discovery happens when a refresh, sign-in or revocation needs it.
+  auto server = AuthorizationServer::for_issuer(transport_, options_.issuer, std::move(client));
   if (!server) return server.error();
   server_ = std::move(*server);
   return {};
@@ -280,6 +282,10 @@ int run_login(Context& context, LoginFlow flow) {
     return context.fail("cannot reach " + context.options().issuer, connected.error());
   }
   const auto& server = *context.server();
+  // Sign-in needs the metadata: fetched here, so that an unreachable server reads as such.
+  if (auto metadata = server.metadata(); !metadata) {
+    return context.fail("cannot reach " + context.options().issuer, metadata.error());
+  }
   auto tokens = pick_flow(flow) == LoginFlow::device
                     ? sign_in_device(server, context.options().scope)
                     : sign_in_browser(server, context.options().scope);
@@ -320,7 +326,9 @@ int run_status(Context& context) {
   auto& session = *context.session();
   // Who: from /userinfo, which also refreshes the access token when it has expired.
   std::string who = "(unknown)";
-  if (const auto& endpoint = context.server()->metadata().userinfo_endpoint; endpoint.empty()) {
+  auto metadata = context.server()->metadata();
+  if (!metadata) return context.fail("cannot reach " + options.issuer, metadata.error());
+  if (const auto& endpoint = metadata->userinfo_endpoint; endpoint.empty()) {
     who = "(unknown: the server has no userinfo endpoint)";
   } else if (auto response = context.http().get(endpoint); !response) {
     if (response.error().code() == ErrorCode::login_required) {

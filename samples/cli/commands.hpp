@@ -51,8 +51,8 @@ inline constexpr const char* store_service = "freshtoken-cli";
 // Validates --store for CLI11: empty when fine, else the complaint.
 std::string check_store_spec(const std::string& spec);
 
-// What every command needs, built lazily: the secret store, the transport, the discovered
-// server, the Session and an HttpClient on top of it.
+// What every command needs, built lazily: the secret store, the transport, the (lazily
+// discovered) server, the Session and an HttpClient on top of it.
 class Context {
  public:
   explicit Context(GlobalOptions options);
@@ -61,7 +61,8 @@ class Context {
   std::string account() const { return options_.issuer + "|" + options_.client_id; }
   SecretStore& store() { return *store_; }
 
-  // Builds the transport and runs discovery. Errors: as AuthorizationServer::discover.
+  // Builds the transport and the AuthorizationServer, which discovers its metadata only when
+  // first needed. Errors: config for an issuer that cannot be one (no request is sent).
   Result<void> connect();
   const std::shared_ptr<AuthorizationServer>& server() const { return server_; }
   // After connect().

@@ -1,9 +1,14 @@
 #include "freshtoken/authorization_server.hpp"
 
+#include <atomic>
+#include <condition_variable>
 #include <initializer_list>
+#include <mutex>
+#include <optional>
 #include <string_view>
 #include <utility>
 
+#include "discovery_cache.hpp"
 #include "oauth_parsing.hpp"
 #include "util/crypto.hpp"
 #include "util/encoding.hpp"
@@ -111,14 +116,14 @@ Result<void> require_endpoint(std::string_view name, const std::string& url) {
 }
 
 // Sends a token request and parses the answer (RFC 6749 §5.1 / §5.2).
-Result<TokenSet> token_request(Transport& transport, const ServerMetadata& metadata,
+Result<TokenSet> token_request(Transport& transport, const ServerMetadata* metadata,
                                const ClientConfig& client, const Clock& clock,
                                util::FormFields fields, std::string_view context) {
-  if (auto ok = require_endpoint("token_endpoint", metadata.token_endpoint); !ok) {
+  if (auto ok = require_endpoint("token_endpoint", metadata->token_endpoint); !ok) {
     wipe(fields);
     return ok.error();
   }
-  auto response = send_form(transport, client, metadata.token_endpoint, std::move(fields));
+  auto response = send_form(transport, client, metadata->token_endpoint, std::move(fields));
   if (!response) return response.error();
   const auto received_at = clock.now();
   if (!is_success(response->status)) {
@@ -138,28 +143,18 @@ Result<Response> get_json(Transport& transport, const std::string& url) {
   return transport.send(request);
 }
 
-}  // namespace
-
-AuthorizationServer::AuthorizationServer(std::shared_ptr<Transport> transport,
-                                         ServerMetadata metadata, ClientConfig client,
-                                         std::shared_ptr<Clock> clock)
-    : transport_(std::move(transport)),
-      metadata_(std::move(metadata)),
-      client_(std::move(client)),
-      clock_(clock ? std::move(clock) : system_clock()) {}
-
-Result<std::shared_ptr<AuthorizationServer>> AuthorizationServer::discover(
-    std::shared_ptr<Transport> transport, const std::string& issuer, ClientConfig client,
-    std::shared_ptr<Clock> clock) {
-  if (!transport) return Error(ErrorCode::config, "discovery: no transport");
+Result<void> check_issuer(const std::string& issuer) {
   auto parsed = detail::parse_url(issuer);
   if (!parsed || parsed->has_query || parsed->has_fragment) {
     return Error(ErrorCode::config,
                  "discovery: the issuer must be an absolute URL without query or fragment");
   }
-  if (auto ok = detail::check_endpoint_url("the issuer", issuer); !ok) return ok.error();
-  if (!clock) clock = system_clock();
+  return detail::check_endpoint_url("the issuer", issuer);
+}
 
+// Fetches and checks the metadata of `issuer` (already checked by check_issuer).
+Result<ServerMetadata> fetch_metadata(Transport& transport, const std::string& issuer,
+                                      const Clock& clock) {
   // OpenID Connect Discovery first, RFC 8414 second: a server that is not an OpenID
   // provider answers the first with 404 (or a non-JSON page).
   const std::string urls[] = {detail::openid_configuration_url(issuer),
@@ -167,12 +162,12 @@ Result<std::shared_ptr<AuthorizationServer>> AuthorizationServer::discover(
   std::optional<Error> last;
   for (std::size_t i = 0; i < 2; ++i) {
     const bool is_last = i == 1;
-    auto response = get_json(*transport, urls[i]);
+    auto response = get_json(transport, urls[i]);
     if (!response) return response.error();
     if (!is_success(response->status)) {
       const int status = response->status;
       const bool try_next = status >= 400 && status < 500 && status != 408 && status != 429;
-      Error error = detail::error_from_response(*response, clock->now(), "discovery");
+      Error error = detail::error_from_response(*response, clock.now(), "discovery");
       if (try_next && !is_last) {
         last = std::move(error);
         continue;
@@ -185,19 +180,134 @@ Result<std::shared_ptr<AuthorizationServer>> AuthorizationServer::discover(
       return metadata.error();
     }
     if (auto ok = detail::validate_metadata(*metadata, issuer); !ok) return ok.error();
-    return std::make_shared<AuthorizationServer>(std::move(transport), std::move(*metadata),
-                                                 std::move(client), std::move(clock));
+    return metadata;
   }
   return last ? std::move(*last) : Error(ErrorCode::invalid_response, "discovery failed");
+}
+
+}  // namespace
+
+// Set once and never changed: `known` is read without the lock once published. A server made
+// by for_issuer() starts with an issuer and no metadata.
+struct AuthorizationServer::Metadata {
+  struct Flight {
+    bool done = false;
+    std::optional<Error> error;
+  };
+
+  std::string issuer;
+  std::atomic<const ServerMetadata*> known{nullptr};
+
+  std::mutex mutex;
+  std::condition_variable flight_done;
+  std::unique_ptr<const ServerMetadata> owned;  // under mutex until published
+  std::shared_ptr<Flight> flight;               // under mutex: the discovery under way
+
+  void publish_locked(ServerMetadata metadata) {
+    owned = std::make_unique<const ServerMetadata>(std::move(metadata));
+    known.store(owned.get(), std::memory_order_release);
+  }
+};
+
+AuthorizationServer::AuthorizationServer(std::shared_ptr<Transport> transport,
+                                         ServerMetadata metadata, ClientConfig client,
+                                         std::shared_ptr<Clock> clock)
+    : transport_(std::move(transport)),
+      metadata_(std::make_shared<Metadata>()),
+      client_(std::move(client)),
+      clock_(clock ? std::move(clock) : system_clock()) {
+  metadata_->issuer = metadata.issuer;
+  metadata_->publish_locked(std::move(metadata));  // nobody else can see it yet
+}
+
+AuthorizationServer::AuthorizationServer(std::shared_ptr<Transport> transport,
+                                         std::shared_ptr<Metadata> metadata, ClientConfig client,
+                                         std::shared_ptr<Clock> clock)
+    : transport_(std::move(transport)),
+      metadata_(std::move(metadata)),
+      client_(std::move(client)),
+      clock_(clock ? std::move(clock) : system_clock()) {}
+
+Result<std::shared_ptr<AuthorizationServer>> AuthorizationServer::for_issuer(
+    std::shared_ptr<Transport> transport, const std::string& issuer, ClientConfig client,
+    std::shared_ptr<Clock> clock) {
+  if (!transport) return Error(ErrorCode::config, "discovery: no transport");
+  if (auto ok = check_issuer(issuer); !ok) return ok.error();
+  auto metadata = std::make_shared<Metadata>();
+  metadata->issuer = issuer;
+  return std::shared_ptr<AuthorizationServer>(new AuthorizationServer(
+      std::move(transport), std::move(metadata), std::move(client), std::move(clock)));
+}
+
+Result<std::shared_ptr<AuthorizationServer>> AuthorizationServer::discover(
+    std::shared_ptr<Transport> transport, const std::string& issuer, ClientConfig client,
+    std::shared_ptr<Clock> clock) {
+  if (!transport) return Error(ErrorCode::config, "discovery: no transport");
+  if (auto ok = check_issuer(issuer); !ok) return ok.error();
+  if (!clock) clock = system_clock();
+  auto metadata = fetch_metadata(*transport, issuer, *clock);
+  if (!metadata) return metadata.error();
+  return std::make_shared<AuthorizationServer>(std::move(transport), std::move(*metadata),
+                                               std::move(client), std::move(clock));
+}
+
+Result<const ServerMetadata*> AuthorizationServer::resolve() const {
+  Metadata& state = *metadata_;
+  if (const ServerMetadata* known = state.known.load(std::memory_order_acquire)) return known;
+  std::unique_lock<std::mutex> lock(state.mutex);
+  if (const ServerMetadata* known = state.known.load(std::memory_order_acquire)) return known;
+  if (state.flight) {
+    const auto flight = state.flight;
+    state.flight_done.wait(lock, [&] { return flight->done; });
+    if (flight->error) return *flight->error;
+    return state.known.load(std::memory_order_acquire);
+  }
+  const auto flight = std::make_shared<Metadata::Flight>();
+  state.flight = flight;
+  lock.unlock();
+
+  // Not under the lock: discovery is network I/O.
+  Result<ServerMetadata> metadata = Error(ErrorCode::invalid_response, "discovery failed");
+  if (auto cached = detail::cached_metadata(state.issuer)) {
+    metadata = std::move(*cached);
+  } else {
+    metadata = fetch_metadata(*transport_, state.issuer, *clock_);
+    if (metadata) detail::cache_metadata(state.issuer, *metadata);
+  }
+
+  lock.lock();
+  if (metadata) {
+    state.publish_locked(std::move(*metadata));
+  } else {
+    flight->error = metadata.error();
+  }
+  flight->done = true;
+  state.flight.reset();
+  lock.unlock();
+  state.flight_done.notify_all();
+  if (flight->error) return *flight->error;
+  return state.known.load(std::memory_order_acquire);
+}
+
+Result<ServerMetadata> AuthorizationServer::metadata() const {
+  auto metadata = resolve();
+  if (!metadata) return metadata.error();
+  return **metadata;
+}
+
+bool AuthorizationServer::has_metadata() const {
+  return metadata_->known.load(std::memory_order_acquire) != nullptr;
 }
 
 Result<TokenSet> AuthorizationServer::refresh(const Secret& refresh_token,
                                               const std::string& scope) const {
   if (refresh_token.empty()) return Error(ErrorCode::login_required, "no refresh token");
+  auto metadata = resolve();
+  if (!metadata) return metadata.error();
   util::FormFields fields =
       form_fields({{"grant_type", "refresh_token"}, {"refresh_token", refresh_token.reveal()}});
   if (!scope.empty()) fields.emplace_back("scope", scope);
-  return token_request(*transport_, metadata_, client_, *clock_, std::move(fields),
+  return token_request(*transport_, *metadata, client_, *clock_, std::move(fields),
                        "refresh_token grant");
 }
 
@@ -205,34 +315,40 @@ Result<TokenSet> AuthorizationServer::client_credentials(const std::string& scop
   if (client_.auth == ClientAuth::none) {
     return Error(ErrorCode::config, "client_credentials needs a confidential client");
   }
+  auto metadata = resolve();
+  if (!metadata) return metadata.error();
   util::FormFields fields{{"grant_type", "client_credentials"}};
   if (!scope.empty()) fields.emplace_back("scope", scope);
-  return token_request(*transport_, metadata_, client_, *clock_, std::move(fields),
+  return token_request(*transport_, *metadata, client_, *clock_, std::move(fields),
                        "client_credentials grant");
 }
 
 Result<TokenSet> AuthorizationServer::exchange_code(const Secret& code,
                                                     const std::string& redirect_uri,
                                                     const Secret& code_verifier) const {
+  auto metadata = resolve();
+  if (!metadata) return metadata.error();
   util::FormFields fields = form_fields({{"grant_type", "authorization_code"},
                                          {"code", code.reveal()},
                                          {"redirect_uri", redirect_uri},
                                          {"code_verifier", code_verifier.reveal()}});
-  return token_request(*transport_, metadata_, client_, *clock_, std::move(fields),
+  return token_request(*transport_, *metadata, client_, *clock_, std::move(fields),
                        "authorization_code grant");
 }
 
 Result<DeviceAuthorization> AuthorizationServer::start_device_authorization(
     const std::string& scope) const {
+  auto metadata = resolve();
+  if (!metadata) return metadata.error();
   if (auto ok = require_endpoint("device_authorization_endpoint",
-                                 metadata_.device_authorization_endpoint);
+                                 (*metadata)->device_authorization_endpoint);
       !ok) {
     return ok.error();
   }
   util::FormFields fields;
   if (!scope.empty()) fields.emplace_back("scope", scope);
-  auto response =
-      send_form(*transport_, client_, metadata_.device_authorization_endpoint, std::move(fields));
+  auto response = send_form(*transport_, client_, (*metadata)->device_authorization_endpoint,
+                            std::move(fields));
   if (!response) return response.error();
   if (!is_success(response->status)) {
     return detail::error_from_response(*response, clock_->now(), "device authorization");
@@ -243,20 +359,25 @@ Result<DeviceAuthorization> AuthorizationServer::start_device_authorization(
 }
 
 Result<TokenSet> AuthorizationServer::poll_device_token(const Secret& device_code) const {
+  auto metadata = resolve();
+  if (!metadata) return metadata.error();
   util::FormFields fields =
       form_fields({{"grant_type", kDeviceCodeGrant}, {"device_code", device_code.reveal()}});
-  return token_request(*transport_, metadata_, client_, *clock_, std::move(fields),
+  return token_request(*transport_, *metadata, client_, *clock_, std::move(fields),
                        "device_code grant");
 }
 
 Result<void> AuthorizationServer::revoke(const Secret& token,
                                          std::string_view token_type_hint) const {
-  if (auto ok = require_endpoint("revocation_endpoint", metadata_.revocation_endpoint); !ok) {
+  auto metadata = resolve();
+  if (!metadata) return metadata.error();
+  const std::string& endpoint = (*metadata)->revocation_endpoint;
+  if (auto ok = require_endpoint("revocation_endpoint", endpoint); !ok) {
     return ok.error();
   }
   util::FormFields fields = form_fields({{"token", token.reveal()}});
   if (!token_type_hint.empty()) fields.emplace_back("token_type_hint", token_type_hint);
-  auto response = send_form(*transport_, client_, metadata_.revocation_endpoint, std::move(fields));
+  auto response = send_form(*transport_, client_, endpoint, std::move(fields));
   if (!response) return response.error();
   // RFC 7009 §2.2: 200 whether or not the token was valid.
   if (is_success(response->status)) return {};

@@ -29,6 +29,9 @@ struct MockServerOptions {
   /// Address to listen on.
   std::string host = "127.0.0.1";
   int port = 0;  ///< 0 = any free port
+  /// The issuer URL to announce, for a server that clients reach through a proxy or relay
+  /// (every endpoint is under it); empty: the address it listens on.
+  std::string issuer;
   /// Access token lifetime (expires_in).
   std::chrono::seconds access_token_ttl{3600};
   std::chrono::seconds refresh_token_ttl{30 * 24 * 3600};  ///< absolute, from the sign-in
@@ -104,6 +107,21 @@ struct TokenRequestCounts {
   long other = 0;               ///< a missing or unknown grant_type
 };
 
+/// Requests per endpoint, whatever their outcome (GET /mock/stats "endpoint_requests", every
+/// field always listed): a test sees from them whether a client spoke to the authorization
+/// server at all, e.g. that a launch with a valid stored token went straight to the API.
+struct EndpointRequestCounts {
+  long discovery = 0;             ///< both documents under /.well-known/
+  long jwks = 0;                  ///< GET /jwks
+  long authorize = 0;             ///< GET and POST /authorize
+  long token = 0;                 ///< POST /token, any grant
+  long device_authorization = 0;  ///< POST /device_authorization
+  long revoke = 0;                ///< POST /revoke
+  long introspect = 0;            ///< POST /introspect
+  long userinfo = 0;              ///< /userinfo
+  long api = 0;                   ///< everything under /api/
+};
+
 /// The server's counters; the same fields as GET /mock/stats (see docs/mock-server.md).
 /// Requests answered by a fault are counted too.
 struct MockServerStats {
@@ -125,6 +143,8 @@ struct MockServerStats {
   long faults_armed = 0;                 ///< faults still waiting for requests
   long connections = 0;                  ///< TCP connections accepted
   std::chrono::seconds clock_offset{0};  ///< the server clock's offset from the real clock
+  /// Requests per endpoint.
+  EndpointRequestCounts endpoint_requests;
 };
 
 /// A successful token answer: the fields of the token endpoint's JSON.

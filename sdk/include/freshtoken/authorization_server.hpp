@@ -22,6 +22,12 @@
 /// No expires_in → expires_at empty; expires_in <= 0 → already expired; above ten years →
 /// ten years. token_type must be "bearer" in any case and is stored as "Bearer".
 ///
+/// Discovery, eager or lazy: discover() fetches the metadata before it returns; for_issuer()
+/// fetches nothing until an operation needs the metadata (a grant, device authorization,
+/// revocation, metadata()), so that a program whose stored access token is still valid makes
+/// no request to the authorization server at all. Either way the same checks apply (the
+/// issuer, every endpoint) before any metadata is used.
+///
 /// Thread safety: all methods are const and may be called from many threads at once.
 #pragma once
 
@@ -101,13 +107,24 @@ struct DeviceAuthorization {
 /// Speaks to one OAuth 2.0 authorization server on behalf of one client: discovery, the
 /// token endpoint grants, device authorization and revocation. Errors and expiry rules are
 /// described in authorization_server.hpp. Thread safety: all methods are const and may be
-/// called from many threads at once.
+/// called from many threads at once; copies share the metadata and its discovery.
 class FRESHTOKEN_API AuthorizationServer {
  public:
   /// For a server whose metadata is already known (no discovery). Each endpoint is checked
   /// when it is used (https, or http to a loopback host), as discovery would have.
   AuthorizationServer(std::shared_ptr<Transport> transport, ServerMetadata metadata,
                       ClientConfig client, std::shared_ptr<Clock> clock = system_clock());
+
+  /// For `issuer`, discovered when first needed: nothing is sent here. The first operation
+  /// that needs the metadata discovers it exactly as discover() does (the same documents, the
+  /// same checks) through the per-process discovery cache that discover_cached() uses; calls
+  /// that need it meanwhile wait for that one discovery and share its outcome. A failed
+  /// discovery is returned by the operation that needed it and not remembered: the next
+  /// operation tries again. Errors here: config for an issuer that discover() would refuse
+  /// without a request (not https or http to loopback, a query or fragment), or no transport.
+  static Result<std::shared_ptr<AuthorizationServer>> for_issuer(
+      std::shared_ptr<Transport> transport, const std::string& issuer, ClientConfig client,
+      std::shared_ptr<Clock> clock = system_clock());
 
   /// Fetches {issuer}/.well-known/openid-configuration, falling back (on a 4xx other than 408
   /// and 429, or a body that is not a metadata document) to RFC 8414's
@@ -119,8 +136,11 @@ class FRESHTOKEN_API AuthorizationServer {
       std::shared_ptr<Transport> transport, const std::string& issuer, ClientConfig client,
       std::shared_ptr<Clock> clock = system_clock());
 
-  /// The discovered (or given) metadata.
-  const ServerMetadata& metadata() const { return metadata_; }
+  /// The given or discovered metadata; for a server made by for_issuer() the first call
+  /// discovers it (and may fail with discover()'s errors, retried by the next call).
+  Result<ServerMetadata> metadata() const;
+  /// True once the metadata is known (given, or discovered): metadata() sends nothing.
+  bool has_metadata() const;
   /// The client it speaks for.
   const ClientConfig& client() const { return client_; }
   /// The clock token expiry is computed with.
@@ -147,8 +167,15 @@ class FRESHTOKEN_API AuthorizationServer {
   Result<void> revoke(const Secret& token, std::string_view token_type_hint) const;
 
  private:
+  struct Metadata;  // the metadata once known, and the single flight that discovers it
+  AuthorizationServer(std::shared_ptr<Transport> transport, std::shared_ptr<Metadata> metadata,
+                      ClientConfig client, std::shared_ptr<Clock> clock);
+  // The metadata, discovering it first when needed; the pointer stays valid for the life of
+  // this object.
+  Result<const ServerMetadata*> resolve() const;
+
   std::shared_ptr<Transport> transport_;
-  ServerMetadata metadata_;
+  std::shared_ptr<Metadata> metadata_;
   ClientConfig client_;
   std::shared_ptr<Clock> clock_;
 };

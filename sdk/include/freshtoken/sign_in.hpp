@@ -30,7 +30,9 @@
 /// - invalid_response: the redirect with this sign-in's `state` failed its `iss` check, repeated
 ///   a parameter or had no code, or the ID token failed validation (the message names the
 ///   failed check, never the token).
-/// - anything AuthorizationServer returns for the token exchange or polling.
+/// - anything AuthorizationServer returns for the token exchange or polling, and discovery's
+///   errors when the server was made by AuthorizationServer::for_issuer() and had not
+///   discovered its metadata yet (both flows need it before they start).
 ///
 /// Thread safety: the functions may be called from many threads at once; each call is one
 /// independent sign-in. IdTokenVerifier::verify may be called concurrently.
@@ -159,7 +161,8 @@ class FRESHTOKEN_API IdTokenVerifier {
   IdTokenVerifier(std::shared_ptr<Transport> transport, std::string jwks_uri, std::string issuer,
                   std::string client_id, std::shared_ptr<Clock> clock = system_clock(),
                   std::chrono::seconds leeway = std::chrono::seconds(60));
-  /// For `server`'s issuer, jwks_uri, client_id, clock and transport.
+  /// For `server`'s issuer, jwks_uri, client_id, clock and transport; discovers the server's
+  /// metadata first if nothing has yet (its error, if any, is what verify() then returns).
   explicit IdTokenVerifier(const AuthorizationServer& server,
                            std::chrono::seconds leeway = std::chrono::seconds(60));
 
@@ -176,7 +179,8 @@ class FRESHTOKEN_API IdTokenVerifier {
 
 /// AuthorizationServer::discover, with the discovered metadata kept per issuer for the life of
 /// the process (failures are not cached). Each call returns a new AuthorizationServer bound to
-/// `transport`, `client` and `clock`.
+/// `transport`, `client` and `clock`. AuthorizationServer::for_issuer() shares this cache and
+/// is the lazy alternative: it sends nothing until the metadata is needed.
 FRESHTOKEN_API Result<std::shared_ptr<AuthorizationServer>> discover_cached(
     std::shared_ptr<Transport> transport, const std::string& issuer, ClientConfig client,
     std::shared_ptr<Clock> clock = system_clock());

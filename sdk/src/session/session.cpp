@@ -293,12 +293,21 @@ Result<void> Session::Impl::sign_out() {
 
   const bool revoke_refresh = !refresh_token.empty();
   const Secret& to_revoke = revoke_refresh ? refresh_token : access_token;
-  if (to_revoke.empty() || options_.server->metadata().revocation_endpoint.empty()) {
+  if (to_revoke.empty()) {
     log(LogLevel::info, "signed out");
     return outcome;
   }
-  auto revoked =
-      options_.server->revoke(to_revoke, revoke_refresh ? "refresh_token" : "access_token");
+  // Discovers first when nothing else needed the metadata yet: whether there is a revocation
+  // endpoint is only known from it.
+  auto metadata = options_.server->metadata();
+  if (metadata && metadata->revocation_endpoint.empty()) {
+    log(LogLevel::info, "signed out");
+    return outcome;
+  }
+  Result<void> revoked =
+      metadata
+          ? options_.server->revoke(to_revoke, revoke_refresh ? "refresh_token" : "access_token")
+          : Result<void>(metadata.error());
   if (!revoked) {
     log(LogLevel::warning, "signed out locally, but revoking " + to_revoke.fingerprint() +
                                " failed: " + revoked.error().to_string());

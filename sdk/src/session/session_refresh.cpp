@@ -216,7 +216,11 @@ Result<void> Session::Impl::signed_out_elsewhere(const Secret& used, const Secre
   // The sign-out revoked what it found in the store, which may be the token this refresh
   // presented but not the one it got back: that grant ends here too.
   std::string revoked = "not revoked (no revocation endpoint)";
-  if (!options_.server->metadata().revocation_endpoint.empty()) {
+  // The refresh that got here discovered the metadata already.
+  auto metadata = options_.server->metadata();
+  if (!metadata) {
+    revoked = "not revoked: " + metadata.error().to_string();
+  } else if (!metadata->revocation_endpoint.empty()) {
     auto outcome = options_.server->revoke(issued, "refresh_token");
     revoked = outcome ? "revoked" : "revoking it failed: " + outcome.error().to_string();
   }

@@ -17,7 +17,9 @@ bool starts_with(std::string_view text, std::string_view prefix) {
 
 Result<TokenSet> sign_in_with_browser(const AuthorizationServer& server,
                                       const BrowserSignInOptions& options) {
-  const ServerMetadata& metadata = server.metadata();
+  auto discovered = server.metadata();
+  if (!discovered) return discovered.error();
+  const ServerMetadata& metadata = *discovered;
   const auto& methods = metadata.code_challenge_methods_supported;
   if (!methods.empty() && std::find(methods.begin(), methods.end(), "S256") == methods.end()) {
     return Error(ErrorCode::config, "the authorization server does not support PKCE with S256");

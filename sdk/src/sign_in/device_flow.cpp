@@ -36,7 +36,9 @@ Result<TokenSet> sign_in_with_device(const AuthorizationServer& server,
   if (!options.on_code) {
     return Error(ErrorCode::config, "device sign-in needs an on_code callback to show the code");
   }
-  if (server.metadata().device_authorization_endpoint.empty()) {
+  auto metadata = server.metadata();
+  if (!metadata) return metadata.error();
+  if (metadata->device_authorization_endpoint.empty()) {
     return Error(ErrorCode::config, "the server metadata has no device_authorization_endpoint");
   }
   const CancelToken cancel = options.cancel;

@@ -1,3 +1,5 @@
+#include "discovery_cache.hpp"
+
 #include <map>
 #include <mutex>
 #include <utility>
@@ -20,25 +22,36 @@ DiscoveryCache& cache() {
 
 }  // namespace
 
+namespace detail {
+
+std::optional<ServerMetadata> cached_metadata(const std::string& issuer) {
+  std::lock_guard<std::mutex> lock(cache().mutex);
+  auto it = cache().by_issuer.find(issuer);
+  if (it == cache().by_issuer.end()) return std::nullopt;
+  return it->second;
+}
+
+void cache_metadata(const std::string& issuer, const ServerMetadata& metadata) {
+  std::lock_guard<std::mutex> lock(cache().mutex);
+  cache().by_issuer.emplace(issuer, metadata);
+}
+
+}  // namespace detail
+
 Result<std::shared_ptr<AuthorizationServer>> discover_cached(std::shared_ptr<Transport> transport,
                                                              const std::string& issuer,
                                                              ClientConfig client,
                                                              std::shared_ptr<Clock> clock) {
-  {
-    std::lock_guard<std::mutex> lock(cache().mutex);
-    auto it = cache().by_issuer.find(issuer);
-    if (it != cache().by_issuer.end()) {
-      return std::make_shared<AuthorizationServer>(std::move(transport), it->second,
-                                                   std::move(client), std::move(clock));
-    }
+  if (auto metadata = detail::cached_metadata(issuer)) {
+    return std::make_shared<AuthorizationServer>(std::move(transport), std::move(*metadata),
+                                                 std::move(client), std::move(clock));
   }
   // Not under the lock: discovery is network I/O. Two first callers may both discover; the
   // results are equal, so either may win.
   auto server = AuthorizationServer::discover(std::move(transport), issuer, std::move(client),
                                               std::move(clock));
   if (!server) return server.error();
-  std::lock_guard<std::mutex> lock(cache().mutex);
-  cache().by_issuer.emplace(issuer, (*server)->metadata());
+  detail::cache_metadata(issuer, *(*server)->metadata());
   return server;
 }
 

@@ -1,4 +1,5 @@
 #include <mutex>
+#include <optional>
 #include <utility>
 
 #include "freshtoken/sign_in.hpp"
@@ -14,6 +15,8 @@ struct IdTokenVerifier::State {
   std::string client_id;
   std::shared_ptr<Clock> clock;
   std::chrono::seconds leeway;
+  // Set when the server's metadata could not be discovered: what verify() returns.
+  std::optional<Error> unavailable;
 
   std::mutex mutex;
   bool fetched = false;           // guarded by mutex
@@ -64,11 +67,20 @@ IdTokenVerifier::IdTokenVerifier(std::shared_ptr<Transport> transport, std::stri
 }
 
 IdTokenVerifier::IdTokenVerifier(const AuthorizationServer& server, std::chrono::seconds leeway)
-    : IdTokenVerifier(server.transport(), server.metadata().jwks_uri, server.metadata().issuer,
-                      server.client().client_id, server.clock(), leeway) {}
+    : IdTokenVerifier(server.transport(), std::string(), std::string(), server.client().client_id,
+                      server.clock(), leeway) {
+  auto metadata = server.metadata();
+  if (!metadata) {
+    state_->unavailable = metadata.error();
+    return;
+  }
+  state_->jwks_uri = std::move(metadata->jwks_uri);
+  state_->issuer = std::move(metadata->issuer);
+}
 
 Result<IdTokenClaims> IdTokenVerifier::verify(const Secret& id_token,
                                               const std::optional<Secret>& expected_nonce) const {
+  if (state_->unavailable) return *state_->unavailable;
   auto jws = detail::parse_jws(id_token.reveal());
   if (!jws) return jws.error();
 

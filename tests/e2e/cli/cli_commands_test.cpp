@@ -49,6 +49,24 @@ TEST_F(CliTest, LoginWithTheBrowserFlowThenGetPrintsTheResponseBody) {
   EXPECT_THAT(me.out, HasSubstr("\"sub\":\"alice\""));
 }
 
+// A launch with a valid stored access token goes straight to the API: the authorization
+// server hears nothing from it, not even discovery.
+TEST_F(CliTest, GetWithAValidStoredTokenMakesNoRequestToTheAuthorizationServer) {
+  sign_in();
+  const nlohmann::json before = server_->stats()["endpoint_requests"];
+  ASSERT_TRUE(before.is_object());
+
+  const auto me = cli({"get", "/api/me"});
+  ASSERT_EQ(me.exit_code, 0) << me.err;
+  EXPECT_THAT(me.out, HasSubstr("\"sub\":\"alice\""));
+
+  const nlohmann::json after = server_->stats()["endpoint_requests"];
+  for (const auto& [endpoint, count] : after.items()) {
+    const int made = count.get<int>() - before.value(endpoint, 0);
+    EXPECT_EQ(made, endpoint == "api" ? 1 : 0) << endpoint;
+  }
+}
+
 TEST_F(CliTest, LoginWithTheDeviceFlowSucceedsOnceTheCodeIsApproved) {
   start_server({"--device-interval", "1"});
   auto login = start_cli({"login", "--device"});

@@ -625,5 +625,62 @@ TEST(MockServerTls, MissingCertificateFileFailsToStart) {
   EXPECT_THROW(server.start(), std::runtime_error);
 }
 
+// What a launch test reads to see whether a client spoke to the authorization server at all.
+TEST_F(ApiTest, StatsCountRequestsPerEndpointUntilReset) {
+  const auto tokens = server_->issue_tokens();
+  ASSERT_EQ(http_->Get("/.well-known/openid-configuration")->status, 200);
+  ASSERT_EQ(http_->Get("/.well-known/oauth-authorization-server")->status, 200);
+  ASSERT_EQ(http_->Get("/jwks")->status, 200);
+  ASSERT_TRUE(http_->Get("/authorize"));
+  ASSERT_TRUE(refresh(tokens.refresh_token));
+  ASSERT_TRUE(post_form("/token", {{"grant_type", "nonsense"}}));
+  ASSERT_TRUE(post_form("/device_authorization", {{"client_id", "freshtoken-demo"}}));
+  ASSERT_TRUE(post_form("/revoke", {{"token", "unknown"}, {"client_id", "freshtoken-demo"}}));
+  ASSERT_TRUE(post_form("/introspect", {{"token", "unknown"}}));
+  ASSERT_TRUE(get_with_token("/userinfo", tokens.access_token));
+  ASSERT_TRUE(get_with_token("/api/me", tokens.access_token));
+  ASSERT_TRUE(get_with_token("/api/echo", "not-a-token"));
+  ASSERT_TRUE(http_->Get("/mock/stats"));  // the control API is not an endpoint
+
+  const json expected = {{"discovery", 2},
+                         {"jwks", 1},
+                         {"authorize", 1},
+                         {"token", 2},
+                         {"device_authorization", 1},
+                         {"revoke", 1},
+                         {"introspect", 1},
+                         {"userinfo", 1},
+                         {"api", 2}};
+  EXPECT_EQ(body_of(http_->Get("/mock/stats"))["endpoint_requests"], expected);
+  EXPECT_EQ(server_->stats().endpoint_requests.discovery, 2);
+  EXPECT_EQ(server_->stats().endpoint_requests.token, 2);
+
+  ASSERT_EQ(http_->Post("/mock/reset", "", "application/json")->status, 200);
+  const json zero = {{"discovery", 0},
+                     {"jwks", 0},
+                     {"authorize", 0},
+                     {"token", 0},
+                     {"device_authorization", 0},
+                     {"revoke", 0},
+                     {"introspect", 0},
+                     {"userinfo", 0},
+                     {"api", 0}};
+  EXPECT_EQ(body_of(http_->Get("/mock/stats"))["endpoint_requests"], zero);
+}
+
+// Behind a proxy or relay, the server announces the URL its clients reach it at.
+TEST(MockServerIssuer, AGivenIssuerIsAnnouncedInDiscoveryAndUnderEveryEndpoint) {
+  MockServerOptions options;
+  options.issuer = "http://127.0.0.1:1";
+  MockServer server(options);
+  server.start();
+  EXPECT_EQ(server.issuer(), "http://127.0.0.1:1");
+  httplib::Client http("127.0.0.1", server.port());
+  const json discovery = body_of(http.Get("/.well-known/openid-configuration"));
+  EXPECT_EQ(discovery["issuer"], "http://127.0.0.1:1");
+  EXPECT_EQ(discovery["token_endpoint"], "http://127.0.0.1:1/token");
+  server.stop();
+}
+
 }  // namespace
 }  // namespace freshtoken::mock::testing

@@ -204,7 +204,7 @@ TEST_F(CanaryScanTest, NoTokenCodeOrClientSecretReachesAnyLogOrErrorMessage) {
   EXPECT_EQ(refused.error().code(), ErrorCode::config);
 
   // A confidential client: a wrong secret, then the right one.
-  ServerMetadata metadata = as->metadata();
+  ServerMetadata metadata = *as->metadata();
   for (const char* secret : {"wrong-secret-canary-0123456789", "service-secret"}) {
     canary(std::string(secret));
     AuthorizationServer service(transport_, metadata,

@@ -61,8 +61,8 @@ TEST_F(ServerResponseLimitTest, OversizedDiscoveryDocumentIsRefused) {
 TEST_F(ServerResponseLimitTest, OversizedJwksIsRefused) {
   const auto issued = server_->issue_tokens("alice", "freshtoken-demo", "openid profile");
   ASSERT_FALSE(issued.id_token.empty());
-  arm_oversized(mock::FaultEndpoint::jwks, fetch(as_->metadata().jwks_uri));
-  IdTokenVerifier verifier(transport_, as_->metadata().jwks_uri, server_->issuer(),
+  arm_oversized(mock::FaultEndpoint::jwks, fetch(as_->metadata()->jwks_uri));
+  IdTokenVerifier verifier(transport_, as_->metadata()->jwks_uri, server_->issuer(),
                            "freshtoken-demo");
   auto claims = verifier.verify(Secret(issued.id_token));
   ASSERT_FALSE(claims) << "keys from an oversized JWKS were used";

@@ -36,7 +36,7 @@ TEST(Discovery, ReadsTheOpenIdConfiguration) {
   EXPECT_EQ(r.url, "https://as.example/.well-known/openid-configuration");
   EXPECT_EQ(r.headers.get("Accept"), "application/json");
 
-  const ServerMetadata& m = (*server)->metadata();
+  const ServerMetadata m = (*server)->metadata().value();
   EXPECT_EQ(m.issuer, "https://as.example");
   EXPECT_EQ(m.token_endpoint, "https://as.example/token");
   EXPECT_EQ(m.authorization_endpoint, "https://as.example/authorize");
@@ -179,7 +179,7 @@ TEST(Discovery, PlainHttpIsAllowedForEveryLoopbackHost) {
     f.transport->enqueue(json_response(200, document(issuer, issuer)));
     auto server = discover(f, issuer);
     ASSERT_TRUE(server) << server.error().to_string();
-    EXPECT_EQ((*server)->metadata().token_endpoint, issuer + "/token");
+    EXPECT_EQ((*server)->metadata()->token_endpoint, issuer + "/token");
   }
 }
 

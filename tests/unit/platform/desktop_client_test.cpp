@@ -48,6 +48,9 @@ class DesktopClientTest : public ::testing::Test {
   // The server: discovery, device authorization granted at the first poll, refresh per
   // refresh_answer_, and an API that accepts the newest access token only.
   Result<Response> answer(const Request& r) {
+    if (as_offline_ && r.url.rfind(kIssuer + "/", 0) == 0) {
+      return Error(ErrorCode::network, "the authorization server is unreachable");
+    }
     if (r.url == kIssuer + "/.well-known/openid-configuration") {
       ++discoveries_;
       return json_response(200, "{\"issuer\":\"" + kIssuer + "\",\"token_endpoint\":\"" + kIssuer +
@@ -117,6 +120,7 @@ class DesktopClientTest : public ::testing::Test {
       api_calls_{0}, codes_shown_{0}, browsers_opened_{0};
   std::string current_token_;  // written by the handler only, under the transport's calls
   bool reject_refresh_ = false;
+  std::atomic<bool> as_offline_{false};  // every request to the authorization server fails
 };
 
 TEST_F(DesktopClientTest, CreateRefusesAnEmptyIssuerOrClientId) {
@@ -142,11 +146,13 @@ TEST_F(DesktopClientTest, CreateRefusesTheDeviceSignInWithoutACodeCallback) {
   EXPECT_EQ(app.error().code(), ErrorCode::config);
 }
 
-TEST_F(DesktopClientTest, CreateDiscoversTheServerForAPublicClientAndNeitherReadsNorSignsIn) {
+TEST_F(DesktopClientTest, CreateSendsNothingAndTheServerIsDiscoveredWhenFirstNeeded) {
   auto app = create(options());
   ASSERT_TRUE(app);
+  EXPECT_EQ(transport_->request_count(), 0u);
+  EXPECT_FALSE(app->server()->has_metadata());
+  EXPECT_EQ(app->server()->metadata()->token_endpoint, kIssuer + "/token");
   EXPECT_EQ(discoveries_, 1);
-  EXPECT_EQ(app->server()->metadata().token_endpoint, kIssuer + "/token");
   EXPECT_EQ(app->server()->client().client_id, "desktop-app");
   EXPECT_EQ(app->server()->client().auth, ClientAuth::none);
   EXPECT_EQ(app->transport(), transport_);
@@ -207,6 +213,27 @@ TEST_F(DesktopClientTest, AStoredSignInIsResumedWithoutSigningInAgain) {
   EXPECT_EQ(me->status, 200);
   EXPECT_EQ(codes_shown_, 1);
   EXPECT_EQ(device_authorizations_, 1);
+}
+
+TEST_F(DesktopClientTest, ALaunchWithAValidStoredTokenCallsTheApiWithoutTheAuthorizationServer) {
+  {
+    auto first = create(options());
+    ASSERT_TRUE(first);
+    ASSERT_TRUE(first->sign_in());
+  }
+  clear_discovery_cache();  // as in a new process
+  const int discovered = discoveries_;
+  const int refreshed = refreshes_;
+  as_offline_ = true;
+
+  auto app = DesktopClient::create(options());
+  ASSERT_TRUE(app) << app.error().to_string();
+  auto me = (*app)->get(kApi);
+  ASSERT_TRUE(me) << me.error().to_string();
+  EXPECT_EQ(me->status, 200);
+  EXPECT_EQ(discoveries_, discovered);
+  EXPECT_EQ(refreshes_, refreshed);
+  EXPECT_EQ(api_calls_, 1);
 }
 
 TEST_F(DesktopClientTest, TheBrowserIsTheDefaultSignIn) {

@@ -226,7 +226,7 @@ TEST_F(DeviceFlowTest, TimeoutLongerThanTheCodesLifeEndsAtTheCodesExpiry) {
 TEST_F(DeviceFlowTest, ShortTimeoutWithTheRealSleepEndsTheSignIn) {
   start(/*expires_in=*/3, /*interval=*/3600);  // an hour between polls, a code that lives 3 s
   options_.sleep = nullptr;
-  server_ = std::make_shared<AuthorizationServer>(transport_, server_->metadata(),
+  server_ = std::make_shared<AuthorizationServer>(transport_, *server_->metadata(),
                                                   ClientConfig{"cli", Secret(), ClientAuth::none});
   options_.timeout = milliseconds(50);
   auto result = sign_in_with_device(*server_, options_);

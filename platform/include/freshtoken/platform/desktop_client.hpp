@@ -14,8 +14,9 @@
 /// It assembles the parts a desktop application would otherwise assemble itself, each with the
 /// default such an application wants, and keeps every one reachable:
 /// - the Transport: make_transport() (or DesktopClientOptions::transport);
-/// - the AuthorizationServer: discovered from the issuer for a public client (PKCE, no secret),
-///   once per process (discover_cached), or DesktopClientOptions::server;
+/// - the AuthorizationServer: for the issuer, as a public client (PKCE, no secret), discovered
+///   when first needed (AuthorizationServer::for_issuer, once per process), or
+///   DesktopClientOptions::server;
 /// - the SecretStore: default_secret_store(), the operating system's own (libsecret, Credential
 ///   Manager), or DesktopClientOptions::store;
 /// - the Session, keyed (service, account) with account = "<issuer>|<client_id>" unless set;
@@ -35,8 +36,14 @@
 /// login_required and the application calls sign_in() itself (from a button, say, so that the
 /// browser never opens unasked).
 ///
+/// Launch: create() sends nothing. With a valid stored access token the first call goes straight
+/// to the API, with no request to the authorization server (so it works offline from it too);
+/// discovery happens with the first refresh, sign-in or sign-out, and its errors come back
+/// from that call (a later call tries again).
+///
 /// Errors are freshtoken::Error, as everywhere: config from create() for missing options,
-/// whatever discovery returns, the sign-in flow's errors (timeout, cancelled, login_required,
+/// whatever discovery returns (from the call that needed it), the sign-in flow's errors (timeout,
+/// cancelled, login_required,
 /// ...), the Session's and the HttpClient's. HTTP 4xx/5xx statuses are Responses.
 ///
 /// Thread safety: every method may be called from many threads at once. A call that signs in
@@ -109,7 +116,8 @@ struct DesktopClientOptions {
   std::shared_ptr<Transport> transport;
   /// Null: default_secret_store(), the operating system's (never a file).
   std::shared_ptr<SecretStore> store;
-  /// Null: discovered from `issuer` for `client_id` (discover_cached). Set it for a server
+  /// Null: AuthorizationServer::for_issuer(`issuer`), for `client_id`, discovered when first
+  /// needed. Set it for a server
   /// whose metadata is known, or a confidential client; issuer and client_id still name the
   /// account.
   std::shared_ptr<AuthorizationServer> server;
@@ -123,10 +131,10 @@ struct DesktopClientOptions {
 /// assembles, when it signs in, its errors and thread safety are in desktop_client.hpp.
 class FRESHTOKEN_PLATFORM_API DesktopClient {
  public:
-  /// Discovers the server (unless options.server is set) and makes the Session and the
-  /// HttpClient; neither reads the store nor signs in. Errors: config for an empty issuer or
-  /// client_id, or SignInMethod::device without device.on_code; discovery's errors (network
-  /// when the server is unreachable: call create() again later); Session::create's.
+  /// Makes the AuthorizationServer (unless options.server is set), the Session and the
+  /// HttpClient; sends nothing, neither reads the store nor signs in. Errors: config for an
+  /// empty issuer or client_id, an issuer that cannot be one (not https, or http off
+  /// loopback; a query), or SignInMethod::device without device.on_code; Session::create's.
   static Result<std::shared_ptr<DesktopClient>> create(DesktopClientOptions options);
 
   DesktopClient(const DesktopClient&) = delete;
@@ -173,7 +181,8 @@ class FRESHTOKEN_PLATFORM_API DesktopClient {
   const std::shared_ptr<Session>& session() const;
   /// The HttpClient, e.g. for send_async (which never signs in).
   const std::shared_ptr<HttpClient>& http() const;
-  /// The AuthorizationServer: metadata, revocation, the flows with options of your own.
+  /// The AuthorizationServer: metadata (discovered on first use), revocation, the flows with
+  /// options of your own.
   const std::shared_ptr<AuthorizationServer>& server() const;
   /// The Transport every request goes through.
   const std::shared_ptr<Transport>& transport() const;
