@@ -225,6 +225,7 @@ Result<void> Context::connect() {
   transport_ = make_transport(transport_options);
   ClientConfig client;
   client.client_id = options_.client_id;
+  if (options_.dpop) client.dpop = DpopMode::required;
   auto server = discover_cached(transport_, options_.issuer, std::move(client));
   if (!server) return server.error();
   server_ = std::move(*server);
@@ -341,6 +342,10 @@ int run_status(Context& context) {
             << "Signed in as:   " << who << '\n'
             << "Access token:   " << describe_expiry(status->access_token_expires_at) << '\n'
             << "Refresh token:  kept in " << context.store().describe() << '\n'
+            << "DPoP key:       "
+            << (status->dpop_thumbprint.empty() ? "none (Bearer tokens)"
+                                                : "thumbprint " + status->dpop_thumbprint)
+            << '\n'
             << std::flush;
   return exit_ok;
 }
