@@ -118,7 +118,7 @@ Result<std::shared_ptr<DesktopClient>> DesktopClient::create(DesktopClientOption
   if (options.server) {
     impl->server = options.server;
   } else {
-    ClientConfig client{options.client_id, Secret(), ClientAuth::none};
+    ClientConfig client{options.client_id, Secret(), ClientAuth::none, options.dpop};
     auto discovered = discover_cached(impl->transport, options.issuer, std::move(client), clock);
     if (!discovered) return discovered.error();
     impl->server = *discovered;
