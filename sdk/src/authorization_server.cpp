@@ -87,11 +87,11 @@ Result<std::string> add_client_auth(const ClientConfig& client, util::FormFields
   return Error(ErrorCode::config, "unknown client authentication method");
 }
 
-// What a request needs for a DPoP proof; `key` null: no proof.
+// What a request needs for a DPoP proof; `key` null: no proof. A proof's iat is read from the
+// system clock, not the injected one: the server compares it with its own wall clock.
 struct DpopContext {
   const DpopKey* key = nullptr;
   detail::DpopNonces* nonces = nullptr;
-  const Clock* clock = nullptr;
 };
 
 // RFC 9449 §8: the authorization server asks for a nonce.
@@ -118,7 +118,7 @@ Result<Response> send_form(Transport& transport, const ClientConfig& client, con
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (dpop.key) {
       auto proof = detail::dpop_proof(*dpop.key, request.method, url, nullptr,
-                                      dpop.nonces->get(url), dpop.clock->now());
+                                      dpop.nonces->get(url), std::chrono::system_clock::now());
       if (!proof) {
         response = proof.error();
         break;
@@ -153,7 +153,7 @@ Result<TokenSet> token_request(Transport& transport, const ServerMetadata& metad
     return ok.error();
   }
   auto response = send_form(transport, client, metadata.token_endpoint, std::move(fields),
-                            DpopContext{key.get(), &nonces, &clock});
+                            DpopContext{key.get(), &nonces});
   if (!response) return response.error();
   const auto received_at = clock.now();
   if (!is_success(response->status)) {
@@ -321,7 +321,7 @@ Result<void> AuthorizationServer::revoke(const Secret& token, std::string_view t
   util::FormFields fields = form_fields({{"token", token.reveal()}});
   if (!token_type_hint.empty()) fields.emplace_back("token_type_hint", token_type_hint);
   auto response = send_form(*transport_, client_, metadata_.revocation_endpoint, std::move(fields),
-                            DpopContext{dpop_key.get(), dpop_nonces_.get(), clock_.get()});
+                            DpopContext{dpop_key.get(), dpop_nonces_.get()});
   if (!response) return response.error();
   // RFC 7009 §2.2: 200 whether or not the token was valid.
   if (is_success(response->status)) return {};
