@@ -1,7 +1,5 @@
 #include "dpop.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cstdint>
 #include <utility>
@@ -50,27 +48,62 @@ std::string_view dpop_htu(std::string_view url) {
   return end == std::string_view::npos ? url : url.substr(0, end);
 }
 
+namespace {
+
+// Appends `text` as the body of a JSON string: quote, backslash and control characters escaped.
+void append_json_string(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (u < 0x20) {
+      out.append("\\u00");
+      out.push_back(kHex[u >> 4]);
+      out.push_back(kHex[u & 0xF]);
+    } else {
+      out.push_back(c);
+    }
+  }
+}
+
+}  // namespace
+
 Result<std::string> dpop_proof(const DpopKey& key, std::string_view method, std::string_view url,
                                const Secret* access_token, std::string_view nonce,
                                std::chrono::system_clock::time_point now) {
   const DpopKey::State& state = key.state();
-  nlohmann::json claims = nlohmann::json::object();
-  claims["jti"] = util::base64url_encode(util::random_bytes(16));
-  claims["htm"] = std::string(method);
-  claims["htu"] = std::string(dpop_htu(url));
-  claims["iat"] = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  // Built by hand, not through a JSON document: this runs on every request.
+  std::string claims;
+  claims.reserve(160 + url.size() + nonce.size());
+  claims.append(R"({"jti":")").append(util::base64url_encode(util::random_bytes(16)));
+  claims.append(R"(","htm":")");
+  append_json_string(claims, method);
+  claims.append(R"(","htu":")");
+  append_json_string(claims, dpop_htu(url));
+  claims.append(R"(","iat":)");
+  claims.append(std::to_string(
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count()));
   if (access_token) {
-    claims["ath"] = util::base64url_encode(util::sha256(access_token->reveal()));
+    claims.append(R"(,"ath":")")
+        .append(util::base64url_encode(util::sha256(access_token->reveal())))
+        .push_back('"');
   }
-  if (!nonce.empty()) claims["nonce"] = std::string(nonce);
-  std::string signing_input;
-  const std::string payload = util::base64url_encode(claims.dump());
-  signing_input.reserve(state.encoded_header.size() + 1 + payload.size() + 90);
-  signing_input.append(state.encoded_header).append(".").append(payload);
-  auto signature = util::sign_es256(state.key, signing_input);
+  if (!nonce.empty()) {
+    claims.append(R"(,"nonce":")");
+    append_json_string(claims, nonce);
+    claims.push_back('"');
+  }
+  claims.push_back('}');
+  const std::string payload = util::base64url_encode(claims);
+  std::string proof;
+  proof.reserve(state.encoded_header.size() + payload.size() + 2 + 86);
+  proof.append(state.encoded_header).append(".").append(payload);
+  auto signature = util::sign_es256(state.key, proof);
   if (!signature) return Error(ErrorCode::config, "the DPoP key cannot sign");
-  signing_input.append(".").append(util::base64url_encode(*signature));
-  return signing_input;
+  proof.append(".").append(util::base64url_encode(*signature));
+  return proof;
 }
 
 Secret encode_dpop_key(const DpopKey& key) {
@@ -111,6 +144,8 @@ std::string url_origin(std::string_view url) {
 }
 
 std::string DpopNonces::get(std::string_view url) const {
+  // Most servers never send a nonce: then no URL is parsed and no lock taken per request.
+  if (empty_.load(std::memory_order_acquire)) return {};
   const std::string origin = url_origin(url);
   std::lock_guard<std::mutex> lock(mutex_);
   for (const auto& [o, nonce] : entries_) {
@@ -132,6 +167,7 @@ bool DpopNonces::update(std::string_view url, const Response& response) {
   if (it != entries_.end()) entries_.erase(it);
   if (entries_.size() >= kMax) entries_.erase(entries_.begin());
   entries_.emplace_back(std::move(origin), std::move(*value));
+  empty_.store(false, std::memory_order_release);
   return true;
 }
 

@@ -2,6 +2,7 @@
 // servers hand out. Pure functions and small thread-safe state; no I/O.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -64,6 +65,7 @@ class DpopNonces {
   bool update(std::string_view url, const Response& response);
 
  private:
+  std::atomic<bool> empty_{true};
   mutable std::mutex mutex_;
   std::vector<std::pair<std::string, std::string>> entries_;  // origin -> nonce, oldest first
 };

@@ -79,6 +79,17 @@ TEST(DpopProofTest, TokenRequestProofsHaveNoAthOrNonceAndAFreshJtiEachTime) {
   EXPECT_EQ(jtis.size(), 5u);
 }
 
+TEST(DpopProofTest, ClaimsStayValidJsonWhateverTheUrlAndNonceHold) {
+  auto key = DpopKey::generate();
+  auto text = detail::dpop_proof(*key, "GET", "https://rs.example/a\"b\\c\x01d?x", nullptr,
+                                 "n\"1", Clock::time_point{});
+  ASSERT_TRUE(text);
+  auto proof = read_dpop_proof(*text);
+  ASSERT_TRUE(proof);
+  EXPECT_EQ(proof->claims["htu"], "https://rs.example/a\"b\\c\x01d");
+  EXPECT_EQ(proof->claims["nonce"], "n\"1");
+}
+
 TEST(DpopKeyTest, ThumbprintIsRfc7638OverThePublicJwk) {
   auto key = DpopKey::generate();
   const std::string jwk = detail::dpop_public_jwk(key->state().key);
