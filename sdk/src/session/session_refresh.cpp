@@ -120,6 +120,9 @@ Result<void> Session::Impl::refresh(Events& events) {
       if (adopted == Adopt::fresh || adopted == Adopt::superseded) return {};
     }
 
+    // A Bearer record (signed in before DPoP was turned on) gets a key with this refresh: the
+    // server binds the new tokens to it.
+    if (!dpop_key) dpop_key = options_.server->new_dpop_key();
     Result<TokenSet> response = options_.server->refresh(refresh_token, options_.scope, dpop_key);
     // publish() saves before the lock is released.
     if (response) return publish(std::move(*response), refresh_token, epoch, events);

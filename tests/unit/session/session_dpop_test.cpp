@@ -148,6 +148,22 @@ TEST_F(SessionDpopTest, AnAdoptedRefreshTokenIsProvedWithTheKeyItWasStoredWith) 
   EXPECT_EQ(session->access_token()->dpop_key->thumbprint(), theirs->thumbprint());
 }
 
+TEST_F(SessionDpopTest, ABearerSessionGetsAKeyAtItsFirstRefreshOnceDpopIsOn) {
+  serve_dpop_tokens();
+  auto session = make_session();
+  ASSERT_TRUE(session->sign_in(tokens(100s)));  // Bearer tokens, from before DPoP was on
+  EXPECT_EQ(session->status()->dpop_thumbprint, "");
+  clock_->advance(200s);
+  auto served = session->access_token();
+  ASSERT_TRUE(served) << served.error().to_string();
+  ASSERT_TRUE(served->dpop_key);
+  EXPECT_EQ(proof_thumbprint(transport_->requests().at(0)), served->dpop_key->thumbprint());
+  auto stored = detail::decode_stored_tokens(*store_->load("freshtoken", kAccount));
+  ASSERT_TRUE(stored);
+  ASSERT_TRUE(stored->dpop_key);
+  EXPECT_EQ(stored->dpop_key->thumbprint(), served->dpop_key->thumbprint());
+}
+
 TEST_F(SessionDpopTest, ANonceResendDoesNotSpendTheRefreshTokenTwiceNorEraseIt) {
   int calls = 0;
   transport_->set_handler([&calls](const Request&) -> Result<Response> {
