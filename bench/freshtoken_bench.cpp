@@ -31,11 +31,14 @@
 #include <nlohmann/json.hpp>
 
 #include "curl/curl_transport.hpp"  // private: connections_opened() for the report
+#include "dpop.hpp"                 // private: the key's parts for the baseline's own proofs
 #include "freshtoken/authorization_server.hpp"
 #include "freshtoken/http_client.hpp"
 #include "freshtoken/platform/secret_stores.hpp"
 #include "freshtoken/session.hpp"
 #include "freshtoken/transport.hpp"
+#include "util/crypto.hpp"
+#include "util/encoding.hpp"
 
 namespace {
 
@@ -56,7 +59,41 @@ struct Options {
   std::string user = "alice";
   std::string scope = "openid profile api";
   int count = 1000;  // memory mode
+  // DPoP (RFC 9449) against a `--dpop required` server: the SDK's tokens are bound to a key and
+  // every request carries a proof; the baseline signs one of its own per request with the same
+  // key (see RawCurlStep).
+  bool dpop = false;
 };
+
+// The DPoP key both modes prove with; null without --dpop.
+std::shared_ptr<const freshtoken::DpopKey>& dpop_key() {
+  static std::shared_ptr<const freshtoken::DpopKey> key;
+  return key;
+}
+
+// Exchanges the refresh token of tokens minted by /mock/tokens (not bound) for DPoP-bound ones
+// with a proof made with dpop_key(): the access token comes back bound to it.
+std::optional<freshtoken::TokenSet> bind_to_dpop_key(const Options& options, const json& tokens) {
+  freshtoken::TransportOptions transport_options;
+  transport_options.ca_file = options.ca_file;
+  freshtoken::ClientConfig client;
+  client.client_id = options.client_id;
+  client.dpop = freshtoken::DpopMode::required;
+  auto server = freshtoken::AuthorizationServer::discover(
+      freshtoken::make_curl_transport(transport_options), options.issuer, client);
+  if (!server) {
+    std::cerr << "freshtoken-bench: discovery failed: " << server.error().to_string() << "\n";
+    return std::nullopt;
+  }
+  auto bound = (*server)->refresh(freshtoken::Secret(tokens["refresh_token"].get<std::string>()),
+                                  "", dpop_key());
+  if (!bound) {
+    std::cerr << "freshtoken-bench: binding the tokens to the DPoP key failed: "
+              << bound.error().to_string() << "\n";
+    return std::nullopt;
+  }
+  return std::move(*bound);
+}
 
 // ------------------------------------------------------------------------------------------
 // Process measurements
@@ -227,13 +264,24 @@ std::string api_url(const Options& options) {
 
 // Raw libcurl: the baseline. One easy handle per thread, configured once, performed again and
 // again; the handle keeps its connection (and TLS session) alive between performs.
+// With --dpop it also makes a DPoP proof per request with the same key as the SDK's, as cheaply
+// as it can be made: the JOSE header and the token's hash computed once, the claims printed into
+// a buffer, one ES256 signature; the physical limit the SDK's DPoP requests are measured against.
 class RawCurlStep {
  public:
   RawCurlStep(const Options& options, const std::string& access_token)
       : body_(options.body_bytes, 'x') {
     easy_ = curl_easy_init();
     url_ = api_url(options);
-    const std::string bearer = "Authorization: Bearer " + access_token;
+    if (dpop_key()) {
+      const auto& key = dpop_key()->state().key;
+      dpop_header_ =
+          freshtoken::util::base64url_encode(R"({"typ":"dpop+jwt","alg":"ES256","jwk":)" +
+                                             freshtoken::detail::dpop_public_jwk(key) + "}");
+      ath_ = freshtoken::util::base64url_encode(freshtoken::util::sha256(access_token));
+    }
+    const std::string bearer =
+        std::string(dpop_key() ? "Authorization: DPoP " : "Authorization: Bearer ") + access_token;
     headers_ = curl_slist_append(headers_, bearer.c_str());
     // The same request bytes as the SDK's, which names itself as a user agent should.
     const std::string user_agent = "User-Agent: " + freshtoken::TransportOptions().user_agent;
@@ -264,7 +312,14 @@ class RawCurlStep {
 
   std::string operator()(ThreadResult& out) {
     response_.clear();
+    curl_slist* proof = nullptr;
+    if (dpop_key()) {
+      proof = dpop_proof_header();
+      if (!proof) return "dpop: cannot sign";
+      curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, proof);
+    }
     const CURLcode rc = curl_easy_perform(easy_);
+    if (proof) curl_slist_free_all(proof);
     long connects = 0;
     curl_easy_getinfo(easy_, CURLINFO_NUM_CONNECTS, &connects);
     out.connects += connects;
@@ -277,8 +332,30 @@ class RawCurlStep {
   }
 
  private:
+  // headers_ with a "DPoP: <proof>" line for this request in front.
+  curl_slist* dpop_proof_header() {
+    const auto iat = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    const std::string jti = freshtoken::util::base64url_encode(freshtoken::util::random_bytes(16));
+    char claims[512];
+    std::snprintf(claims, sizeof claims,
+                  R"({"ath":"%s","htm":"%s","htu":"%s","iat":%lld,"jti":"%s"})", ath_.c_str(),
+                  body_.empty() ? "GET" : "POST", url_.c_str(), static_cast<long long>(iat),
+                  jti.c_str());
+    std::string input = dpop_header_ + "." + freshtoken::util::base64url_encode(claims);
+    auto signature = freshtoken::util::sign_es256(dpop_key()->state().key, input);
+    if (!signature) return nullptr;
+    const std::string line =
+        "DPoP: " + input + "." + freshtoken::util::base64url_encode(*signature);
+    curl_slist* list = curl_slist_append(nullptr, line.c_str());
+    for (curl_slist* h = headers_; h; h = h->next) list = curl_slist_append(list, h->data);
+    return list;
+  }
+
   CURL* easy_ = nullptr;
   curl_slist* headers_ = nullptr;
+  std::string dpop_header_, ath_;
   std::string url_;
   std::string body_;
   std::string response_;
@@ -297,6 +374,7 @@ std::optional<SdkContext> make_sdk(const Options& options, const json& tokens) {
   ctx.transport = freshtoken::make_curl_transport(transport_options);
   freshtoken::ClientConfig client;
   client.client_id = options.client_id;
+  if (options.dpop) client.dpop = freshtoken::DpopMode::required;
   auto server = freshtoken::AuthorizationServer::discover(ctx.transport, options.issuer, client);
   if (!server) {
     std::cerr << "freshtoken-bench: discovery failed: " << server.error().to_string() << "\n";
@@ -317,6 +395,11 @@ std::optional<SdkContext> make_sdk(const Options& options, const json& tokens) {
   if (tokens.contains("expires_in"))
     set.expires_at = set.issued_at + std::chrono::seconds(tokens["expires_in"].get<long>());
   set.scope = tokens.value("scope", std::string());
+  if (options.dpop) {
+    auto bound = bind_to_dpop_key(options, tokens);
+    if (!bound) return std::nullopt;
+    set = std::move(*bound);
+  }
   if (auto signed_in = ctx.session->sign_in(std::move(set)); !signed_in) {
     std::cerr << "freshtoken-bench: sign_in failed: " << signed_in.error().to_string() << "\n";
     return std::nullopt;
@@ -393,6 +476,13 @@ int run_workload(const Options& options) {
     auto long_lived = initial_tokens(options, 24 * 3600);
     if (!long_lived) return 1;
     baseline_token = (*long_lived)["access_token"].get<std::string>();
+    if (options.dpop) {
+      // Bound like the SDK's (so the server checks the same proofs for both modes); a refresh
+      // gives the server's own lifetime, which outlasts a bench run unless it is a storm.
+      auto bound = bind_to_dpop_key(options, *long_lived);
+      if (!bound) return 1;
+      baseline_token = std::string(bound->access_token.reveal());
+    }
   }
 
   // Before the SDK's setup, so that the connection its discovery opens (and the workers then
@@ -687,6 +777,9 @@ int main(int argc, char** argv) {
                  "POST this many bytes to /api/echo instead of GET /api/me")
       ->capture_default_str();
   app.add_option("--client-id", options.client_id)->capture_default_str();
+  app.add_flag("--dpop", options.dpop,
+               "DPoP-bound tokens and a proof per request (the server needs --dpop required); "
+               "raw-curl signs a proof per request with the same key");
   app.add_option("--count", options.count, "memory mode: objects of each kind")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
@@ -702,5 +795,6 @@ int main(int argc, char** argv) {
     return 2;
   }
   while (!options.issuer.empty() && options.issuer.back() == '/') options.issuer.pop_back();
+  if (options.dpop) dpop_key() = freshtoken::DpopKey::generate();
   return run_workload(options);
 }

@@ -30,5 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(again->issued_at == tokens->issued_at);
   FUZZ_CHECK(again->scope == tokens->scope);
   FUZZ_CHECK(again->id_token == tokens->id_token);
+  FUZZ_CHECK(!again->dpop_key == !tokens->dpop_key);
+  if (tokens->dpop_key) FUZZ_CHECK(again->dpop_key->thumbprint() == tokens->dpop_key->thumbprint());
   return 0;
 }

@@ -1,5 +1,7 @@
-// Fuzzes the WWW-Authenticate parser (RFC 9110 §11.6.1) and the Bearer challenge lookup
-// (RFC 6750 §3). Each input line is one header value, as a 401 may carry several.
+// Fuzzes the WWW-Authenticate parser (RFC 9110 §11.6.1), the Bearer challenge lookup
+// (RFC 6750 §3), the DPoP challenge lookup (RFC 9449 §7.1) and the DPoP-Nonce header value
+// (RFC 9449 §8). Each input line is one header value, as a 401 may carry several; each line is
+// also read as a DPoP-Nonce value.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -41,6 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   const AuthChallenge* first_bearer = nullptr;
+  const AuthChallenge* first_dpop = nullptr;
   std::vector<std::vector<AuthChallenge>> parsed;
   parsed.reserve(values.size());
   for (const auto& value : values) {
@@ -58,6 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (first_bearer == nullptr && iequals(challenge.scheme, "Bearer")) {
         first_bearer = &challenge;
       }
+      if (first_dpop == nullptr && iequals(challenge.scheme, "DPoP")) first_dpop = &challenge;
     }
   }
 
@@ -67,6 +71,34 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(bearer->error == first_bearer->param("error").value_or(""));
     FUZZ_CHECK(bearer->scope == first_bearer->param("scope").value_or(""));
     FUZZ_CHECK(bearer->realm == first_bearer->param("realm").value_or(""));
+  }
+
+  const auto dpop = find_dpop_challenge(values);
+  FUZZ_CHECK(dpop.has_value() == (first_dpop != nullptr));
+  if (dpop) {
+    FUZZ_CHECK(dpop->error == first_dpop->param("error").value_or(""));
+    FUZZ_CHECK(dpop->error_description == first_dpop->param("error_description").value_or(""));
+    const std::string algs = first_dpop->param("algs").value_or("");
+    std::size_t total = 0;
+    for (const auto& alg : dpop->algs) {
+      FUZZ_CHECK(!alg.empty());
+      FUZZ_CHECK(alg.find(' ') == std::string::npos);
+      FUZZ_CHECK(algs.find(alg) != std::string::npos);
+      total += alg.size();
+    }
+    FUZZ_CHECK(total <= algs.size());
+  }
+
+  for (const auto& value : values) {
+    const auto nonce = parse_dpop_nonce(value);
+    if (!nonce) continue;
+    // 1*NQCHAR, taken from the value: never empty, never longer, no quote, backslash or space.
+    FUZZ_CHECK(!nonce->empty() && nonce->size() <= 1024 && nonce->size() <= value.size());
+    FUZZ_CHECK(value.find(*nonce) != std::string::npos);
+    for (char c : *nonce) {
+      const auto u = static_cast<unsigned char>(c);
+      FUZZ_CHECK(u > 0x20 && u < 0x7F && c != '"' && c != '\\');
+    }
   }
   return 0;
 }

@@ -120,7 +120,7 @@ Result<std::shared_ptr<DesktopClient>> DesktopClient::create(DesktopClientOption
   } else {
     // Nothing is sent here: a launch with a valid stored access token goes straight to the
     // API, and the metadata is discovered by the first refresh, sign-in or sign-out.
-    ClientConfig client{options.client_id, Secret(), ClientAuth::none};
+    ClientConfig client{options.client_id, Secret(), ClientAuth::none, options.dpop};
     auto server =
         AuthorizationServer::for_issuer(impl->transport, options.issuer, std::move(client), clock);
     if (!server) return server.error();

@@ -139,6 +139,17 @@ void MockServer::Impl::authorize(const Request& req, Response& res) {
     return redirect_to_client(res, p, iss,
                               {{"error", error->error}, {"error_description", error->description}});
   }
+  // RFC 9449 §10: the code will be bound to this key thumbprint (a base64url SHA-256).
+  const std::string dpop_jkt =
+      dpop_mode(client->id) == DpopMode::off ? std::string() : get(p, "dpop_jkt");
+  if (p.count("dpop_jkt") != 0 && dpop_mode(client->id) != DpopMode::off) {
+    const auto bytes = util::base64url_decode(dpop_jkt);
+    if (dpop_jkt.size() != 43 || !bytes || bytes->size() != 32) {
+      return redirect_to_client(res, p, iss,
+                                {{"error", "invalid_request"},
+                                 {"error_description", "dpop_jkt is not a JWK thumbprint"}});
+    }
+  }
   std::string user;
   if (options().auto_approve) {
     user = "alice";
@@ -153,7 +164,7 @@ void MockServer::Impl::authorize(const Request& req, Response& res) {
   if (user.empty()) return send_sign_in_page(res, p, join_scope(scope), req.method == "POST");
   const std::string code =
       state_.issue_code(CodeGrant{client->id, get(p, "redirect_uri"), get(p, "code_challenge"),
-                                  user, join_scope(scope), get(p, "nonce")});
+                                  user, join_scope(scope), get(p, "nonce"), dpop_jkt});
   redirect_to_client(res, p, iss, {{"code", code}});
 }
 

@@ -69,7 +69,7 @@ std::string MockState::issue_code(CodeGrant grant) {
 
 Outcome<IssuedTokens> MockState::redeem_code(const std::string& client_id, const std::string& code,
                                              const std::string& redirect_uri,
-                                             const std::string& verifier) {
+                                             const std::string& verifier, const std::string& jkt) {
   std::lock_guard<std::mutex> lock(mutex_);
   const auto it = codes_.find(code);
   if (it == codes_.end()) return invalid_grant("The authorization code is unknown");
@@ -88,18 +88,27 @@ Outcome<IssuedTokens> MockState::redeem_code(const std::string& client_id, const
   if (!verifier_matches(verifier, grant.challenge)) {
     return invalid_grant("code_verifier does not match the challenge");
   }
+  if (!grant.dpop_jkt.empty() && !equal_secret(grant.dpop_jkt, jkt)) {
+    // RFC 9449 §10.1: the code may only be redeemed with the key named at /authorize. The
+    // code stays unused: the holder of the key can still redeem it.
+    ++*dpop_counter(stats_.dpop_rejections,
+                    jkt.empty() ? DpopReject::missing : DpopReject::key_mismatch);
+    return invalid_grant("The code is bound to another DPoP key (dpop_jkt)");
+  }
   issued.used = true;
   std::string family_id;
-  const std::string refresh = sign_in_locked(client_id, grant.user, grant.scope, &family_id);
+  const std::string refresh = sign_in_locked(client_id, grant.user, grant.scope, jkt, &family_id);
   issued.family_id = family_id;
-  return token_response_locked(client_id, grant.user, grant.scope, grant.nonce, family_id, refresh);
+  return token_response_locked(client_id, grant.user, grant.scope, grant.nonce, family_id, refresh,
+                               std::nullopt, jkt);
 }
 
 // ---------------------------------------------------------------- refresh
 
 Outcome<IssuedTokens> MockState::refresh(const std::string& client_id,
                                          const std::string& refresh_token,
-                                         const std::optional<std::string>& scope) {
+                                         const std::optional<std::string>& scope,
+                                         const std::string& jkt) {
   std::lock_guard<std::mutex> lock(mutex_);
   const auto record_it = refresh_tokens_.find(token_hash(refresh_token));
   if (record_it == refresh_tokens_.end()) return invalid_grant("The refresh token is unknown");
@@ -109,6 +118,13 @@ Outcome<IssuedTokens> MockState::refresh(const std::string& client_id,
   const auto now = now_locked();
   if (family.client_id != client_id) {
     return invalid_grant("The refresh token was issued to another client");
+  }
+  if (!family.jkt.empty() && !equal_secret(family.jkt, jkt)) {
+    // RFC 9449 §5: before any other rule, so that a copy presented without the key neither
+    // rotates the family nor counts as a reuse that would revoke it.
+    ++*dpop_counter(stats_.dpop_rejections,
+                    jkt.empty() ? DpopReject::missing : DpopReject::key_mismatch);
+    return invalid_grant("The refresh token is bound to another DPoP key");
   }
   if (family.revoked) return invalid_grant("The refresh token was revoked");
   if (now >= family.created + options_.refresh_token_ttl) {
@@ -134,11 +150,12 @@ Outcome<IssuedTokens> MockState::refresh(const std::string& client_id,
     if (!narrowed) return narrowed.error();
     granted = narrowed.value();
   }
-  return rotate_locked(record, family, granted, grace);
+  return rotate_locked(record, family, granted, grace, jkt);
 }
 
 Outcome<IssuedTokens> MockState::rotate_locked(RefreshRecord& record, Family& family,
-                                               const std::string& scope, bool grace) {
+                                               const std::string& scope, bool grace,
+                                               const std::string& jkt) {
   const auto now = now_locked();
   const std::string family_id = record.family_id;
   family.last_used = now;
@@ -154,12 +171,14 @@ Outcome<IssuedTokens> MockState::rotate_locked(RefreshRecord& record, Family& fa
     family.current_token = refresh;
     refresh_tokens_[token_hash(refresh)] = RefreshRecord{family_id, true, {}};
   }
-  return token_response_locked(family.client_id, family.user, scope, "", family_id, refresh);
+  return token_response_locked(family.client_id, family.user, scope, "", family_id, refresh,
+                               std::nullopt, jkt);
 }
 
-IssuedTokens MockState::client_credentials(const std::string& client_id, const std::string& scope) {
+IssuedTokens MockState::client_credentials(const std::string& client_id, const std::string& scope,
+                                           const std::string& jkt) {
   std::lock_guard<std::mutex> lock(mutex_);
-  return token_response_locked(client_id, "", scope, "", "", "");
+  return token_response_locked(client_id, "", scope, "", "", "", std::nullopt, jkt);
 }
 
 // ---------------------------------------------------------------- device
@@ -182,7 +201,8 @@ DeviceCodes MockState::start_device(const std::string& client_id, const std::str
 }
 
 Outcome<IssuedTokens> MockState::poll_device(const std::string& client_id,
-                                             const std::string& device_code) {
+                                             const std::string& device_code,
+                                             const std::string& jkt) {
   std::lock_guard<std::mutex> lock(mutex_);
   const auto it = devices_.find(token_hash(device_code));
   if (it == devices_.end()) return invalid_grant("The device_code is unknown");
@@ -211,8 +231,8 @@ Outcome<IssuedTokens> MockState::poll_device(const std::string& client_id,
   const std::string scope = grant.scope;
   devices_.erase(it);
   std::string family_id;
-  const std::string refresh = sign_in_locked(client_id, user, scope, &family_id);
-  return token_response_locked(client_id, user, scope, "", family_id, refresh);
+  const std::string refresh = sign_in_locked(client_id, user, scope, jkt, &family_id);
+  return token_response_locked(client_id, user, scope, "", family_id, refresh, std::nullopt, jkt);
 }
 
 }  // namespace freshtoken::mock::detail

@@ -6,7 +6,9 @@
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <map>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -28,7 +30,37 @@ struct Flags {
 
   long access_ttl, refresh_ttl, idle_ttl, grace, device_interval, device_ttl;
   std::string rotation = "on";
+  std::string dpop = "off", dpop_nonce = "off";
+  std::vector<std::string> dpop_clients;  // CLIENT=MODE
 };
+
+const std::map<std::string, freshtoken::mock::DpopMode>& dpop_modes() {
+  using freshtoken::mock::DpopMode;
+  static const std::map<std::string, DpopMode> modes = {
+      {"off", DpopMode::off}, {"allowed", DpopMode::allowed}, {"required", DpopMode::required}};
+  return modes;
+}
+
+void add_dpop_flags(CLI::App& app, Flags& flags) {
+  app.add_option("--dpop", flags.dpop,
+                 "DPoP (RFC 9449) proofs: off, allowed (bind tokens when a proof comes) or "
+                 "required; not off: advertised in discovery")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"off", "allowed", "required"}));
+  app.add_option("--dpop-client", flags.dpop_clients,
+                 "CLIENT=MODE: another DPoP mode for one client (repeatable)")
+      ->check([](const std::string& value) {
+        const auto eq = value.find('=');
+        if (eq == std::string::npos || eq == 0 || dpop_modes().count(value.substr(eq + 1)) == 0) {
+          return std::string("expected CLIENT=off|allowed|required");
+        }
+        return std::string();
+      });
+  app.add_option("--dpop-nonce", flags.dpop_nonce,
+                 "Demand (and rotate) server nonces in DPoP proofs, at /token and at the API")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"on", "off"}));
+}
 
 void add_lifetime_flags(CLI::App& app, Flags& flags) {
   app.add_option("--access-token-ttl", flags.access_ttl, "Access token lifetime, seconds")
@@ -89,6 +121,12 @@ void apply(const Flags& flags, MockServerOptions& options) {
   options.device_interval = std::chrono::seconds(flags.device_interval);
   options.device_code_ttl = std::chrono::seconds(flags.device_ttl);
   options.rotation = flags.rotation == "on";
+  options.dpop = dpop_modes().at(flags.dpop);
+  options.dpop_nonce = flags.dpop_nonce == "on";
+  for (const auto& item : flags.dpop_clients) {
+    const auto eq = item.find('=');
+    options.dpop_clients[item.substr(0, eq)] = dpop_modes().at(item.substr(eq + 1));
+  }
 }
 
 // Serves until SIGINT or SIGTERM; the exit status.
@@ -128,6 +166,7 @@ int main(int argc, char** argv) {
   add_address_flags(app, options);
   add_lifetime_flags(app, flags);
   add_server_flags(app, options);
+  add_dpop_flags(app, flags);
   CLI11_PARSE(app, argc, argv);
   if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
     std::cerr << "freshtoken-mock-server: --tls-cert and --tls-key go together\n";

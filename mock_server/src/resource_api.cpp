@@ -2,6 +2,7 @@
 // (RFC 6750 answers for missing, bad and under-scoped tokens).
 #include <algorithm>
 #include <cctype>
+#include <vector>
 
 #include "server_impl.hpp"
 #include "util/crypto.hpp"
@@ -25,7 +26,8 @@ json echo_of(const httplib::Request& req, const json& claims) {
   for (const auto& [name, value] : req.headers) {
     const std::string key = lower(name);
     // The token itself never comes back in a body that a demo might print.
-    const std::string shown = key == "authorization" ? "Bearer [redacted]" : value;
+    const std::string shown =
+        key == "authorization" ? value.substr(0, value.find(' ')) + " [redacted]" : value;
     if (headers.contains(key)) {
       headers[key] = headers[key].get<std::string>() + ", " + shown;
     } else {
@@ -34,7 +36,9 @@ json echo_of(const httplib::Request& req, const json& claims) {
   }
   json query = json::object();
   for (const auto& [name, value] : req.params) query[name] = value;
-  const std::string token = req.get_header_value("Authorization").substr(7);
+  const std::string authorization = req.get_header_value("Authorization");
+  std::string token = authorization.substr(std::min(authorization.size(), authorization.find(' ')));
+  while (!token.empty() && token.front() == ' ') token.erase(token.begin());
   return {{"method", req.method},
           {"path", req.path},
           {"query", query},
@@ -50,9 +54,11 @@ json echo_of(const httplib::Request& req, const json& claims) {
 std::optional<json> MockServer::Impl::check_bearer(const Request& req, Response& res,
                                                    const std::string& required_scope,
                                                    bool count_api) {
-  auto refuse = [&](int status, const std::string& challenge, const std::string& error,
-                    const std::string& description) {
-    res.set_header("WWW-Authenticate", challenge);
+  const bool dpop_on = dpop_enabled();
+  // `challenges`: the WWW-Authenticate values, one header each (RFC 9110 §11.6.1).
+  auto refuse = [&](int status, const std::vector<std::string>& challenges,
+                    const std::string& error, const std::string& description) {
+    for (const auto& challenge : challenges) res.headers.emplace("WWW-Authenticate", challenge);
     if (error.empty()) {
       send_json(res, status, {{"error", "unauthorized"}, {"error_description", description}});
     } else {
@@ -61,26 +67,79 @@ std::optional<json> MockServer::Impl::check_bearer(const Request& req, Response&
     if (count_api) state_.count_api_refusal(status);
     return std::nullopt;
   };
+  // RFC 9449 §7.1: a DPoP challenge names the algorithms the server takes.
+  auto dpop_challenge = [](const std::string& error, const std::string& description) {
+    std::string challenge = "DPoP ";
+    if (!error.empty()) {
+      challenge += "error=\"" + error + "\", error_description=\"" + description + "\", ";
+    }
+    return challenge + "algs=\"ES256\"";
+  };
   const std::string header = req.get_header_value("Authorization");
   const std::size_t headers = req.get_header_value_count("Authorization");
-  if (headers == 0 || lower(header.substr(0, header.find(' '))) != "bearer") {
-    return refuse(401, "Bearer", "", "An access token is required");
+  const std::string scheme = lower(header.substr(0, header.find(' ')));
+  const bool dpop_scheme = dpop_on && scheme == "dpop";
+  if (headers == 0 || (scheme != "bearer" && !dpop_scheme)) {
+    std::vector<std::string> challenges;
+    if (options().dpop != DpopMode::required) challenges.emplace_back("Bearer");
+    if (dpop_on) challenges.push_back(dpop_challenge("", ""));
+    return refuse(401, challenges, "", "An access token is required");
   }
-  std::string token = header.size() > 7 ? header.substr(7) : std::string();
+  std::string token = header.substr(std::min(header.size(), scheme.size()));
   while (!token.empty() && token.front() == ' ') token.erase(token.begin());
   if (headers > 1 || token.empty() || token.find(' ') != std::string::npos) {
-    res.set_header("WWW-Authenticate", "Bearer error=\"invalid_request\"");
+    res.set_header("WWW-Authenticate", dpop_scheme
+                                           ? "DPoP error=\"invalid_request\", algs=\"ES256\""
+                                           : "Bearer error=\"invalid_request\"");
     oauth_error(res, 400, "invalid_request", "Malformed Authorization header");
     return std::nullopt;
   }
+  if (dpop_scheme && options().dpop_nonce) {
+    res.set_header("DPoP-Nonce", state_.dpop_nonce(DpopServer::resource));
+  }
   auto claims = state_.valid_access_claims(token);
+  const std::string bad_token = "The access token is invalid, expired or revoked";
   if (!claims) {
-    return refuse(401, "Bearer error=\"invalid_token\"", "invalid_token",
-                  "The access token is invalid, expired or revoked");
+    return refuse(401,
+                  {dpop_scheme ? dpop_challenge("invalid_token", bad_token)
+                               : "Bearer error=\"invalid_token\""},
+                  "invalid_token", bad_token);
+  }
+  const auto cnf = claims->find("cnf");
+  const std::string bound_jkt =
+      cnf != claims->end() && cnf->is_object() ? string_member(*cnf, "jkt") : std::string();
+  if (!dpop_scheme && !bound_jkt.empty()) {
+    // RFC 9449 §7.2: a DPoP-bound token presented as a bearer token is refused; without the
+    // key, a copy of it is worth nothing.
+    state_.count_dpop_rejection(DpopReject::missing);
+    const std::string text = "The access token is DPoP-bound: present it with a DPoP proof";
+    return refuse(401, {dpop_challenge("invalid_token", text)}, "invalid_token", text);
+  }
+  if (dpop_scheme) {
+    if (bound_jkt.empty()) {
+      const std::string text = "The access token is not DPoP-bound";
+      return refuse(401, {dpop_challenge("invalid_token", text)}, "invalid_token", text);
+    }
+    DpopProof proof = check_dpop(req, DpopServer::resource, &token);
+    if (proof.reason == DpopReject::none && proof.jkt != bound_jkt) {
+      proof.reason = DpopReject::key_mismatch;
+      proof.description = "The DPoP proof's key is not the one the access token is bound to";
+      state_.count_dpop_rejection(proof.reason);
+    }
+    if (proof.reason == DpopReject::nonce) {
+      return refuse(401, {dpop_challenge("use_dpop_nonce", proof.description)}, "use_dpop_nonce",
+                    proof.description);
+    }
+    if (proof.reason != DpopReject::none) {
+      return refuse(401, {dpop_challenge("invalid_dpop_proof", proof.description)},
+                    "invalid_dpop_proof", proof.description);
+    }
   }
   if (!required_scope.empty() && !has_scope(string_member(*claims, "scope"), required_scope)) {
-    return refuse(403, "Bearer error=\"insufficient_scope\", scope=\"" + required_scope + "\"",
-                  "insufficient_scope", "This needs scope " + required_scope);
+    const std::string description = "This needs scope " + required_scope;
+    const std::string params = "error=\"insufficient_scope\", scope=\"" + required_scope + "\"";
+    return refuse(403, {dpop_scheme ? "DPoP " + params + ", algs=\"ES256\"" : "Bearer " + params},
+                  "insufficient_scope", description);
   }
   return claims;
 }

@@ -7,7 +7,8 @@
 //   token_endpoint.cpp      /token and its four grants
 //   device_endpoint.cpp     /device_authorization and the /device verification page
 //   token_management.cpp    /revoke and /introspect
-//   resource_api.cpp        bearer checks, /userinfo and /api/
+//   resource_api.cpp        bearer and DPoP token checks, /userinfo and /api/
+//   dpop_endpoint.cpp       DPoP proofs of requests (RFC 9449): modes, nonces, replay, answers
 //   control_api.cpp         /mock/ (the JSON boundary of the control operations)
 // Thread safety: as MockServer's.
 #pragma once
@@ -61,14 +62,15 @@ class MockServer::Impl {
   void discovery(const Request& req, Response& res);
   void authorize(const Request& req, Response& res);
   void token(const Request& req, Response& res);
+  // `jkt`: the thumbprint of the request's valid DPoP proof, empty without one.
   void grant_authorization_code(const detail::ClientInfo& client, const detail::Params& form,
-                                Response& res);
+                                const std::string& jkt, Response& res);
   void grant_refresh_token(const detail::ClientInfo& client, const detail::Params& form,
-                           Response& res);
+                           const std::string& jkt, Response& res);
   void grant_client_credentials(const detail::ClientInfo& client, const detail::Params& form,
-                                Response& res);
+                                const std::string& jkt, Response& res);
   void grant_device_code(const detail::ClientInfo& client, const detail::Params& form,
-                         Response& res);
+                         const std::string& jkt, Response& res);
   void device_authorization(const Request& req, Response& res);
   void device_page(const Request& req, Response& res);
   void revoke(const Request& req, Response& res);
@@ -78,7 +80,21 @@ class MockServer::Impl {
   void control(const Request& req, const std::string& text, Response& res);
   nlohmann::json control_post(const std::string& path, const nlohmann::json& body);
 
-  // Validates a bearer access token; on failure answers 400/401/403 and returns nullopt.
+  // DPoP (dpop_endpoint.cpp). The client's mode; whether any client may use DPoP.
+  DpopMode dpop_mode(const std::string& client_id) const;
+  bool dpop_enabled() const;
+  // The request's DPoP proof checked (the header's count, the proof, then the nonce of
+  // `server` and the jti's freshness), a refusal counted by reason.
+  detail::DpopProof check_dpop(const Request& req, detail::DpopServer server,
+                               const std::string* access_token);
+  // For the authorization server's endpoints (token, revoke) of `client`: sets DPoP-Nonce,
+  // checks a proof when the client's mode asks for one or one came; `jkt` gets its thumbprint
+  // (empty: none came, which the mode allows). False once the refusal has been answered (400
+  // invalid_dpop_proof or use_dpop_nonce).
+  bool authorization_dpop(const Request& req, Response& res, const detail::ClientInfo& client,
+                          std::string& jkt);
+
+  // Validates a bearer or DPoP access token; on failure answers 400/401/403 and returns nullopt.
   std::optional<nlohmann::json> check_bearer(const Request& req, Response& res,
                                              const std::string& required_scope, bool count_api);
 

@@ -161,9 +161,59 @@ void MockState::reset() {
   codes_.clear();
   devices_.clear();
   faults_.clear();
+  dpop_nonces_[0] = dpop_nonces_[1] = DpopNonces{};
+  dpop_jtis_.clear();
   stats_ = MockServerStats{};
   connections_ = 0;
   clock_offset_ = std::chrono::seconds{0};
+}
+
+// ---------------------------------------------------------------- DPoP
+
+namespace {
+// A nonce is current for this long, then accepted as the previous one for as long again.
+constexpr std::chrono::seconds kDpopNonceRotation{30};
+}  // namespace
+
+void MockState::count_dpop_rejection(DpopReject reason) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (long* counter = dpop_counter(stats_.dpop_rejections, reason)) ++*counter;
+}
+
+bool MockState::remember_dpop_jti(const std::string& jkt, const std::string& jti, TimePoint iat) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const auto now = now_locked();
+  // Only proofs inside the iat window get here, so an entry older than the window can go:
+  // a replay of it would be refused for its iat.
+  if (dpop_jtis_.size() >= 1024) {
+    for (auto it = dpop_jtis_.begin(); it != dpop_jtis_.end();) {
+      it = it->second < now ? dpop_jtis_.erase(it) : std::next(it);
+    }
+  }
+  return dpop_jtis_.emplace(jkt + " " + jti, iat + kDpopMaxAge + kDpopMaxSkew).second;
+}
+
+MockState::DpopNonces& MockState::dpop_nonces_locked(DpopServer server) {
+  DpopNonces& nonces = dpop_nonces_[server == DpopServer::authorization ? 0 : 1];
+  const auto now = now_locked();
+  const auto age = now - nonces.rotated;
+  if (nonces.current.empty() || age >= kDpopNonceRotation || age < std::chrono::seconds(0)) {
+    nonces.previous = age < 2 * kDpopNonceRotation ? nonces.current : std::string();
+    nonces.current = random_token(16);
+    nonces.rotated = now;
+  }
+  return nonces;
+}
+
+std::string MockState::dpop_nonce(DpopServer server) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return dpop_nonces_locked(server).current;
+}
+
+bool MockState::dpop_nonce_valid(DpopServer server, const std::string& nonce) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const DpopNonces& nonces = dpop_nonces_locked(server);
+  return !nonce.empty() && (nonce == nonces.current || nonce == nonces.previous);
 }
 
 void MockState::arm_fault(const Fault& fault) {
@@ -329,7 +379,7 @@ IssuedTokens MockState::issue_tokens(const std::string& user, const std::string&
   }
   std::lock_guard<std::mutex> lock(mutex_);
   std::string family_id;
-  const std::string refresh = sign_in_locked(client_id, user, join_scope(items), &family_id);
+  const std::string refresh = sign_in_locked(client_id, user, join_scope(items), "", &family_id);
   return token_response_locked(client_id, user, join_scope(items), "", family_id, refresh,
                                access_ttl);
 }

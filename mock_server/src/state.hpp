@@ -22,6 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "dpop.hpp"
 #include "freshtoken/mock_server.hpp"
 
 namespace freshtoken::mock::detail {
@@ -54,7 +55,11 @@ class Outcome {
 // What /authorize grants once the user has signed in; becomes an authorization code.
 struct CodeGrant {
   std::string client_id, redirect_uri, challenge, user, scope, nonce;
+  std::string dpop_jkt = {};  // RFC 9449 §10: the key the code's redemption must prove; empty: any
 };
+
+// Which server a DPoP nonce belongs to: each demands its own (RFC 9449 §8, §9).
+enum class DpopServer { authorization, resource };
 
 // The two codes of a started device authorization (RFC 8628 §3.2).
 struct DeviceCodes {
@@ -89,19 +94,36 @@ class MockState {
   void reset();
   void arm_fault(const Fault& fault);
 
+  // DPoP: counts a refused proof; remembers a proof's jti, false when it was seen before
+  // within the iat window; the current nonce of `server` (rotated as it ages) and whether
+  // `nonce` is still accepted by it.
+  void count_dpop_rejection(DpopReject reason);
+  bool remember_dpop_jti(const std::string& jkt, const std::string& jti, TimePoint iat);
+  std::string dpop_nonce(DpopServer server);
+  bool dpop_nonce_valid(DpopServer server, const std::string& nonce);
+
+  // In the grants below, `jkt` is the thumbprint of the key of the request's valid DPoP proof
+  // (empty: none): the access token is bound to it (cnf.jkt, token_type DPoP), and so is a new
+  // refresh token family of a public client. A family bound to a key refreshes only with a
+  // proof of that key; without one, or with another, it is invalid_grant and nothing changes.
+
   // Authorization code grant: a new code for `grant`, and its redemption.
   std::string issue_code(CodeGrant grant);
   Outcome<IssuedTokens> redeem_code(const std::string& client_id, const std::string& code,
-                                    const std::string& redirect_uri, const std::string& verifier);
+                                    const std::string& redirect_uri, const std::string& verifier,
+                                    const std::string& jkt = {});
   // Refresh grant; `scope` may narrow what the family was granted, never widen it.
   Outcome<IssuedTokens> refresh(const std::string& client_id, const std::string& refresh_token,
-                                const std::optional<std::string>& scope);
+                                const std::optional<std::string>& scope,
+                                const std::string& jkt = {});
   // Client credentials grant for an already validated scope.
-  IssuedTokens client_credentials(const std::string& client_id, const std::string& scope);
+  IssuedTokens client_credentials(const std::string& client_id, const std::string& scope,
+                                  const std::string& jkt = {});
 
   // Device authorization grant.
   DeviceCodes start_device(const std::string& client_id, const std::string& scope);
-  Outcome<IssuedTokens> poll_device(const std::string& client_id, const std::string& device_code);
+  Outcome<IssuedTokens> poll_device(const std::string& client_id, const std::string& device_code,
+                                    const std::string& jkt = {});
   void approve_device(const std::string& user_code, const std::string& user);
   void deny_device(const std::string& user_code);
 
@@ -125,6 +147,7 @@ class MockState {
     TimePoint created, last_used;
     bool revoked = false;
     std::string current_token;  // plain text, for the grace-window answer
+    std::string jkt;            // the DPoP key the family is bound to; empty: none
   };
   struct RefreshRecord {
     std::string family_id;
@@ -156,26 +179,37 @@ class MockState {
   void revoke_family_locked(const std::string& family_id);
   std::string find_device_code_locked(const std::string& user_code) const;
   Outcome<IssuedTokens> rotate_locked(RefreshRecord& record, Family& family,
-                                      const std::string& scope, bool grace);
+                                      const std::string& scope, bool grace, const std::string& jkt);
 
   // Token minting (token_minting.cpp), mutex held.
   std::string mint_access_token_locked(const std::string& client_id, const std::string& user,
                                        const std::string& scope, const std::string& family_id,
-                                       std::chrono::seconds ttl);
+                                       std::chrono::seconds ttl, const std::string& jkt);
   std::string mint_id_token_locked(const std::string& client_id, const std::string& user,
                                    const std::string& scope, const std::string& nonce);
   std::string new_family_locked(const std::string& client_id, const std::string& user,
-                                const std::string& scope, std::string* family_id);
+                                const std::string& scope, const std::string& jkt,
+                                std::string* family_id);
   // What a sign-in grants: a new refresh token family, or under require_offline_access
   // without `offline_access` no refresh token ("") and a family id naming the access tokens
   // for revocation only.
+  // `jkt` binds the family when the client is public.
   std::string sign_in_locked(const std::string& client_id, const std::string& user,
-                             const std::string& scope, std::string* family_id);
-  // The access token lives `access_ttl`, by default the server's access_token_ttl.
+                             const std::string& scope, const std::string& jkt,
+                             std::string* family_id);
+  // The access token lives `access_ttl`, by default the server's access_token_ttl; bound to
+  // `jkt` when not empty.
   IssuedTokens token_response_locked(const std::string& client_id, const std::string& user,
                                      const std::string& scope, const std::string& nonce,
                                      const std::string& family_id, const std::string& refresh_token,
-                                     std::optional<std::chrono::seconds> access_ttl = std::nullopt);
+                                     std::optional<std::chrono::seconds> access_ttl = std::nullopt,
+                                     const std::string& jkt = {});
+
+  struct DpopNonces {
+    std::string current, previous;
+    TimePoint rotated;
+  };
+  DpopNonces& dpop_nonces_locked(DpopServer server);
 
   const MockServerOptions options_;
   mutable std::mutex mutex_;
@@ -187,6 +221,8 @@ class MockState {
   std::map<std::string, AuthCode> codes_;
   std::map<std::string, DeviceGrant> devices_;  // by device_code hash
   std::deque<Fault> faults_;
+  DpopNonces dpop_nonces_[2];
+  std::unordered_map<std::string, TimePoint> dpop_jtis_;  // "<jkt> <jti>" to when it may go
   MockServerStats stats_;
   std::atomic<long> connections_{0};
 };

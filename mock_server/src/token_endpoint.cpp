@@ -47,14 +47,20 @@ void MockServer::Impl::token(const Request& req, Response& res) {
   if (auth.client->grants.count(grant) == 0) {
     return oauth_error(res, 400, "unauthorized_client", "This client may not use this grant");
   }
-  if (grant == kGrantCode) return grant_authorization_code(*auth.client, *form, res);
-  if (grant == kGrantRefresh) return grant_refresh_token(*auth.client, *form, res);
-  if (grant == kGrantClientCredentials) return grant_client_credentials(*auth.client, *form, res);
-  grant_device_code(*auth.client, *form, res);
+  // The proof is checked before the grant: a refused proof (or a nonce retry) spends no code
+  // and rotates no refresh token.
+  std::string jkt;
+  if (!authorization_dpop(req, res, *auth.client, jkt)) return;
+  if (grant == kGrantCode) return grant_authorization_code(*auth.client, *form, jkt, res);
+  if (grant == kGrantRefresh) return grant_refresh_token(*auth.client, *form, jkt, res);
+  if (grant == kGrantClientCredentials) {
+    return grant_client_credentials(*auth.client, *form, jkt, res);
+  }
+  grant_device_code(*auth.client, *form, jkt, res);
 }
 
 void MockServer::Impl::grant_authorization_code(const ClientInfo& client, const Params& form,
-                                                Response& res) {
+                                                const std::string& jkt, Response& res) {
   const std::string code = get(form, "code");
   const std::string verifier = get(form, "code_verifier");
   if (code.empty()) return oauth_error(res, 400, "invalid_request", "code is missing");
@@ -64,22 +70,22 @@ void MockServer::Impl::grant_authorization_code(const ClientInfo& client, const 
   if (verifier.empty()) {
     return oauth_error(res, 400, "invalid_request", "code_verifier is missing (PKCE)");
   }
-  answer_tokens(res, state_.redeem_code(client.id, code, get(form, "redirect_uri"), verifier));
+  answer_tokens(res, state_.redeem_code(client.id, code, get(form, "redirect_uri"), verifier, jkt));
 }
 
 void MockServer::Impl::grant_refresh_token(const ClientInfo& client, const Params& form,
-                                           Response& res) {
+                                           const std::string& jkt, Response& res) {
   const std::string presented = get(form, "refresh_token");
   if (presented.empty()) {
     return oauth_error(res, 400, "invalid_request", "refresh_token is missing");
   }
   std::optional<std::string> scope;
   if (form.count("scope") != 0) scope = get(form, "scope");
-  answer_tokens(res, state_.refresh(client.id, presented, scope));
+  answer_tokens(res, state_.refresh(client.id, presented, scope, jkt));
 }
 
 void MockServer::Impl::grant_client_credentials(const ClientInfo& client, const Params& form,
-                                                Response& res) {
+                                                const std::string& jkt, Response& res) {
   std::string scope = form.count("scope") ? get(form, "scope") : client.default_scope;
   const auto items = split_scope(scope);
   if (items.empty()) return oauth_error(res, 400, "invalid_scope", "The scope is empty");
@@ -88,16 +94,16 @@ void MockServer::Impl::grant_client_credentials(const ClientInfo& client, const 
       return oauth_error(res, 400, "invalid_scope", "Scope not allowed for this client: " + s);
     }
   }
-  send_json(res, 200, token_json(state_.client_credentials(client.id, join_scope(items))));
+  send_json(res, 200, token_json(state_.client_credentials(client.id, join_scope(items), jkt)));
 }
 
 void MockServer::Impl::grant_device_code(const ClientInfo& client, const Params& form,
-                                         Response& res) {
+                                         const std::string& jkt, Response& res) {
   const std::string device_code = get(form, "device_code");
   if (device_code.empty()) {
     return oauth_error(res, 400, "invalid_request", "device_code is missing");
   }
-  answer_tokens(res, state_.poll_device(client.id, device_code));
+  answer_tokens(res, state_.poll_device(client.id, device_code, jkt));
 }
 
 }  // namespace freshtoken::mock

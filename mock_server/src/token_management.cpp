@@ -20,6 +20,8 @@ void MockServer::Impl::revoke(const Request& req, Response& res) {
   if (!post) return;
   const std::string token = token_of(post->form, res);
   if (token.empty()) return;
+  std::string jkt;  // a proof is checked when one came, but revocation needs none
+  if (req.has_header("DPoP") && !authorization_dpop(req, res, *post->client, jkt)) return;
   state_.revoke_token(post->client->id, token);
   res.status = 200;  // RFC 7009 §2.2: also for unknown tokens
 }
@@ -32,7 +34,7 @@ void MockServer::Impl::introspect(const Request& req, Response& res) {
   if (auto claims = state_.valid_access_claims(token)) {
     json answer = *claims;
     answer["active"] = true;
-    answer["token_type"] = "Bearer";
+    answer["token_type"] = answer.contains("cnf") ? "DPoP" : "Bearer";
     return send_json(res, 200, answer);
   }
   if (auto answer = state_.introspect_refresh_token(token)) return send_json(res, 200, *answer);

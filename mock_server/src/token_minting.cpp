@@ -13,7 +13,7 @@ using json = nlohmann::json;
 std::string MockState::mint_access_token_locked(const std::string& client_id,
                                                 const std::string& user, const std::string& scope,
                                                 const std::string& family_id,
-                                                std::chrono::seconds ttl) {
+                                                std::chrono::seconds ttl, const std::string& jkt) {
   // `iat`/`exp` are whole seconds and a token is refused once exp <= floor(now): the issue
   // time is rounded UP so that every token lives at least the advertised expires_in.
   const auto now_time = now_locked();
@@ -21,14 +21,15 @@ std::string MockState::mint_access_token_locked(const std::string& client_id,
   if (now_time.time_since_epoch() > std::chrono::seconds(now)) ++now;
   const std::int64_t exp = now + ttl.count();
   const std::string jti = random_token(16);
-  const json claims = {{"iss", issuer_},
-                       {"sub", user.empty() ? client_id : user},
-                       {"aud", api_audience_locked()},
-                       {"exp", exp},
-                       {"iat", now},
-                       {"jti", jti},
-                       {"client_id", client_id},
-                       {"scope", scope}};
+  json claims = {{"iss", issuer_},
+                 {"sub", user.empty() ? client_id : user},
+                 {"aud", api_audience_locked()},
+                 {"exp", exp},
+                 {"iat", now},
+                 {"jti", jti},
+                 {"client_id", client_id},
+                 {"scope", scope}};
+  if (!jkt.empty()) claims["cnf"] = {{"jkt", jkt}};  // RFC 9449 §6.1
   if (access_tokens_.size() > 100000) {
     for (auto it = access_tokens_.begin(); it != access_tokens_.end();) {
       it = it->second.exp < now ? access_tokens_.erase(it) : std::next(it);
@@ -53,33 +54,41 @@ std::string MockState::mint_id_token_locked(const std::string& client_id, const 
 }
 
 std::string MockState::new_family_locked(const std::string& client_id, const std::string& user,
-                                         const std::string& scope, std::string* family_id) {
+                                         const std::string& scope, const std::string& jkt,
+                                         std::string* family_id) {
   const auto now = now_locked();
   *family_id = random_token(12);
   const std::string token = random_token(32);
-  families_[*family_id] = Family{client_id, user, scope, now, now, false, token};
+  families_[*family_id] = Family{client_id, user, scope, now, now, false, token, jkt};
   refresh_tokens_[token_hash(token)] = RefreshRecord{*family_id, true, {}};
   return token;
 }
 
 std::string MockState::sign_in_locked(const std::string& client_id, const std::string& user,
-                                      const std::string& scope, std::string* family_id) {
+                                      const std::string& scope, const std::string& jkt,
+                                      std::string* family_id) {
   if (options_.require_offline_access && !has_scope(scope, "offline_access")) {
     *family_id = random_token(12);
     return {};
   }
-  return new_family_locked(client_id, user, scope, family_id);
+  // RFC 9449 §5: a confidential client's refresh tokens are bound by its authentication; a
+  // public client's only by the DPoP key.
+  const ClientInfo* client = find_client(client_id);
+  const bool bind = client != nullptr && !client->confidential();
+  return new_family_locked(client_id, user, scope, bind ? jkt : std::string(), family_id);
 }
 
 IssuedTokens MockState::token_response_locked(const std::string& client_id, const std::string& user,
                                               const std::string& scope, const std::string& nonce,
                                               const std::string& family_id,
                                               const std::string& refresh_token,
-                                              std::optional<std::chrono::seconds> access_ttl) {
+                                              std::optional<std::chrono::seconds> access_ttl,
+                                              const std::string& jkt) {
   IssuedTokens answer;
   answer.expires_in = access_ttl.value_or(options_.access_token_ttl);
   answer.access_token =
-      mint_access_token_locked(client_id, user, scope, family_id, answer.expires_in);
+      mint_access_token_locked(client_id, user, scope, family_id, answer.expires_in, jkt);
+  if (!jkt.empty()) answer.token_type = "DPoP";
   answer.scope = scope;
   answer.refresh_token = refresh_token;
   if (!user.empty() && has_scope(scope, "openid")) {

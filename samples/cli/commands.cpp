@@ -225,6 +225,7 @@ Result<void> Context::connect() {
   transport_ = make_transport(transport_options);
   ClientConfig client;
   client.client_id = options_.client_id;
+  if (options_.dpop) client.dpop = DpopMode::required;
   // Nothing is sent yet: a command served by a valid stored access token goes straight to
   // the API, and discovery happens when a refresh, sign-in or revocation needs it.
   auto server = AuthorizationServer::for_issuer(transport_, options_.issuer, std::move(client));
@@ -349,6 +350,10 @@ int run_status(Context& context) {
             << "Signed in as:   " << who << '\n'
             << "Access token:   " << describe_expiry(status->access_token_expires_at) << '\n'
             << "Refresh token:  kept in " << context.store().describe() << '\n'
+            << "DPoP key:       "
+            << (status->dpop_thumbprint.empty() ? "none (Bearer tokens)"
+                                                : "thumbprint " + status->dpop_thumbprint)
+            << '\n'
             << std::flush;
   return exit_ok;
 }

@@ -30,6 +30,7 @@ struct GlobalOptions {
   std::string scope = "openid profile api";
   std::string store = system_store;  // system_store | file:PATH | memory
   std::string ca_file;
+  bool dpop = false;  // DPoP (RFC 9449) required: tokens bound to a key kept with the session
   bool verbose = false;
 };
 

@@ -44,6 +44,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--ca-file", globals.ca_file, "Extra CA bundle (PEM) to trust")
       ->check(CLI::ExistingFile);
+  app.add_flag("--dpop", globals.dpop,
+               "Bind the tokens to a key kept with the session (DPoP, RFC 9449); the server "
+               "must support it");
   app.add_flag("-v,--verbose", globals.verbose,
                "Log what the SDK does (requests, refreshes, rotations; fingerprints only)");
 

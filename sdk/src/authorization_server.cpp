@@ -1,5 +1,6 @@
 #include "freshtoken/authorization_server.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <initializer_list>
@@ -9,6 +10,7 @@
 #include <utility>
 
 #include "discovery_cache.hpp"
+#include "dpop.hpp"
 #include "oauth_parsing.hpp"
 #include "util/crypto.hpp"
 #include "util/encoding.hpp"
@@ -90,10 +92,25 @@ Result<std::string> add_client_auth(const ClientConfig& client, util::FormFields
   return Error(ErrorCode::config, "unknown client authentication method");
 }
 
+// What a request needs for a DPoP proof; `key` null: no proof. A proof's iat is read from the
+// system clock, not the injected one: the server compares it with its own wall clock.
+struct DpopContext {
+  const DpopKey* key = nullptr;
+  detail::DpopNonces* nonces = nullptr;
+};
+
+// RFC 9449 §8: the authorization server asks for a nonce.
+bool asks_for_dpop_nonce(const Response& response) {
+  if (response.status != 400) return false;
+  auto oauth = detail::parse_oauth_error(response.body);
+  return oauth && oauth->error == "use_dpop_nonce";
+}
+
 // Sends a form POST with client authentication to `url` (already checked), wiping every copy
-// of the secrets it made.
+// of the secrets it made. With a DPoP key, each send gets a new proof, and a use_dpop_nonce
+// answer that brought a nonce is resent once with it.
 Result<Response> send_form(Transport& transport, const ClientConfig& client, const std::string& url,
-                           util::FormFields fields) {
+                           util::FormFields fields, const DpopContext& dpop = {}) {
   auto basic = add_client_auth(client, fields);
   if (!basic) {
     wipe(fields);
@@ -102,7 +119,22 @@ Result<Response> send_form(Transport& transport, const ClientConfig& client, con
   Request request = form_post(url, fields);
   if (!basic->empty()) request.headers.set("Authorization", *basic);
   wipe(*basic);
-  auto response = transport.send(request);
+  Result<Response> response = Error(ErrorCode::config, "no request was sent");
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (dpop.key) {
+      auto proof = detail::dpop_proof(*dpop.key, request.method, url, nullptr,
+                                      dpop.nonces->get(url), std::chrono::system_clock::now());
+      if (!proof) {
+        response = proof.error();
+        break;
+      }
+      request.headers.set("DPoP", std::move(*proof));
+    }
+    response = transport.send(request);
+    if (!response || !dpop.key) break;
+    const bool nonce = dpop.nonces->update(url, *response);
+    if (attempt > 0 || !nonce || !asks_for_dpop_nonce(*response)) break;
+  }
   wipe(request.body);
   request.headers.remove("Authorization");  // wipes the copy of the Basic credentials
   return response;
@@ -115,22 +147,33 @@ Result<void> require_endpoint(std::string_view name, const std::string& url) {
   return detail::check_endpoint_url(name, url);
 }
 
-// Sends a token request and parses the answer (RFC 6749 §5.1 / §5.2).
-Result<TokenSet> token_request(Transport& transport, const ServerMetadata* metadata,
+// Sends a token request and parses the answer (RFC 6749 §5.1 / §5.2), with a DPoP proof made
+// with `key` when it is non-null.
+Result<TokenSet> token_request(Transport& transport, const ServerMetadata& metadata,
                                const ClientConfig& client, const Clock& clock,
-                               util::FormFields fields, std::string_view context) {
-  if (auto ok = require_endpoint("token_endpoint", metadata->token_endpoint); !ok) {
+                               util::FormFields fields, std::string_view context,
+                               std::shared_ptr<const DpopKey> key, detail::DpopNonces& nonces) {
+  if (auto ok = require_endpoint("token_endpoint", metadata.token_endpoint); !ok) {
     wipe(fields);
     return ok.error();
   }
-  auto response = send_form(transport, client, metadata->token_endpoint, std::move(fields));
+  auto response = send_form(transport, client, metadata.token_endpoint, std::move(fields),
+                            DpopContext{key.get(), &nonces});
   if (!response) return response.error();
   const auto received_at = clock.now();
   if (!is_success(response->status)) {
     return detail::error_from_response(*response, received_at, context);
   }
-  auto tokens = detail::parse_token_response(response->body, received_at);
+  auto tokens = detail::parse_token_response(response->body, received_at, key != nullptr);
   wipe(response->body);
+  if (!tokens || !key) return tokens;
+  if (tokens->token_type == "DPoP") {
+    tokens->dpop_key = std::move(key);
+  } else if (client.dpop == DpopMode::required) {
+    return Error(ErrorCode::invalid_response,
+                 std::string(context) +
+                     ": the server issued a Bearer token to a DPoP request (DPoP is required)");
+  }
   return tokens;
 }
 
@@ -215,7 +258,8 @@ AuthorizationServer::AuthorizationServer(std::shared_ptr<Transport> transport,
     : transport_(std::move(transport)),
       metadata_(std::make_shared<Metadata>()),
       client_(std::move(client)),
-      clock_(clock ? std::move(clock) : system_clock()) {
+      clock_(clock ? std::move(clock) : system_clock()),
+      dpop_nonces_(std::make_shared<detail::DpopNonces>()) {
   metadata_->issuer = metadata.issuer;
   metadata_->publish_locked(std::move(metadata));  // nobody else can see it yet
 }
@@ -226,7 +270,8 @@ AuthorizationServer::AuthorizationServer(std::shared_ptr<Transport> transport,
     : transport_(std::move(transport)),
       metadata_(std::move(metadata)),
       client_(std::move(client)),
-      clock_(clock ? std::move(clock) : system_clock()) {}
+      clock_(clock ? std::move(clock) : system_clock()),
+      dpop_nonces_(std::make_shared<detail::DpopNonces>()) {}
 
 Result<std::shared_ptr<AuthorizationServer>> AuthorizationServer::for_issuer(
     std::shared_ptr<Transport> transport, const std::string& issuer, ClientConfig client,
@@ -299,16 +344,37 @@ bool AuthorizationServer::has_metadata() const {
   return metadata_->known.load(std::memory_order_acquire) != nullptr;
 }
 
-Result<TokenSet> AuthorizationServer::refresh(const Secret& refresh_token,
-                                              const std::string& scope) const {
+// when_supported needs the metadata: the server says in it whether it takes DPoP proofs.
+bool AuthorizationServer::uses_dpop() const {
+  switch (client_.dpop) {
+    case DpopMode::off:
+      return false;
+    case DpopMode::required:
+      return true;
+    case DpopMode::when_supported: {
+      auto metadata = resolve();
+      if (!metadata) return false;
+      const auto& algs = (*metadata)->dpop_signing_alg_values_supported;
+      return std::find(algs.begin(), algs.end(), "ES256") != algs.end();
+    }
+  }
+  return false;
+}
+
+std::shared_ptr<const DpopKey> AuthorizationServer::new_dpop_key() const {
+  return uses_dpop() ? DpopKey::generate() : nullptr;
+}
+
+Result<TokenSet> AuthorizationServer::refresh(const Secret& refresh_token, const std::string& scope,
+                                              std::shared_ptr<const DpopKey> dpop_key) const {
   if (refresh_token.empty()) return Error(ErrorCode::login_required, "no refresh token");
   auto metadata = resolve();
   if (!metadata) return metadata.error();
   util::FormFields fields =
       form_fields({{"grant_type", "refresh_token"}, {"refresh_token", refresh_token.reveal()}});
   if (!scope.empty()) fields.emplace_back("scope", scope);
-  return token_request(*transport_, *metadata, client_, *clock_, std::move(fields),
-                       "refresh_token grant");
+  return token_request(*transport_, **metadata, client_, *clock_, std::move(fields),
+                       "refresh_token grant", std::move(dpop_key), *dpop_nonces_);
 }
 
 Result<TokenSet> AuthorizationServer::client_credentials(const std::string& scope) const {
@@ -319,21 +385,22 @@ Result<TokenSet> AuthorizationServer::client_credentials(const std::string& scop
   if (!metadata) return metadata.error();
   util::FormFields fields{{"grant_type", "client_credentials"}};
   if (!scope.empty()) fields.emplace_back("scope", scope);
-  return token_request(*transport_, *metadata, client_, *clock_, std::move(fields),
-                       "client_credentials grant");
+  return token_request(*transport_, **metadata, client_, *clock_, std::move(fields),
+                       "client_credentials grant", new_dpop_key(), *dpop_nonces_);
 }
 
 Result<TokenSet> AuthorizationServer::exchange_code(const Secret& code,
                                                     const std::string& redirect_uri,
-                                                    const Secret& code_verifier) const {
+                                                    const Secret& code_verifier,
+                                                    std::shared_ptr<const DpopKey> dpop_key) const {
   auto metadata = resolve();
   if (!metadata) return metadata.error();
   util::FormFields fields = form_fields({{"grant_type", "authorization_code"},
                                          {"code", code.reveal()},
                                          {"redirect_uri", redirect_uri},
                                          {"code_verifier", code_verifier.reveal()}});
-  return token_request(*transport_, *metadata, client_, *clock_, std::move(fields),
-                       "authorization_code grant");
+  return token_request(*transport_, **metadata, client_, *clock_, std::move(fields),
+                       "authorization_code grant", std::move(dpop_key), *dpop_nonces_);
 }
 
 Result<DeviceAuthorization> AuthorizationServer::start_device_authorization(
@@ -358,17 +425,18 @@ Result<DeviceAuthorization> AuthorizationServer::start_device_authorization(
   return result;
 }
 
-Result<TokenSet> AuthorizationServer::poll_device_token(const Secret& device_code) const {
+Result<TokenSet> AuthorizationServer::poll_device_token(
+    const Secret& device_code, std::shared_ptr<const DpopKey> dpop_key) const {
   auto metadata = resolve();
   if (!metadata) return metadata.error();
   util::FormFields fields =
       form_fields({{"grant_type", kDeviceCodeGrant}, {"device_code", device_code.reveal()}});
-  return token_request(*transport_, *metadata, client_, *clock_, std::move(fields),
-                       "device_code grant");
+  return token_request(*transport_, **metadata, client_, *clock_, std::move(fields),
+                       "device_code grant", std::move(dpop_key), *dpop_nonces_);
 }
 
-Result<void> AuthorizationServer::revoke(const Secret& token,
-                                         std::string_view token_type_hint) const {
+Result<void> AuthorizationServer::revoke(const Secret& token, std::string_view token_type_hint,
+                                         std::shared_ptr<const DpopKey> dpop_key) const {
   auto metadata = resolve();
   if (!metadata) return metadata.error();
   const std::string& endpoint = (*metadata)->revocation_endpoint;
@@ -377,7 +445,8 @@ Result<void> AuthorizationServer::revoke(const Secret& token,
   }
   util::FormFields fields = form_fields({{"token", token.reveal()}});
   if (!token_type_hint.empty()) fields.emplace_back("token_type_hint", token_type_hint);
-  auto response = send_form(*transport_, client_, endpoint, std::move(fields));
+  auto response = send_form(*transport_, client_, endpoint, std::move(fields),
+                            DpopContext{dpop_key.get(), dpop_nonces_.get()});
   if (!response) return response.error();
   // RFC 7009 §2.2: 200 whether or not the token was valid.
   if (is_success(response->status)) return {};

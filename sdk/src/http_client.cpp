@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "dpop.hpp"
 #include "url.hpp"
 #include "www_authenticate.hpp"
 
@@ -34,30 +35,52 @@ using detail::Url;
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-// Whether a 401 says the token itself is bad: no challenge at all, or a Bearer challenge
-// whose error is invalid_token or absent. Sets `reason` for the log.
-bool token_rejected(const Headers& headers, std::string& reason) {
+// The server's error code goes to the log: keep it only when it looks like one.
+std::string loggable_error(const std::string& error) {
+  const bool plain = error.size() <= 40 && std::all_of(error.begin(), error.end(), [](char c) {
+                       return is_alpha(c) || is_digit(c) || c == '_' || c == '-' || c == '.';
+                     });
+  return plain ? error : "unrecognised error";
+}
+
+// Whether a 401 says the token itself is bad: no challenge at all, or a challenge of the
+// token's scheme (Bearer, or DPoP for a DPoP-bound token) whose error is invalid_token or
+// absent. Sets `reason` for the log.
+bool token_rejected(const Headers& headers, bool dpop, std::string& reason) {
   auto values = headers.get_all("WWW-Authenticate");
   if (values.empty()) {
     reason = "no challenge";
     return true;
   }
-  auto bearer = detail::find_bearer_challenge(values);
-  if (!bearer) {
-    reason = "no Bearer challenge";
-    return false;
+  std::string error;
+  if (dpop) {
+    auto challenge = detail::find_dpop_challenge(values);
+    if (!challenge) {
+      reason = "no DPoP challenge";
+      return false;
+    }
+    error = std::move(challenge->error);
+  } else {
+    auto bearer = detail::find_bearer_challenge(values);
+    if (!bearer) {
+      reason = "no Bearer challenge";
+      return false;
+    }
+    error = std::move(bearer->error);
   }
-  if (bearer->error.empty()) {
+  if (error.empty()) {
     reason = "no error attribute";
     return true;
   }
-  // The server's error code goes to the log: keep it only when it looks like one.
-  const bool plain = bearer->error.size() <= 40 &&
-                     std::all_of(bearer->error.begin(), bearer->error.end(), [](char c) {
-                       return is_alpha(c) || is_digit(c) || c == '_' || c == '-' || c == '.';
-                     });
-  reason = plain ? bearer->error : "unrecognised error";
-  return bearer->error == "invalid_token";
+  reason = loggable_error(error);
+  return error == "invalid_token";
+}
+
+// RFC 9449 §9: a resource server's 401 asking for a proof with its nonce.
+bool asks_for_dpop_nonce(const Response& response) {
+  if (response.status != 401) return false;
+  auto challenge = detail::find_dpop_challenge(response.headers.get_all("WWW-Authenticate"));
+  return challenge && challenge->error == "use_dpop_nonce";
 }
 
 bool is_redirect(int status) {
@@ -73,6 +96,8 @@ struct HttpClient::Impl {
   std::shared_ptr<Transport> transport;
   std::shared_ptr<TokenSource> tokens;
   HttpClientOptions options;
+  // The resource servers' DPoP nonces; used only for DPoP-bound tokens.
+  std::shared_ptr<detail::DpopNonces> dpop_nonces = std::make_shared<detail::DpopNonces>();
 
   void log(LogLevel level, const std::string& message) const {
     if (!options.log) return;
@@ -85,7 +110,8 @@ struct HttpClient::Impl {
 
   struct Outcome {
     Result<Response> result;
-    bool token_sent = false;  // our token went out on the exchange that produced `result`
+    bool token_sent = false;     // our token went out on the exchange that produced `result`
+    bool nonce_updated = false;  // `result` carried a new DPoP-Nonce for the token's proofs
   };
 
   // Every transport gets the same kind of request: the bearer in an Authorization field that
@@ -119,12 +145,13 @@ struct HttpClient::Impl {
                                           url->to_url().redacted() +
                                           " (only loopback hosts may use http)");
     }
-    std::optional<Secret> token;
+    std::optional<AccessToken> token;
     if (manage) {
-      auto t = tokens->token();
+      auto t = tokens->access_token();
       if (!t) return t.error();
       token = std::move(*t);
     }
+    bool nonce_retried = false;
     std::optional<Request> copy;
     if (manage && !own) own = &copy.emplace(request);
     const Request& first = own ? *own : request;
@@ -133,42 +160,68 @@ struct HttpClient::Impl {
       if (!outcome.result || !outcome.token_sent || outcome.result->status != 401) {
         return std::move(outcome.result);
       }
-      std::string reason;
       const std::string where = request.method + " " + url->to_url().redacted();
-      if (!token_rejected(outcome.result->headers, reason)) return std::move(outcome.result);
-      if (attempt > 1) {
-        // A freshly obtained token rejected again: refreshing once more would not help.
-        log(LogLevel::warning, where + " -> 401 again with token " + token->fingerprint() + " (" +
-                                   reason + "); returning it");
+      if (token->dpop_key && !nonce_retried && outcome.nonce_updated &&
+          asks_for_dpop_nonce(*outcome.result)) {
+        // Not a rejection of the token: the same token goes again, with a proof that carries
+        // the nonce the server just sent.
+        nonce_retried = true;
+        --attempt;
+        log(LogLevel::info, where + " -> 401 use_dpop_nonce; retrying once with the nonce");
+        continue;
+      }
+      std::string reason;
+      if (!token_rejected(outcome.result->headers, token->dpop_key != nullptr, reason)) {
         return std::move(outcome.result);
       }
-      tokens->invalidate(*token);
+      if (attempt > 1) {
+        // A freshly obtained token rejected again: refreshing once more would not help.
+        log(LogLevel::warning, where + " -> 401 again with token " + token->token.fingerprint() +
+                                   " (" + reason + "); returning it");
+        return std::move(outcome.result);
+      }
+      tokens->invalidate(token->token);
       if (!request.body_replayable()) {
-        log(LogLevel::info, where + " -> 401: token " + token->fingerprint() + " rejected (" +
+        log(LogLevel::info, where + " -> 401: token " + token->token.fingerprint() + " rejected (" +
                                 reason + "); streamed body, not retried");
         return std::move(outcome.result);
       }
-      log(LogLevel::info, where + " -> 401: token " + token->fingerprint() + " rejected (" +
+      log(LogLevel::info, where + " -> 401: token " + token->token.fingerprint() + " rejected (" +
                               reason + "); retrying once with a fresh token");
-      auto fresh = tokens->token();
+      auto fresh = tokens->access_token();
       if (!fresh) return fresh.error();
       token = std::move(*fresh);
     }
   }
 
-  // Sends `writable` (owned by this client) with the bearer in an Authorization field that
+  // Sends `writable` (owned by this client) with the token in an Authorization field that
   // exists only for the exchange: it is removed, and so wiped (Headers::remove), however the
-  // exchange ends.
-  Result<Response> send_with_token(Request* writable, const Secret& token) const {
-    const std::string_view value = token.reveal();
+  // exchange ends. A DPoP-bound token goes as `Authorization: DPoP <token>` with a new proof
+  // for this exchange's method and URL (RFC 9449 §7.1).
+  Result<Response> send_with_token(Request* writable, const AccessToken& token) const {
+    const std::string_view value = token.token.reveal();
     std::string authorization;
-    authorization.reserve(7 + value.size());
-    authorization.append("Bearer ").append(value);
+    if (token.dpop_key) {
+      auto proof =
+          detail::dpop_proof(*token.dpop_key, writable->method, writable->url, &token.token,
+                             dpop_nonces->get(writable->url), std::chrono::system_clock::now());
+      if (!proof) return proof.error();
+      writable->headers.set("DPoP", std::move(*proof));
+      authorization.reserve(5 + value.size());
+      authorization.append("DPoP ").append(value);
+    } else {
+      authorization.reserve(7 + value.size());
+      authorization.append("Bearer ").append(value);
+    }
     writable->headers.add("Authorization", std::move(authorization));
     struct Remove {
       Headers& headers;
-      ~Remove() { headers.remove("Authorization"); }
-    } remove{writable->headers};
+      bool dpop;
+      ~Remove() {
+        headers.remove("Authorization");
+        if (dpop) headers.remove("DPoP");
+      }
+    } remove{writable->headers, token.dpop_key != nullptr};
     return transport->send(*writable);
   }
 
@@ -177,7 +230,7 @@ struct HttpClient::Impl {
   // line or a redirect needs it: most exchanges need neither.
   // `own` is `original` when this client owns it, else null.
   Outcome follow(const Request& original, Request* own, const detail::UrlView& original_url,
-                 const Secret* token, int attempt, const std::atomic<bool>* stopping) const {
+                 const AccessToken* token, int attempt, const std::atomic<bool>* stopping) const {
     const Request* hop = &original;
     Request* writable = own;
     std::optional<Request> redirected;
@@ -200,9 +253,11 @@ struct HttpClient::Impl {
         log(result ? LogLevel::debug : LogLevel::warning, line);
       }
       if (!result) return {std::move(result), token_sent};
+      const bool nonce_updated =
+          token_sent && token->dpop_key && dpop_nonces->update(writable->url, *result);
       const int status = result->status;
       if (!is_redirect(status) || options.max_redirects <= 0)
-        return {std::move(result), token_sent};
+        return {std::move(result), token_sent, nonce_updated};
       if (!url) url = original_url.to_url();
       auto location = result->headers.get("Location");
       std::optional<Url> target =

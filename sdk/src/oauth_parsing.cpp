@@ -202,7 +202,8 @@ std::string strip_trailing_slash(std::string_view text) {
 
 }  // namespace
 
-Result<TokenSet> parse_token_response(std::string_view body, TimePoint received_at) {
+Result<TokenSet> parse_token_response(std::string_view body, TimePoint received_at,
+                                      bool dpop_requested) {
   constexpr std::string_view what = "token response";
   try {
     auto doc = parse_object(body, what);
@@ -218,12 +219,18 @@ Result<TokenSet> parse_token_response(std::string_view body, TimePoint received_
 
     auto token_type = required_string(object, "token_type", what);
     if (!token_type) return token_type.error();
-    // RFC 6749 §7.1: the type is case-insensitive. We can only send Bearer tokens (RFC 6750);
-    // a DPoP or MAC token sent as Bearer would be refused, so say so now.
-    if (!iequals(*token_type, "bearer")) {
-      return invalid(what, "token_type is not Bearer (the only type this client can use)");
+    // RFC 6749 §7.1: the type is case-insensitive. We send Bearer tokens (RFC 6750) and, to a
+    // request that carried a proof, DPoP ones (RFC 9449 §5); any other type sent as one of
+    // those would be refused, so say so now.
+    if (dpop_requested && iequals(*token_type, "dpop")) {
+      tokens.token_type = "DPoP";
+    } else if (iequals(*token_type, "bearer")) {
+      tokens.token_type = "Bearer";
+    } else {
+      return invalid(what, dpop_requested ? "token_type is neither DPoP nor Bearer"
+                                          : "token_type is not Bearer (the only type this "
+                                            "client can use without DPoP)");
     }
-    tokens.token_type = "Bearer";
 
     auto expires_in = optional_seconds(object, "expires_in", what);
     if (!expires_in) return expires_in.error();
@@ -306,6 +313,9 @@ Result<ServerMetadata> parse_discovery_document(std::string_view body) {
     auto grants = optional_string_array(object, "grant_types_supported", what);
     if (!grants) return grants.error();
     metadata.grant_types_supported = std::move(*grants);
+    auto dpop_algs = optional_string_array(object, "dpop_signing_alg_values_supported", what);
+    if (!dpop_algs) return dpop_algs.error();
+    metadata.dpop_signing_alg_values_supported = std::move(*dpop_algs);
 
     auto iss = object.find("authorization_response_iss_parameter_supported");
     if (iss != object.end() && !iss->is_null()) {

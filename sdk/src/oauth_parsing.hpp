@@ -31,12 +31,14 @@ inline constexpr std::chrono::seconds kMaxRetryAfter{24 * 3600};
 inline constexpr std::size_t kMaxServerResponseBytes = 1024 * 1024;
 
 // RFC 6749 §5.1 success body. `received_at` becomes issued_at and the base of expires_at.
-// token_type is required and must be "bearer" in any case (normalised to "Bearer").
+// token_type is required and must be "bearer" in any case (normalised to "Bearer"), or, when
+// `dpop_requested` (the request carried a DPoP proof), "dpop" in any case (normalised to "DPoP").
 // expires_in is a JSON number or a numeric string: missing or null → expires_at empty;
 // <= 0 → expires_at = received_at (already expired); above kMaxExpiresIn → clamped.
 // Unknown fields are ignored; null optional fields count as absent.
 // Errors: invalid_response, message "token response: <what was wrong>".
-Result<TokenSet> parse_token_response(std::string_view body, TimePoint received_at);
+Result<TokenSet> parse_token_response(std::string_view body, TimePoint received_at,
+                                      bool dpop_requested = false);
 
 // RFC 6749 §5.2 error body: a JSON object whose "error" is a non-empty string.
 // error_description / error_uri are taken when they are strings. nullopt for anything else.

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "dpop.hpp"
 #include "util/crypto.hpp"
 
 namespace freshtoken::detail {
@@ -81,6 +82,9 @@ Secret encode_stored_tokens(const StoredTokens& tokens) {
   if (tokens.issued_at) document["issued_at"] = unix_seconds(*tokens.issued_at);
   document["scope"] = tokens.scope;
   if (!tokens.id_token.empty()) document["id_token"] = std::string(tokens.id_token.reveal());
+  if (tokens.dpop_key) {
+    document["dpop_key"] = std::string(encode_dpop_key(*tokens.dpop_key).reveal());
+  }
   std::string text = document.dump();
   wipe_strings(document);
   return Secret(std::move(text));
@@ -124,6 +128,15 @@ Result<StoredTokens> decode_stored_tokens(const Secret& stored) {
   }
   if (tokens.refresh_token.empty() && tokens.access_token.empty()) {
     return corrupt("it holds no token");
+  }
+  Secret dpop_key;
+  if (!read_secret(document, "dpop_key", dpop_key)) return corrupt("dpop_key is not a string");
+  if (!dpop_key.empty()) {
+    tokens.dpop_key = decode_dpop_key(dpop_key.reveal());
+    if (!tokens.dpop_key) return corrupt("dpop_key is not a P-256 key");
+  }
+  if (!tokens.dpop_key && iequals(tokens.token_type, "DPoP")) {
+    return corrupt("DPoP-bound tokens without their key");
   }
   return tokens;
 }

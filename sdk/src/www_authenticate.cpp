@@ -200,4 +200,44 @@ std::optional<BearerChallenge> find_bearer_challenge(
   return std::nullopt;
 }
 
+std::optional<DpopChallenge> find_dpop_challenge(const std::vector<std::string>& header_values) {
+  for (const auto& value : header_values) {
+    for (const auto& challenge : parse_www_authenticate(value)) {
+      if (!iequals(challenge.scheme, "DPoP")) continue;
+      DpopChallenge dpop;
+      const std::pair<const char*, std::string*> fields[] = {
+          {"realm", &dpop.realm},
+          {"scope", &dpop.scope},
+          {"error", &dpop.error},
+          {"error_description", &dpop.error_description},
+      };
+      for (const auto& [name, target] : fields) {
+        if (auto param = challenge.param(name)) *target = std::move(*param);
+      }
+      if (auto algs = challenge.param("algs")) {
+        std::string_view rest = *algs;
+        while (!rest.empty()) {
+          const auto space = rest.find(' ');
+          if (space != 0) dpop.algs.emplace_back(rest.substr(0, space));
+          if (space == std::string_view::npos) break;
+          rest.remove_prefix(space + 1);
+        }
+      }
+      return dpop;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> parse_dpop_nonce(std::string_view value) {
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  if (value.empty() || value.size() > 1024) return std::nullopt;
+  for (char c : value) {
+    const auto u = static_cast<unsigned char>(c);
+    if (!(u == 0x21 || (u >= 0x23 && u <= 0x5B) || (u >= 0x5D && u <= 0x7E))) return std::nullopt;
+  }
+  return std::string(value);
+}
+
 }  // namespace freshtoken::detail

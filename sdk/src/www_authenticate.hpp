@@ -1,5 +1,6 @@
-// WWW-Authenticate parsing (internal): RFC 9110 §11.6.1 challenges and the RFC 6750 §3
-// Bearer challenge that HttpClient reads after a 401 or 403.
+// WWW-Authenticate parsing (internal): RFC 9110 §11.6.1 challenges, the RFC 6750 §3
+// Bearer challenge and the RFC 9449 §7.1 DPoP challenge that HttpClient reads after a 401 or
+// 403, and RFC 9449 §8's DPoP-Nonce header.
 //
 // Pure functions, never throw, no shared state. Malformed input yields the challenges that
 // could be read before the damage (possibly none), never a crash.
@@ -40,5 +41,21 @@ struct BearerChallenge {
 // The first Bearer challenge (scheme compared case-insensitively) across all the given
 // WWW-Authenticate header values; nullopt when there is none.
 std::optional<BearerChallenge> find_bearer_challenge(const std::vector<std::string>& header_values);
+
+// RFC 9449 §7.1: the parameters of a DPoP challenge. Empty strings mean "not sent".
+struct DpopChallenge {
+  std::string realm;
+  std::string scope;
+  std::string error;  // invalid_token, invalid_dpop_proof, use_dpop_nonce, or other
+  std::string error_description;
+  std::vector<std::string> algs;  // the space-separated algs parameter, split
+};
+
+// The first DPoP challenge across all the given WWW-Authenticate header values.
+std::optional<DpopChallenge> find_dpop_challenge(const std::vector<std::string>& header_values);
+
+// RFC 9449 §8: a DPoP-Nonce value is 1*NQCHAR (%x21 / %x23-5B / %x5D-7E), surrounding
+// whitespace aside; at most 1024 bytes. nullopt for anything else.
+std::optional<std::string> parse_dpop_nonce(std::string_view header_value);
 
 }  // namespace freshtoken::detail

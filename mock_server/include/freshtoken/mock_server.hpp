@@ -15,6 +15,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,6 +24,13 @@
 #include "freshtoken/token_set.hpp"
 
 namespace freshtoken::mock {
+
+/// Whether the server takes DPoP proofs (RFC 9449) at the token endpoint and on its resources.
+enum class DpopMode {
+  off,      ///< DPoP headers are ignored; every token is a Bearer token (the default)
+  allowed,  ///< a request with a valid proof gets a DPoP-bound token, one without a Bearer token
+  required  ///< every token request needs a valid proof; only DPoP-bound tokens are issued
+};
 
 /// How a MockServer behaves; the same settings as the freshtoken-mock-server flags.
 struct MockServerOptions {
@@ -56,6 +64,14 @@ struct MockServerOptions {
   /// issue_tokens) gets a refresh token only when OpenID Connect's `offline_access` scope was
   /// granted; false: every sign-in gets one. `offline_access` is a known scope either way.
   bool require_offline_access = false;
+  /// DPoP (RFC 9449) for every client not in dpop_clients; not `off`: discovery advertises
+  /// `dpop_signing_alg_values_supported: ["ES256"]`.
+  DpopMode dpop = DpopMode::off;
+  /// Per-client DPoP mode, by client_id, overriding `dpop` for that client's token requests.
+  std::map<std::string, DpopMode> dpop_clients;
+  /// The token endpoint and the protected resources each demand a nonce of their own in DPoP
+  /// proofs (answering use_dpop_nonce with a DPoP-Nonce header) and rotate it.
+  bool dpop_nonce = false;
 };
 
 /// The endpoint a Fault applies to; named in JSON as written here.
@@ -122,6 +138,23 @@ struct EndpointRequestCounts {
   long api = 0;                   ///< everything under /api/
 };
 
+/// DPoP proofs refused, by reason (GET /mock/stats lists them under "dpop_rejections").
+struct DpopRejectionCounts {
+  long missing = 0;       ///< no DPoP header where one was required
+  long malformed = 0;     ///< more than one DPoP header, not a JWS, or a claim missing
+  long typ = 0;           ///< typ is not dpop+jwt
+  long alg = 0;           ///< alg is not ES256 (none, symmetric and RS256 included)
+  long jwk = 0;           ///< jwk is not a public P-256 key (e.g. holds "d")
+  long signature = 0;     ///< the signature does not verify with the jwk
+  long htm = 0;           ///< htm is not the request's method
+  long htu = 0;           ///< htu is not the request's URI
+  long iat = 0;           ///< iat outside 60 s in the past .. 5 s in the future
+  long jti_replay = 0;    ///< jti seen before
+  long ath = 0;           ///< ath missing or not the hash of the access token
+  long nonce = 0;         ///< nonce missing or not a current one (use_dpop_nonce)
+  long key_mismatch = 0;  ///< the proof's key is not the one the token or code is bound to
+};
+
 /// The server's counters; the same fields as GET /mock/stats (see docs/mock-server.md).
 /// Requests answered by a fault are counted too.
 struct MockServerStats {
@@ -142,6 +175,7 @@ struct MockServerStats {
   long faults_triggered = 0;             ///< requests a fault applied to
   long faults_armed = 0;                 ///< faults still waiting for requests
   long connections = 0;                  ///< TCP connections accepted
+  DpopRejectionCounts dpop_rejections;   ///< DPoP proofs refused, by reason
   std::chrono::seconds clock_offset{0};  ///< the server clock's offset from the real clock
   /// Requests per endpoint.
   EndpointRequestCounts endpoint_requests;
@@ -150,7 +184,7 @@ struct MockServerStats {
 /// A successful token answer: the fields of the token endpoint's JSON.
 struct IssuedTokens {
   std::string access_token;            ///< a signed JWT (RFC 9068)
-  std::string token_type = "Bearer";   ///< always Bearer
+  std::string token_type = "Bearer";   ///< "DPoP" for a DPoP-bound access token
   std::chrono::seconds expires_in{0};  ///< the access token's lifetime
   std::string scope;                   ///< the granted scope
   std::string refresh_token;           ///< empty when none was issued

@@ -20,7 +20,8 @@
 ///
 /// Expiry: expires_at = clock->now() at receipt + expires_in (a JSON number or numeric string).
 /// No expires_in → expires_at empty; expires_in <= 0 → already expired; above ten years →
-/// ten years. token_type must be "bearer" in any case and is stored as "Bearer".
+/// ten years. token_type must be "bearer" in any case and is stored as "Bearer"; to a request
+/// with a DPoP proof "dpop" is accepted too, stored as "DPoP".
 ///
 /// Discovery, eager or lazy: discover() fetches the metadata before it returns; for_issuer()
 /// fetches nothing until an operation needs the metadata (a grant, device authorization,
@@ -38,6 +39,7 @@
 #include <vector>
 
 #include "freshtoken/clock.hpp"
+#include "freshtoken/dpop.hpp"
 #include "freshtoken/error.hpp"
 #include "freshtoken/export.hpp"
 #include "freshtoken/secret.hpp"
@@ -45,6 +47,10 @@
 #include "freshtoken/transport.hpp"
 
 namespace freshtoken {
+
+namespace detail {
+class DpopNonces;
+}  // namespace detail
 
 /// How the client authenticates at the token, device and revocation endpoints (RFC 6749
 /// §2.3.1): none puts client_id in the body; client_secret_basic sends
@@ -60,6 +66,10 @@ struct ClientConfig {
   Secret client_secret;  ///< empty for public clients
   /// How the client authenticates; `none` for a public (native) client, which relies on PKCE.
   ClientAuth auth = ClientAuth::none;
+  /// DPoP (RFC 9449, see dpop.hpp): off (the default), when the server advertises ES256, or
+  /// always. It decides whether sign-ins and client_credentials make a key, and what a Bearer
+  /// answer to a DPoP request is (a fallback, or in required mode invalid_response).
+  DpopMode dpop = DpopMode::off;
 };
 
 /// The parts of RFC 8414 metadata that the SDK uses. Empty strings mean "not offered".
@@ -85,6 +95,8 @@ struct ServerMetadata {
   /// Grant types the server says it supports (informational).
   std::vector<std::string> grant_types_supported;
   bool authorization_response_iss_parameter_supported = false;  ///< RFC 9207
+  /// RFC 9449 §5.1: the JWS algorithms the server accepts in DPoP proofs (ES256 is the SDK's).
+  std::vector<std::string> dpop_signing_alg_values_supported;
 };
 
 /// RFC 8628 §3.2.
@@ -148,23 +160,45 @@ class FRESHTOKEN_API AuthorizationServer {
   /// The transport it speaks through (sign-in reuses it for the JWKS).
   const std::shared_ptr<Transport>& transport() const { return transport_; }
 
+  /// Whether this client uses DPoP with this server: ClientConfig::dpop is required, or it is
+  /// when_supported and the metadata lists ES256 in dpop_signing_alg_values_supported.
+  bool uses_dpop() const;
+  /// A new DPoP key when uses_dpop(), else null. The sign-in flows make theirs with it.
+  std::shared_ptr<const DpopKey> new_dpop_key() const;
+
+  /// The `dpop_key` parameters below: non-null sends a DPoP proof made with it (RFC 9449 §5),
+  /// and the tokens that come back are bound to it (TokenSet::dpop_key, token_type "DPoP").
+  /// A server that answers a DPoP request with token_type Bearer: in DpopMode::required an
+  /// invalid_response error; otherwise Bearer tokens (dpop_key null). A 400 use_dpop_nonce
+  /// with a DPoP-Nonce header is answered by one resend with a proof carrying that nonce (the
+  /// server did not accept the first request, so the grant is not spent twice); the latest
+  /// nonce of each server is remembered for the next request.
+
   /// grant_type=refresh_token. `scope` empty asks for the originally granted scope.
-  /// An empty refresh_token is login_required, without a request.
-  Result<TokenSet> refresh(const Secret& refresh_token, const std::string& scope = {}) const;
+  /// An empty refresh_token is login_required, without a request. `dpop_key` is the key the
+  /// refresh token is bound to (null for a Bearer one).
+  Result<TokenSet> refresh(const Secret& refresh_token, const std::string& scope = {},
+                           std::shared_ptr<const DpopKey> dpop_key = nullptr) const;
   /// grant_type=client_credentials. A public client (ClientAuth::none) is a config error.
+  /// With uses_dpop(), a new key is made for the tokens.
   Result<TokenSet> client_credentials(const std::string& scope = {}) const;
-  /// grant_type=authorization_code with the PKCE verifier.
+  /// grant_type=authorization_code with the PKCE verifier; `dpop_key` is the one whose
+  /// thumbprint went out as dpop_jkt on the authorization request (or null).
   Result<TokenSet> exchange_code(const Secret& code, const std::string& redirect_uri,
-                                 const Secret& code_verifier) const;
+                                 const Secret& code_verifier,
+                                 std::shared_ptr<const DpopKey> dpop_key = nullptr) const;
   /// RFC 8628 §3.1: POSTs client_id (+ scope). verification_url is accepted for
   /// verification_uri; a missing or negative interval means 5 s, 0 is kept.
   Result<DeviceAuthorization> start_device_authorization(const std::string& scope = {}) const;
   /// One poll of RFC 8628 §3.4. authorization_pending, slow_down, access_denied and
   /// expired_token come back as ErrorCode::token_endpoint with oauth() set.
-  Result<TokenSet> poll_device_token(const Secret& device_code) const;
+  Result<TokenSet> poll_device_token(const Secret& device_code,
+                                     std::shared_ptr<const DpopKey> dpop_key = nullptr) const;
   /// RFC 7009. `token_type_hint` is "refresh_token" or "access_token" (empty: not sent).
-  /// Any 2xx is success; no revocation_endpoint is a config error.
-  Result<void> revoke(const Secret& token, std::string_view token_type_hint) const;
+  /// Any 2xx is success; no revocation_endpoint is a config error. `dpop_key`: the key the
+  /// token is bound to, which signs a proof for the request (or null).
+  Result<void> revoke(const Secret& token, std::string_view token_type_hint,
+                      std::shared_ptr<const DpopKey> dpop_key = nullptr) const;
 
  private:
   struct Metadata;  // the metadata once known, and the single flight that discovers it
@@ -178,6 +212,7 @@ class FRESHTOKEN_API AuthorizationServer {
   std::shared_ptr<Metadata> metadata_;
   ClientConfig client_;
   std::shared_ptr<Clock> clock_;
+  std::shared_ptr<detail::DpopNonces> dpop_nonces_;
 };
 
 }  // namespace freshtoken

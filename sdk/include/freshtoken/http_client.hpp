@@ -25,6 +25,14 @@
 ///   https -> http redirects fail with ErrorCode::tls. A 307/308 of a streamed body, a 3xx
 ///   without a usable Location (missing, or not http/https) and max_redirects = 0 return the
 ///   3xx response.
+/// - DPoP (RFC 9449): a token the source hands out with a key (TokenSource::access_token(), a
+///   Session with DPoP-bound tokens) goes as `Authorization: DPoP <token>` with a `DPoP` proof
+///   made for that exchange (method, URL without query and fragment, `ath`, the origin's latest
+///   nonce): a new one for every attempt and every same-origin redirect hop; another origin gets
+///   neither. A 401 with a DPoP challenge whose error is "use_dpop_nonce" and a `DPoP-Nonce`
+///   header is resent once with the same token and the nonce (no invalidate(), not counted as
+///   the 401 retry); a DPoP challenge with invalid_token or no error is treated like the Bearer
+///   one above. Nonces are remembered per origin from every response that carries one.
 /// - Request::timeout applies to each exchange; Request::cancel is checked before each one.
 /// - The log sink gets one debug line per exchange ("GET https://host/path -> 200 (attempt
 ///   1)") and an info line per 401 retry with the token's fingerprint; never a query string,

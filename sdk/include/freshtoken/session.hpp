@@ -12,7 +12,10 @@
 /// without refreshing) is kept in the SecretStore as one entry. A rotated refresh token is
 /// saved before the new access token is handed to anyone. The store is read lazily, on first
 /// use, and re-read before each refresh: when another process of the same account has already
-/// refreshed, its tokens are adopted instead of refreshing again.
+/// refreshed, its tokens are adopted instead of refreshing again. DPoP-bound tokens are kept
+/// with their key (TokenSet::dpop_key) in the same entry: adopting another process's tokens
+/// adopts its key, a refresh presents the refresh token with the key it was read with, and
+/// sign_out() erases the key with the tokens.
 ///
 /// Across processes: every refresh runs "re-read the store -> refresh -> save" under an
 /// exclusive per-account file lock (flock in $XDG_RUNTIME_DIR/freshtoken when that is a 0700
@@ -131,6 +134,8 @@ struct SessionStatus {
   bool signed_in = false;
   /// Expiry of the current access token; empty when there is none or the server gave none.
   std::optional<std::chrono::system_clock::time_point> access_token_expires_at;
+  /// The RFC 7638 thumbprint of the DPoP key the tokens are bound to; empty for Bearer tokens.
+  std::string dpop_thumbprint;
 };
 
 /// What a SessionEvent reports. Whenever the access token the Session serves changes, one of
@@ -246,6 +251,8 @@ class FRESHTOKEN_API Session : public TokenSource {
   /// config, cancelled (the Session is being destroyed), or the refresh's own error
   /// (network, timeout, tls, token_endpoint, invalid_response) when no usable token is left.
   Result<Secret> token() override;
+  /// token() with the DPoP key the token is bound to (null for Bearer tokens), read together.
+  Result<AccessToken> access_token() override;
   /// If `rejected` is the current access token, the next token() refreshes; otherwise
   /// (another thread already replaced it) nothing happens.
   void invalidate(const Secret& rejected) override;

@@ -71,7 +71,7 @@ struct BrowserSignInOptions {
   CancelToken cancel;
   /// Additional authorization request parameters (prompt, login_hint, ...). The ones the flow
   /// sets itself (response_type, client_id, redirect_uri, scope, state, nonce, code_challenge,
-  /// code_challenge_method) are refused with ErrorCode::config.
+  /// code_challenge_method, dpop_jkt) are refused with ErrorCode::config.
   std::vector<std::pair<std::string, std::string>> extra_params;
   /// Allowed clock skew for the ID token's exp/iat/nbf.
   std::chrono::seconds id_token_leeway{60};

@@ -5,9 +5,11 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 
+#include "freshtoken/dpop.hpp"
 #include "freshtoken/secret.hpp"
 
 namespace freshtoken {
@@ -19,7 +21,7 @@ struct TokenSet {
 
   /// The access token, opaque to the client.
   Secret access_token;
-  /// Always "Bearer" (the SDK refuses other token types).
+  /// "Bearer", or "DPoP" for tokens bound to dpop_key (the SDK refuses other token types).
   std::string token_type = "Bearer";
   /// When the token response was received (the Clock's now()).
   time_point issued_at{};
@@ -28,6 +30,9 @@ struct TokenSet {
   Secret refresh_token;  ///< empty when none was returned
   std::string scope;     ///< as granted; empty when the server did not say
   Secret id_token;       ///< empty when none was returned
+  /// The key the tokens are bound to (token_type "DPoP"); null for Bearer tokens. Kept with
+  /// the tokens in the store; only its thumbprint() is ever shown.
+  std::shared_ptr<const DpopKey> dpop_key;
 };
 
 }  // namespace freshtoken

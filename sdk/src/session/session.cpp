@@ -146,7 +146,7 @@ Result<ProcessLock> Session::Impl::lock_store_writes() {
 // ---------------------------------------------------------------------------------------------
 // Public operations
 
-Result<Secret> Session::Impl::token() {
+Result<AccessToken> Session::Impl::access_token() {
   if (auto loaded = ensure_loaded(); !loaded) return loaded.error();
 
   std::unique_lock<std::mutex> lock(mutex_);
@@ -155,17 +155,17 @@ Result<Secret> Session::Impl::token() {
     if (login_required_) return no_token_error_locked();
     const TimePoint now = options_.clock->now();
     const Need need = need_locked(now);
-    if (need == Need::none) return current_->tokens.access_token;
+    if (need == Need::none) return served_locked();
     if (!has_refresh_token_locked()) {
-      if (usable_locked(now)) return current_->tokens.access_token;
+      if (usable_locked(now)) return served_locked();
       return no_token_error_locked();
     }
     if (need == Need::background) {
       if (!flight_ && now >= pause_until_) start_flight_locked();
-      return current_->tokens.access_token;
+      return served_locked();
     }
     // A refresh gave up moments ago: serve what is still valid rather than wait again.
-    if (usable_locked(now) && now < pause_until_) return current_->tokens.access_token;
+    if (usable_locked(now) && now < pause_until_) return served_locked();
     if (waits == 3) {
       return Error(ErrorCode::invalid_response,
                    "fresh access tokens keep being rejected right after each refresh");
@@ -182,7 +182,7 @@ Result<Secret> Session::Impl::token() {
     if (!flight->done) return cancelled_error();
     if (!flight->outcome) {
       if (!login_required_ && usable_locked(options_.clock->now())) {
-        return current_->tokens.access_token;
+        return served_locked();
       }
       return flight->outcome.error();
     }
@@ -190,7 +190,7 @@ Result<Secret> Session::Impl::token() {
     // successful refresh per call is enough. Loop only when it was invalidated meanwhile.
     if (!login_required_ && current_ && !current_->tokens.access_token.empty() &&
         !current_->invalidated) {
-      return current_->tokens.access_token;
+      return served_locked();
     }
   }
 }
@@ -251,6 +251,7 @@ Result<void> Session::Impl::sign_in(TokenSet tokens) {
 Result<void> Session::Impl::sign_out() {
   Secret refresh_token;
   Secret access_token;
+  std::shared_ptr<const DpopKey> dpop_key;  // the key both tokens are bound to, if any
   Result<void> outcome;
   {
     std::lock_guard<std::mutex> store_lock(store_mutex_);
@@ -260,6 +261,7 @@ Result<void> Session::Impl::sign_out() {
       if (current_) {
         refresh_token = current_->tokens.refresh_token;
         access_token = current_->tokens.access_token;
+        dpop_key = current_->tokens.dpop_key;
       }
     }
     // The store may hold a newer refresh token (another process rotated it, or this session
@@ -269,6 +271,7 @@ Result<void> Session::Impl::sign_out() {
       if (refresh_token.empty() || (!stored.empty() && !(stored == store_holds_))) {
         refresh_token = stored;
         access_token = (*record)->access_token;
+        dpop_key = (*record)->dpop_key;
       }
     }
     {
@@ -305,9 +308,10 @@ Result<void> Session::Impl::sign_out() {
     return outcome;
   }
   Result<void> revoked =
-      metadata
-          ? options_.server->revoke(to_revoke, revoke_refresh ? "refresh_token" : "access_token")
-          : Result<void>(metadata.error());
+      metadata ? options_.server->revoke(to_revoke,
+                                         revoke_refresh ? "refresh_token" : "access_token",
+                                         std::move(dpop_key))
+               : Result<void>(metadata.error());
   if (!revoked) {
     log(LogLevel::warning, "signed out locally, but revoking " + to_revoke.fingerprint() +
                                " failed: " + revoked.error().to_string());
@@ -326,6 +330,9 @@ Result<SessionStatus> Session::Impl::status() {
       !login_required_ && (has_refresh_token_locked() || usable_locked(options_.clock->now()));
   if (current_ && !current_->tokens.access_token.empty()) {
     status.access_token_expires_at = current_->tokens.expires_at;
+  }
+  if (status.signed_in && current_ && current_->tokens.dpop_key) {
+    status.dpop_thumbprint = current_->tokens.dpop_key->thumbprint();
   }
   return status;
 }
@@ -416,7 +423,13 @@ Session::Session(SessionOptions options) : impl_(std::make_shared<Impl>(std::mov
 
 Session::~Session() { impl_->stop(); }
 
-Result<Secret> Session::token() { return impl_->token(); }
+Result<Secret> Session::token() {
+  auto served = impl_->access_token();
+  if (!served) return served.error();
+  return std::move(served->token);
+}
+
+Result<AccessToken> Session::access_token() { return impl_->access_token(); }
 void Session::invalidate(const Secret& rejected) { impl_->invalidate(rejected); }
 Result<void> Session::sign_in(TokenSet tokens) { return impl_->sign_in(std::move(tokens)); }
 Result<void> Session::sign_out() { return impl_->sign_out(); }

@@ -54,6 +54,7 @@ inline StoredTokens to_stored(TokenSet tokens, TimePoint now) {
   stored.issued_at = tokens.issued_at == TimePoint{} ? now : tokens.issued_at;
   stored.scope = std::move(tokens.scope);
   stored.id_token = std::move(tokens.id_token);
+  stored.dpop_key = std::move(tokens.dpop_key);
   return stored;
 }
 
@@ -82,7 +83,7 @@ class Session::Impl {
   // Called by ~Session: stop the background thread and wait for it (unless we are on it).
   void stop();
 
-  Result<Secret> token();
+  Result<AccessToken> access_token();
   void invalidate(const Secret& rejected);
   Result<void> sign_in(TokenSet tokens);
   Result<void> sign_out();
@@ -108,6 +109,13 @@ class Session::Impl {
     return current_ && !current_->tokens.refresh_token.empty();
   }
   Error no_token_error_locked() const;
+  // The access token served now, with its key when it is a DPoP token.
+  AccessToken served_locked() const {
+    const StoredTokens& tokens = current_->tokens;
+    if (tokens.dpop_key && tokens.token_type == "DPoP")
+      return {tokens.access_token, tokens.dpop_key};
+    return {tokens.access_token, nullptr};
+  }
   void start_flight_locked();
 
   // --- no lock held on entry ---
@@ -124,7 +132,8 @@ class Session::Impl {
   bool back_off(int retry, const Error& error);
   // No lock held: the record this session saw was erased during its refresh, which got
   // `issued` in return for `used` (signed_out_elsewhere is already reported). Revokes `issued`.
-  Result<void> signed_out_elsewhere(const Secret& used, const Secret& issued);
+  Result<void> signed_out_elsewhere(const Secret& used, const Secret& issued,
+                                    const std::shared_ptr<const DpopKey>& key);
   // An event of this session, stamped with its clock and account.
   SessionEvent event(SessionEventKind kind, std::optional<Error> error = std::nullopt) const;
   void emit(const Events& events);
@@ -132,7 +141,9 @@ class Session::Impl {
   // --- store_mutex_ held ---
   // Adopts `record` (what the store just returned) when another process saved it, and reports
   // it as `adopted`.
+  // `dpop_key` is updated with `refresh_token`: the key of the record it came from.
   Adopt adopt_stored_locked(std::uint64_t epoch, Secret& refresh_token,
+                            std::shared_ptr<const DpopKey>& dpop_key,
                             Result<std::optional<StoredTokens>> record, Events& events);
   // True when the store no longer holds the record this session last saw there (another
   // process signed out): the tokens are dropped here too and signed_out_elsewhere reported.

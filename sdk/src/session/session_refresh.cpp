@@ -12,6 +12,7 @@ using detail::to_stored;
 using detail::whole_seconds;
 
 Session::Impl::Adopt Session::Impl::adopt_stored_locked(std::uint64_t epoch, Secret& refresh_token,
+                                                        std::shared_ptr<const DpopKey>& dpop_key,
                                                         Result<std::optional<StoredTokens>> record,
                                                         Events& events) {
   if (!record || !*record) return Adopt::none;  // unreadable or gone: carry on with ours
@@ -24,7 +25,11 @@ Session::Impl::Adopt Session::Impl::adopt_stored_locked(std::uint64_t epoch, Sec
     const auto kind = detail::classify_stored(stored, refresh_token, store_holds_,
                                               current_ ? &current_->tokens : nullptr);
     if (kind == detail::StoredRecord::ours) return Adopt::none;
-    if (kind == detail::StoredRecord::newer_refresh_token) refresh_token = stored.refresh_token;
+    if (kind == detail::StoredRecord::newer_refresh_token) {
+      // The token and its key come from the same record: a proof never mixes them.
+      refresh_token = stored.refresh_token;
+      dpop_key = stored.dpop_key;
+    }
     store_holds_ = stored.refresh_token;
     install_locked(std::move(stored));
     result = need_locked(options_.clock->now()) == Need::none ? Adopt::fresh : Adopt::refresh_token;
@@ -78,11 +83,13 @@ bool Session::Impl::back_off(int retry, const Error& error) {
 
 Result<void> Session::Impl::refresh(Events& events) {
   Secret refresh_token;
+  std::shared_ptr<const DpopKey> dpop_key;  // the key refresh_token is bound to, if any
   std::uint64_t epoch = 0;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!has_refresh_token_locked()) return no_token_error_locked();
     refresh_token = current_->tokens.refresh_token;
+    dpop_key = current_->tokens.dpop_key;
     epoch = epoch_;
   }
 
@@ -108,11 +115,15 @@ Result<void> Session::Impl::refresh(Events& events) {
                 refresh_token.fingerprint() + " dropped, not presented");
         return signed_out_elsewhere_error();
       }
-      const Adopt adopted = adopt_stored_locked(epoch, refresh_token, std::move(record), events);
+      const Adopt adopted =
+          adopt_stored_locked(epoch, refresh_token, dpop_key, std::move(record), events);
       if (adopted == Adopt::fresh || adopted == Adopt::superseded) return {};
     }
 
-    Result<TokenSet> response = options_.server->refresh(refresh_token, options_.scope);
+    // A Bearer record (signed in before DPoP was turned on) gets a key with this refresh: the
+    // server binds the new tokens to it.
+    if (!dpop_key) dpop_key = options_.server->new_dpop_key();
+    Result<TokenSet> response = options_.server->refresh(refresh_token, options_.scope, dpop_key);
     // publish() saves before the lock is released.
     if (response) return publish(std::move(*response), refresh_token, epoch, events);
     const Error& error = response.error();
@@ -124,7 +135,8 @@ Result<void> Session::Impl::refresh(Events& events) {
       // landed after our re-read) or signed in again: the stored token may still be good, and
       // it is not ours to erase.
       const Secret rejected = refresh_token;
-      const Adopt adopted = adopt_stored_locked(epoch, refresh_token, store_.load(), events);
+      const Adopt adopted =
+          adopt_stored_locked(epoch, refresh_token, dpop_key, store_.load(), events);
       if (adopted == Adopt::fresh || adopted == Adopt::superseded) return {};
       if (adopted == Adopt::refresh_token && !(refresh_token == rejected)) {
         if (reread_after_rejection) return {};  // the next call refreshes with it
@@ -154,6 +166,7 @@ Result<void> Session::Impl::publish(TokenSet response, const Secret& used, std::
   if (next.refresh_token.empty()) next.refresh_token = used;  // not rotated: the one we have
 
   const Secret issued = next.refresh_token;
+  const std::shared_ptr<const DpopKey> issued_key = next.dpop_key;
   const std::string expires_in =
       next.expires_at ? "expires in " + whole_seconds(*next.expires_at - *next.issued_at)
                       : "no stated expiry";
@@ -164,7 +177,8 @@ Result<void> Session::Impl::publish(TokenSet response, const Secret& used, std::
     published = publish_locked(std::move(next), used, epoch, saved, events);
   }
   if (published == Published::dropped) return {};
-  if (published == Published::erased_meanwhile) return signed_out_elsewhere(used, issued);
+  if (published == Published::erased_meanwhile)
+    return signed_out_elsewhere(used, issued, issued_key);
   if (!saved) {
     log(LogLevel::error, "refreshed tokens could not be saved to " + store_.describe() +
                              " (kept in memory): " + saved.error().to_string());
@@ -199,7 +213,9 @@ Session::Impl::Published Session::Impl::publish_locked(StoredTokens next, const 
   auto record = store_.load();
   if (erased_elsewhere_locked(record, events)) return Published::erased_meanwhile;
   Secret presented = used;
-  if (adopt_stored_locked(epoch, presented, std::move(record), events) != Adopt::none) {
+  std::shared_ptr<const DpopKey> presented_key;
+  if (adopt_stored_locked(epoch, presented, presented_key, std::move(record), events) !=
+      Adopt::none) {
     return Published::dropped;
   }
   // Saved before anyone can see the new access token: if the process dies right after, the
@@ -212,7 +228,8 @@ Session::Impl::Published Session::Impl::publish_locked(StoredTokens next, const 
   return Published::installed;
 }
 
-Result<void> Session::Impl::signed_out_elsewhere(const Secret& used, const Secret& issued) {
+Result<void> Session::Impl::signed_out_elsewhere(const Secret& used, const Secret& issued,
+                                                 const std::shared_ptr<const DpopKey>& key) {
   // The sign-out revoked what it found in the store, which may be the token this refresh
   // presented but not the one it got back: that grant ends here too.
   std::string revoked = "not revoked (no revocation endpoint)";
@@ -221,7 +238,7 @@ Result<void> Session::Impl::signed_out_elsewhere(const Secret& used, const Secre
   if (!metadata) {
     revoked = "not revoked: " + metadata.error().to_string();
   } else if (!metadata->revocation_endpoint.empty()) {
-    auto outcome = options_.server->revoke(issued, "refresh_token");
+    auto outcome = options_.server->revoke(issued, "refresh_token", key);
     revoked = outcome ? "revoked" : "revoking it failed: " + outcome.error().to_string();
   }
   log(LogLevel::warning, "refreshed with " + used.fingerprint() +

@@ -38,6 +38,9 @@ Result<TokenSet> sign_in_with_browser(const AuthorizationServer& server,
   request.state = detail::random_url_token();
   request.code_challenge = pkce.challenge;
   if (openid) request.nonce = detail::random_url_token();
+  // A new key for every sign-in; the server binds the code to it (RFC 9449 §10).
+  const auto dpop_key = server.new_dpop_key();
+  if (dpop_key) request.dpop_jkt = dpop_key->thumbprint();
   request.extra = options.extra_params;
   auto url = detail::build_authorization_url(request);
   if (!url) return url.error();
@@ -53,7 +56,7 @@ Result<TokenSet> sign_in_with_browser(const AuthorizationServer& server,
   auto code = (*listener)->wait_for_code(expected, options.timeout, options.cancel);
   if (!code) return code.error();
 
-  auto tokens = server.exchange_code(*code, redirect_uri, pkce.verifier);
+  auto tokens = server.exchange_code(*code, redirect_uri, pkce.verifier, dpop_key);
   if (!tokens) {
     (*listener)->finish(false, "The application could not redeem the sign-in (" +
                                    std::string(to_string(tokens.error().code())) + ").");

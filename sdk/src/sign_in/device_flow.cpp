@@ -60,6 +60,8 @@ Result<TokenSet> sign_in_with_device(const AuthorizationServer& server,
   const auto called_at = clock->now();
   if (cancel.cancelled()) return Error(ErrorCode::cancelled, "device sign-in cancelled");
   auto started = server.start_device_authorization(options.scope);
+  // A new key for every sign-in: every poll proves it, and the tokens are bound to it.
+  const auto dpop_key = server.new_dpop_key();
   if (!started) return started.error();
   const DeviceAuthorization& authorization = *started;
   options.on_code(authorization);
@@ -97,7 +99,7 @@ Result<TokenSet> sign_in_with_device(const AuthorizationServer& server,
     next_wait = interval;
     if (cancel.cancelled()) return Error(ErrorCode::cancelled, "device sign-in cancelled");
     if (clock->now() >= deadline) return expired();
-    auto polled = server.poll_device_token(authorization.device_code);
+    auto polled = server.poll_device_token(authorization.device_code, dpop_key);
     if (polled) {
       if (!polled->id_token.empty()) {
         IdTokenVerifier verifier(server, options.id_token_leeway);

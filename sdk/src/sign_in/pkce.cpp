@@ -44,9 +44,9 @@ Result<std::string> build_authorization_url(const AuthorizationRequest& request)
   if (auto ok = check_endpoint_url("authorization_endpoint", request.endpoint); !ok) {
     return ok.error();
   }
-  static constexpr std::array<std::string_view, 8> reserved = {
-      "response_type", "client_id", "redirect_uri",   "scope",
-      "state",         "nonce",     "code_challenge", "code_challenge_method"};
+  static constexpr std::array<std::string_view, 9> reserved = {
+      "response_type", "client_id",      "redirect_uri",          "scope",   "state",
+      "nonce",         "code_challenge", "code_challenge_method", "dpop_jkt"};
   for (const auto& [name, value] : request.extra) {
     for (auto r : reserved) {
       if (name == r) {
@@ -63,6 +63,7 @@ Result<std::string> build_authorization_url(const AuthorizationRequest& request)
   fields.emplace_back("code_challenge", request.code_challenge);
   fields.emplace_back("code_challenge_method", "S256");
   if (!request.nonce.empty()) fields.emplace_back("nonce", std::string(request.nonce.reveal()));
+  if (!request.dpop_jkt.empty()) fields.emplace_back("dpop_jkt", request.dpop_jkt);
   for (const auto& field : request.extra) fields.push_back(field);
 
   std::string url = request.endpoint;

@@ -32,7 +32,8 @@ struct AuthorizationRequest {
   std::string scope;  // omitted when empty
   Secret state;
   std::string code_challenge;
-  Secret nonce;  // omitted when empty
+  Secret nonce;          // omitted when empty
+  std::string dpop_jkt;  // RFC 9449 §10: the DPoP key's thumbprint; omitted when empty
   std::vector<std::pair<std::string, std::string>> extra;
 };
 

@@ -188,6 +188,26 @@ TEST_F(CliTest, StatusNamesUserExpiryAndStoreButNeverAToken) {
   }
 }
 
+TEST_F(CliTest, DpopLoginBindsTheTokensStatusShowsTheKeyAndACopiedTokenIsRefused) {
+  start_server({"--auto-approve", "--dpop", "required", "--dpop-nonce", "on"});
+  const auto login = cli({"login", "--browser", "--dpop"});
+  ASSERT_EQ(login.exit_code, 0) << login.err;
+  const auto me = cli({"get", "/api/me"});
+  EXPECT_EQ(me.exit_code, 0) << me.err;
+  EXPECT_THAT(me.out, HasSubstr("alice"));
+
+  const auto status = cli({"status"});
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_THAT(status.out, HasSubstr("DPoP key:       thumbprint "));
+  const std::string access_token = stored().access_token;
+  ASSERT_FALSE(access_token.empty());
+  EXPECT_THAT(status.out, Not(HasSubstr(access_token)));
+  // The token without the key: refused; the CLI, which has the key, goes on.
+  EXPECT_EQ(server_->call_api("/api/me", access_token), 401);
+  EXPECT_EQ(cli({"get", "/api/me"}).exit_code, 0);
+  EXPECT_EQ(cli({"logout"}).exit_code, 0);
+}
+
 TEST_F(CliTest, LogoutRevokesAndErasesThenEveryCommandNeedsALogin) {
   sign_in();
   const auto before = server_->stats();

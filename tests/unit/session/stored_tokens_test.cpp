@@ -20,6 +20,7 @@ TEST(StoredTokens, RoundTripsEveryField) {
   t.issued_at = StoredTokens::time_point(1'700'000'000s);
   t.scope = "openid api";
   t.id_token = Secret(std::string("id"));
+  t.dpop_key = DpopKey::generate();
   auto decoded = decode_stored_tokens(encode_stored_tokens(t));
   ASSERT_TRUE(decoded) << decoded.error().to_string();
   EXPECT_EQ(decoded->refresh_token.reveal(), "rt");
@@ -29,6 +30,8 @@ TEST(StoredTokens, RoundTripsEveryField) {
   EXPECT_EQ(decoded->issued_at, t.issued_at);
   EXPECT_EQ(decoded->scope, "openid api");
   EXPECT_EQ(decoded->id_token.reveal(), "id");
+  ASSERT_TRUE(decoded->dpop_key);
+  EXPECT_EQ(decoded->dpop_key->thumbprint(), t.dpop_key->thumbprint());
 }
 
 TEST(StoredTokens, TimesKeepTheirMillisecondsRoundedDown) {

@@ -91,6 +91,9 @@ struct DesktopClientOptions {
   /// The scope asked for at sign-in, e.g. "openid profile api offline_access". Refreshes ask
   /// for what was granted.
   std::string scope;
+  /// DPoP (RFC 9449): tokens bound to a key kept with the session (see freshtoken/dpop.hpp and
+  /// the guide). Off by default. With `server` set, that server's ClientConfig::dpop counts.
+  DpopMode dpop = DpopMode::off;
   /// The secret-store key's service: set it to the application's name, so that its entry is
   /// recognisable in the keyring. The default is SessionOptions' own.
   std::string service = "freshtoken";
