@@ -122,7 +122,7 @@ class DpopTest : public MockServerTest {
 
 TEST_F(DpopTest, DiscoveryAdvertisesEs256) {
   const json doc = body_of(http_->Get("/.well-known/openid-configuration"));
-  EXPECT_EQ(doc["dpop_signing_alg_values_supported"], json::array({"ES256"}));
+  EXPECT_EQ(doc.value("dpop_signing_alg_values_supported", json()), json::array({"ES256"}));
 }
 
 TEST_F(MockServerTest, DiscoveryDoesNotAdvertiseDpopWhenItIsOff) {
@@ -216,7 +216,7 @@ TEST_F(DpopTest, EachBrokenProofIsRefusedAndCountedByReason) {
     const long before = server_->stats().dpop_rejections.*c.counter;
     auto res = service_token(c.proofs);
     ASSERT_TRUE(res);
-    EXPECT_EQ(res->status, 400) << res->body;
+    EXPECT_EQ(res->status, 400) << error_of(res);  // a 200's body would hold a token
     EXPECT_EQ(error_of(res), "invalid_dpop_proof");
     EXPECT_EQ(server_->stats().dpop_rejections.*c.counter, before + 1);
   }
@@ -481,7 +481,7 @@ TEST_F(DpopPerClientTest, AClientsOwnModeOverridesTheServers) {
   const json other = code_flow("freshtoken-other");
   EXPECT_EQ(other.value("error", std::string()), "invalid_dpop_proof") << other.dump();
   const json doc = body_of(http_->Get("/.well-known/openid-configuration"));
-  EXPECT_EQ(doc["dpop_signing_alg_values_supported"], json::array({"ES256"}));
+  EXPECT_EQ(doc.value("dpop_signing_alg_values_supported", json()), json::array({"ES256"}));
 }
 
 }  // namespace
