@@ -315,6 +315,28 @@ TEST_F(DpopAllowedTest, WithoutAProofATokenRequestGetsABearerTokenAsBefore) {
   EXPECT_EQ(server_->stats().dpop_rejections.missing, 0);
 }
 
+// The WWW-Authenticate values of `res`, in order.
+std::vector<std::string> challenges_of(const httplib::Result& res) {
+  std::vector<std::string> out;
+  const auto range = res->headers.equal_range("WWW-Authenticate");
+  for (auto it = range.first; it != range.second; ++it) out.push_back(it->second);
+  return out;
+}
+
+TEST_F(DpopAllowedTest, WithoutATokenTheApiOffersBearerAndDpop) {
+  auto res = http_->Get("/api/me");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 401);
+  EXPECT_EQ(challenges_of(res), (std::vector<std::string>{"Bearer", "DPoP algs=\"ES256\""}));
+}
+
+TEST_F(DpopTest, WithoutATokenTheApiOffersOnlyDpopWhenItIsRequired) {
+  auto res = http_->Get("/api/me");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 401);
+  EXPECT_EQ(challenges_of(res), std::vector<std::string>{"DPoP algs=\"ES256\""});
+}
+
 TEST_F(DpopAllowedTest, ABoundRefreshTokenIsRefusedWithAnotherKeyOrNoProofAndNotSpent) {
   const DpopForger forger;
   const DpopForger thief;
