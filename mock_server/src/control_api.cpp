@@ -32,34 +32,37 @@ json stats_json(const MockServerStats& stats) {
                                   {"introspect", e.introspect},
                                   {"userinfo", e.userinfo},
                                   {"api", e.api}};
-  json dpop = json::object();
-  DpopRejectionCounts counts = stats.dpop_rejections;
+  return {{"token_requests", requests},
+          {"endpoint_requests", endpoint_requests},
+          {"refreshes", stats.refreshes},
+          {"refresh_grace_reuses", stats.refresh_grace_reuses},
+          {"refresh_reuse_detected", stats.refresh_reuse_detected},
+          {"families_revoked", stats.families_revoked},
+          {"active_families", stats.active_families},
+          {"api_requests", stats.api_requests},
+          {"api_401", stats.api_401},
+          {"api_403", stats.api_403},
+          {"authorize_requests", stats.authorize_requests},
+          {"device_authorizations", stats.device_authorizations},
+          {"revocations", stats.revocations},
+          {"introspections", stats.introspections},
+          {"userinfo_requests", stats.userinfo_requests},
+          {"faults_triggered", stats.faults_triggered},
+          {"faults_armed", stats.faults_armed},
+          {"connections", stats.connections},
+          {"clock_offset_seconds", stats.clock_offset.count()}};
+}
+
+// DPoP refusals by reason, zeros included: a script reads any reason without a default.
+json dpop_rejections_json(const MockServerStats& stats) {
+  json counts = json::object();
+  DpopRejectionCounts copy = stats.dpop_rejections;
   for (int r = static_cast<int>(DpopReject::missing);
        r <= static_cast<int>(DpopReject::key_mismatch); ++r) {
     const auto reason = static_cast<DpopReject>(r);
-    dpop[dpop_reject_name(reason)] = *dpop_counter(counts, reason);
+    counts[dpop_reject_name(reason)] = *dpop_counter(copy, reason);
   }
-  json answer = {{"token_requests", requests},
-                 {"refreshes", stats.refreshes},
-                 {"refresh_grace_reuses", stats.refresh_grace_reuses},
-                 {"refresh_reuse_detected", stats.refresh_reuse_detected},
-                 {"families_revoked", stats.families_revoked},
-                 {"active_families", stats.active_families},
-                 {"api_requests", stats.api_requests},
-                 {"api_401", stats.api_401},
-                 {"api_403", stats.api_403},
-                 {"authorize_requests", stats.authorize_requests},
-                 {"device_authorizations", stats.device_authorizations},
-                 {"revocations", stats.revocations},
-                 {"introspections", stats.introspections},
-                 {"userinfo_requests", stats.userinfo_requests},
-                 {"faults_triggered", stats.faults_triggered},
-                 {"faults_armed", stats.faults_armed},
-                 {"connections", stats.connections},
-                 {"clock_offset_seconds", stats.clock_offset.count()}};
-  answer["endpoint_requests"] = endpoint_requests;
-  answer["dpop_rejections"] = dpop;
-  return answer;
+  return counts;
 }
 
 // Every field is read before the names are checked, so a field of the wrong JSON type is
@@ -111,7 +114,10 @@ void MockServer::Impl::control(const Request& req, const std::string& text, Resp
   }
   try {
     if (req.path == "/mock/stats" && req.method == "GET") {
-      return send_json(res, 200, stats_json(state_.stats()));
+      const MockServerStats stats = state_.stats();
+      json answer = stats_json(stats);
+      answer["dpop_rejections"] = dpop_rejections_json(stats);
+      return send_json(res, 200, answer);
     }
     const json answer = req.method == "POST" ? control_post(req.path, body) : json();
     if (answer.is_null()) return oauth_error(res, 404, "not_found", "Unknown control endpoint");

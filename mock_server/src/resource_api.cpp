@@ -1,5 +1,5 @@
 // The bearer-protected resources: /userinfo (OpenID Connect) and the demo API under /api/
-// (RFC 6750 answers for missing, bad and under-scoped tokens).
+// (RFC 6750 answers for missing, bad and under-scoped tokens; RFC 9449 §7 for DPoP-bound ones).
 #include <algorithm>
 #include <cctype>
 #include <vector>

@@ -1,9 +1,10 @@
 /// @file
 /// The bundled mock authorization server: a strict OAuth 2.0 / OpenID Connect server (discovery,
 /// JWKS, authorization code with PKCE, refresh with rotation and reuse detection, client
-/// credentials, device authorization, revocation, introspection, userinfo) plus a protected API
-/// under /api/ and a control API under /mock/. Run it in-process from a test fixture, script it
-/// through the C++ methods below (or the same operations over HTTP), and inspect its counters.
+/// credentials, device authorization, revocation, introspection, userinfo, optional DPoP per
+/// RFC 9449) plus a protected API under /api/ and a control API under /mock/. Run it in-process
+/// from a test fixture, script it through the C++ methods below (or the same operations over HTTP),
+/// and inspect its counters.
 ///
 /// Thread safety: every method may be called from any thread while the server is serving; all
 /// state sits behind one mutex. start()/stop() must not race each other.

@@ -308,10 +308,10 @@ Result<void> Session::Impl::sign_out() {
     return outcome;
   }
   Result<void> revoked =
-      metadata ? options_.server->revoke(to_revoke,
-                                         revoke_refresh ? "refresh_token" : "access_token",
-                                         std::move(dpop_key))
-               : Result<void>(metadata.error());
+      metadata
+          ? options_.server->revoke(to_revoke, revoke_refresh ? "refresh_token" : "access_token",
+                                    std::move(dpop_key))
+          : Result<void>(metadata.error());
   if (!revoked) {
     log(LogLevel::warning, "signed out locally, but revoking " + to_revoke.fingerprint() +
                                " failed: " + revoked.error().to_string());

@@ -92,6 +92,42 @@ TEST(MockServerProgram, RequireOfflineAccessFlagWithholdsRefreshTokensWithoutThe
   EXPECT_EQ(program.stop(), 0);
 }
 
+TEST(MockServerProgram, DpopFlagsReachTheServer) {
+  Program program({"--port", "0", "--dpop", "allowed", "--dpop-nonce", "on", "--dpop-client",
+                   "freshtoken-service=required"});
+  ASSERT_GT(program.pid, 0);
+  ASSERT_FALSE(program.issuer.empty());
+  httplib::Client client("127.0.0.1", program.port());
+  auto discovery = client.Get("/.well-known/openid-configuration");
+  ASSERT_TRUE(discovery);
+  EXPECT_EQ(nlohmann::json::parse(discovery->body)
+                .value("dpop_signing_alg_values_supported", nlohmann::json()),
+            nlohmann::json::array({"ES256"}));
+  // freshtoken-service must send a proof; the refusal carries the token endpoint's nonce.
+  httplib::Headers basic = {
+      {"Authorization", "Basic ZnJlc2h0b2tlbi1zZXJ2aWNlOnNlcnZpY2Utc2VjcmV0"}};
+  auto token = client.Post("/token", basic, "grant_type=client_credentials",
+                           "application/x-www-form-urlencoded");
+  ASSERT_TRUE(token);
+  EXPECT_EQ(token->status, 400);
+  EXPECT_EQ(nlohmann::json::parse(token->body).value("error", ""), "invalid_dpop_proof");
+  EXPECT_FALSE(token->get_header_value("DPoP-Nonce").empty());
+  EXPECT_EQ(program.stop(), 0);
+}
+
+TEST(MockServerProgram, RefusesABadDpopModeWithAUsageError) {
+  for (const char* flags : {" --dpop sometimes", " --dpop-client freshtoken-demo",
+                            " --dpop-client freshtoken-demo=maybe", " --dpop-nonce yes"}) {
+    const std::string command =
+        std::string(FRESHTOKEN_MOCK_SERVER_PROGRAM) + flags + " >/dev/null 2>&1";
+    const int status = std::system(command.c_str());
+    ASSERT_TRUE(WIFEXITED(status)) << flags;
+    // A usage error, not a crash (which the shell reports as 128 + the signal).
+    EXPECT_NE(WEXITSTATUS(status), 0) << flags;
+    EXPECT_LT(WEXITSTATUS(status), 128) << flags;
+  }
+}
+
 TEST(MockServerProgram, RefusesABadFlag) {
   const std::string command =
       std::string(FRESHTOKEN_MOCK_SERVER_PROGRAM) + " --rotation sideways >/dev/null 2>&1";
