@@ -33,10 +33,12 @@ DpopProof MockServer::Impl::check_dpop(const Request& req, DpopServer server,
     proof.description = "More than one DPoP header";
   } else {
     // htu is compared with the URI as the issuer shows it: the raw target, without its query.
+    // iat is compared with the real clock, not the shifted one of /mock/clock: that shift ages
+    // tokens, while a client stamps its proofs with its own (real) clock.
     const std::string path = req.target.substr(0, req.target.find_first_of("?#"));
     proof = check_dpop_proof(
         req.get_header_value("DPoP"),
-        DpopExpectation{req.method, state_.issuer() + path, state_.now(), access_token});
+        DpopExpectation{req.method, state_.issuer() + path, Clock::now(), access_token});
     if (proof.reason == DpopReject::none && options().dpop_nonce &&
         !state_.dpop_nonce_valid(server, proof.nonce)) {
       proof.reason = DpopReject::nonce;

@@ -182,7 +182,7 @@ void MockState::count_dpop_rejection(DpopReject reason) {
 
 bool MockState::remember_dpop_jti(const std::string& jkt, const std::string& jti, TimePoint iat) {
   std::lock_guard<std::mutex> lock(mutex_);
-  const auto now = now_locked();
+  const auto now = Clock::now();  // the clock proofs' iat is checked against
   // Only proofs inside the iat window get here, so an entry older than the window can go:
   // a replay of it would be refused for its iat.
   if (dpop_jtis_.size() >= 1024) {

@@ -32,7 +32,8 @@ class DpopTest : public MockServerTest {
 
   std::string url(const std::string& path) const { return server_->issuer() + path; }
 
-  std::int64_t server_now() const { return DpopForger::now_seconds(server_->clock_offset()); }
+  // Clients stamp proofs with their real clock, whatever /mock/clock says.
+  std::int64_t now() const { return DpopForger::now_seconds(); }
 
   // A proof for POST `path` by `forger`, changed by `change`.
   template <class Change>
@@ -41,7 +42,7 @@ class DpopTest : public MockServerTest {
     DpopForgery f;
     f.htm = method;
     f.htu = url(path);
-    f.iat = server_now();
+    f.iat = now();
     change(f);
     return forger.proof(f);
   }
@@ -147,6 +148,16 @@ TEST_F(DpopTest, AValidProofBindsTheAccessTokenToTheKeysThumbprint) {
   EXPECT_EQ(body_of(api)["sub"], "alice");
 }
 
+// /mock/clock ages tokens; a client's proofs still carry its real clock's time.
+TEST_F(DpopTest, AShiftedServerClockStillAcceptsProofsStampedWithTheRealClock) {
+  server_->advance_clock(std::chrono::hours(2));
+  const DpopForger forger;
+  auto res = dpop_code_flow(proof_for(forger, "POST", "/token"));
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
+  EXPECT_EQ(server_->stats().dpop_rejections.iat, 0);
+}
+
 TEST_F(DpopTest, RequiredModeRefusesATokenRequestWithoutAProof) {
   auto res = service_token({});
   ASSERT_TRUE(res);
@@ -204,10 +215,10 @@ TEST_F(DpopTest, EachBrokenProofIsRefusedAndCountedByReason) {
                   [&](DpopForgery& f) { f.htu = "http://attacker.example/token"; })},
        &DpopRejectionCounts::htu},
       {"iat too old",
-       {proof_for(forger, "POST", "/token", [&](DpopForgery& f) { f.iat = server_now() - 120; })},
+       {proof_for(forger, "POST", "/token", [&](DpopForgery& f) { f.iat = now() - 120; })},
        &DpopRejectionCounts::iat},
       {"iat in the future",
-       {proof_for(forger, "POST", "/token", [&](DpopForgery& f) { f.iat = server_now() + 60; })},
+       {proof_for(forger, "POST", "/token", [&](DpopForgery& f) { f.iat = now() + 60; })},
        &DpopRejectionCounts::iat},
       {"replayed jti", {replayed}, &DpopRejectionCounts::jti_replay},
   };
