@@ -150,6 +150,12 @@ Outcome<IssuedTokens> MockState::refresh(const std::string& client_id,
     if (!narrowed) return narrowed.error();
     granted = narrowed.value();
   }
+  if (family.jkt.empty() && !jkt.empty()) {
+    // RFC 9449 §5: a public client's refresh tokens issued to a DPoP request are bound to its
+    // key, so a family signed in with Bearer tokens is bound at its first DPoP refresh.
+    const ClientInfo* client = find_client(client_id);
+    if (client != nullptr && !client->confidential()) family.jkt = jkt;
+  }
   return rotate_locked(record, family, granted, grace, jkt);
 }
 

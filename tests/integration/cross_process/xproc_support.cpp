@@ -214,8 +214,11 @@ SharedAccountRun run_shared_account(const std::string& store_spec,
   run.workers = workers;
   run.requests_each = requests;
   run.ttl_seconds = 2;
-  MockServerProcess server({"--rotation", "on", "--reuse-grace", "0", "--access-token-ttl",
-                            std::to_string(run.ttl_seconds)});
+  std::vector<std::string> server_args{"--rotation",         "on",
+                                       "--reuse-grace",      "0",
+                                       "--access-token-ttl", std::to_string(run.ttl_seconds)};
+  if (setup.dpop) server_args.insert(server_args.end(), {"--dpop", "allowed"});
+  MockServerProcess server(server_args);
   run.account = account_for(server);
   if (!seed_sign_in(server, store)) return run;
   const int grants_before = refresh_grants(server.stats());
@@ -225,9 +228,10 @@ SharedAccountRun run_shared_account(const std::string& store_spec,
   std::vector<std::unique_ptr<Child>> children;
   for (int i = 0; i < workers; ++i) {
     std::vector<std::string> argv = setup.launcher;
-    for (auto& arg : worker_argv("requests", server, store_spec,
-                                 {"--requests", std::to_string(requests), "--interval-ms",
-                                  std::to_string(interval_ms)})) {
+    std::vector<std::string> extra{"--requests", std::to_string(requests), "--interval-ms",
+                                   std::to_string(interval_ms)};
+    if (setup.dpop) extra.push_back("--dpop");
+    for (auto& arg : worker_argv("requests", server, store_spec, extra)) {
       argv.push_back(std::move(arg));
     }
     children.push_back(std::make_unique<Child>(argv, setup.env));
@@ -256,6 +260,9 @@ SharedAccountRun run_shared_account(const std::string& store_spec,
   run.refresh_grants = refresh_grants(stats) - grants_before;
   run.families_revoked = stats.value("families_revoked", -1);
   run.reuse_detected = stats.value("refresh_reuse_detected", -1);
+  if (const auto found = stats.find("dpop_rejections"); found != stats.end()) {
+    for (const auto& n : *found) run.dpop_rejections += n.get<int>();
+  }
   return run;
 }
 

@@ -105,6 +105,7 @@ struct SharedAccountRun {
   int refreshed_events = 0;  // `refreshed` events summed over the workers
   int families_revoked = 0;
   int reuse_detected = 0;
+  int dpop_rejections = 0;  // proofs the server refused, all reasons
   std::string account;
   std::string describe() const;
 };
@@ -117,6 +118,10 @@ struct SharedAccountSetup {
   // long before the server handles it, so that processes whose refreshes are not coordinated
   // overlap and present one refresh token twice.
   int token_delay_ms = 0;
+  // The server binds tokens to a key when a proof comes (--dpop allowed) and the workers
+  // require DPoP: the seeded Bearer session gets its key at the first refresh, and every
+  // process must then refresh with the key stored next to the refresh token.
+  bool dpop = false;
 };
 SharedAccountRun run_shared_account(const std::string& store_spec,
                                     const std::shared_ptr<SecretStore>& store, int workers = 8,

@@ -2,7 +2,7 @@
 // the cross-process tests. Not installed.
 //
 //   freshtoken-xproc-worker requests --issuer URL --store file:DIR|libsecret --account A
-//       [--service S] [--requests N] [--interval-ms M] [--sign-in]
+//       [--service S] [--requests N] [--interval-ms M] [--sign-in] [--dpop]
 //     Opens a Session on the store (with --sign-in: first signs in with tokens from the mock
 //     server's POST /mock/tokens), makes N GET /api/me through an HttpClient, and prints one
 //     JSON line: {"ok", "failed", "errors": {code: n}, "statuses": {status: n},
@@ -46,6 +46,7 @@ struct Args {
   int requests = 1;
   int interval_ms = 0;
   bool sign_in = false;
+  bool dpop = false;  // DpopMode::required
 };
 
 int usage(const std::string& why) {
@@ -66,6 +67,10 @@ bool parse(int argc, char** argv, Args& args, std::string& problem) {
     const std::string flag = argv[i];
     if (flag == "--sign-in") {
       args.sign_in = true;
+      continue;
+    }
+    if (flag == "--dpop") {
+      args.dpop = true;
       continue;
     }
     if (i + 1 >= argc) {
@@ -137,6 +142,7 @@ int run(const Args& args) {
   auto transport = make_curl_transport();
   ClientConfig client;
   client.client_id = "freshtoken-demo";
+  if (args.dpop) client.dpop = DpopMode::required;
   auto server = AuthorizationServer::discover(transport, args.issuer, client);
   if (!server) {
     std::cerr << "freshtoken-xproc-worker: discovery failed: " << server.error().to_string()

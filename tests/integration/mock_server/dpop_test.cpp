@@ -381,6 +381,26 @@ TEST_F(DpopAllowedTest, ABoundRefreshTokenIsRefusedWithAnotherKeyOrNoProofAndNot
   EXPECT_EQ(stats.dpop_rejections.key_mismatch, 2);
 }
 
+// RFC 9449 §5: a refresh token issued to a public client's DPoP request is bound, also when
+// the session began with Bearer tokens (an application that turned DPoP on later).
+TEST_F(DpopAllowedTest, ABearerFamilyIsBoundToTheKeyOfItsFirstDpopRefresh) {
+  const DpopForger forger;
+  const DpopForger thief;
+  const json bearer = code_flow();
+  ASSERT_EQ(bearer["token_type"], "Bearer");
+  auto upgraded = refresh_with(bearer["refresh_token"], proof_for(forger, "POST", "/token"));
+  ASSERT_TRUE(upgraded);
+  ASSERT_EQ(upgraded->status, 200) << upgraded->body;
+  const json next = body_of(upgraded);
+  EXPECT_EQ(next["token_type"], "DPoP");
+  EXPECT_EQ(error_of(refresh_with(next["refresh_token"], proof_for(thief, "POST", "/token"))),
+            "invalid_grant");
+  EXPECT_EQ(error_of(refresh_with(next["refresh_token"], "")), "invalid_grant");
+  auto mine = refresh_with(next["refresh_token"], proof_for(forger, "POST", "/token"));
+  ASSERT_TRUE(mine);
+  EXPECT_EQ(mine->status, 200) << mine->body;
+}
+
 TEST_F(DpopAllowedTest, ACodeBoundWithDpopJktIsRedeemedOnlyWithThatKey) {
   const DpopForger forger;
   const DpopForger thief;
