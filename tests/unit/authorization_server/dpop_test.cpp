@@ -81,8 +81,8 @@ TEST(DpopProofTest, TokenRequestProofsHaveNoAthOrNonceAndAFreshJtiEachTime) {
 
 TEST(DpopProofTest, ClaimsStayValidJsonWhateverTheUrlAndNonceHold) {
   auto key = DpopKey::generate();
-  auto text = detail::dpop_proof(*key, "GET", "https://rs.example/a\"b\\c\x01d?x", nullptr,
-                                 "n\"1", Clock::time_point{});
+  auto text = detail::dpop_proof(*key, "GET", "https://rs.example/a\"b\\c\x01d?x", nullptr, "n\"1",
+                                 Clock::time_point{});
   ASSERT_TRUE(text);
   auto proof = read_dpop_proof(*text);
   ASSERT_TRUE(proof);
