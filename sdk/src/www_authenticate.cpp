@@ -1,6 +1,8 @@
 #include "www_authenticate.hpp"
 
 #include <cstring>
+#include <initializer_list>
+#include <utility>
 
 #include "freshtoken/http.hpp"
 
@@ -180,53 +182,60 @@ std::vector<AuthChallenge> parse_www_authenticate(std::string_view header_value)
   return challenges;
 }
 
-std::optional<BearerChallenge> find_bearer_challenge(
-    const std::vector<std::string>& header_values) {
+namespace {
+
+// The first challenge of `scheme` (compared case-insensitively) across the header values.
+std::optional<AuthChallenge> first_challenge(const std::vector<std::string>& header_values,
+                                             std::string_view scheme) {
   for (const auto& value : header_values) {
-    for (const auto& challenge : parse_www_authenticate(value)) {
-      if (!iequals(challenge.scheme, "Bearer")) continue;
-      BearerChallenge bearer;
-      const std::pair<const char*, std::string*> fields[] = {
-          {"realm", &bearer.realm},         {"scope", &bearer.scope},
-          {"error", &bearer.error},         {"error_description", &bearer.error_description},
-          {"error_uri", &bearer.error_uri},
-      };
-      for (const auto& [name, target] : fields) {
-        if (auto param = challenge.param(name)) *target = std::move(*param);
-      }
-      return bearer;
+    for (auto& challenge : parse_www_authenticate(value)) {
+      if (iequals(challenge.scheme, scheme)) return std::move(challenge);
     }
   }
   return std::nullopt;
 }
 
+void read_fields(const AuthChallenge& challenge,
+                 std::initializer_list<std::pair<const char*, std::string*>> fields) {
+  for (const auto& [name, target] : fields) {
+    if (auto param = challenge.param(name)) *target = std::move(*param);
+  }
+}
+
+}  // namespace
+
+std::optional<BearerChallenge> find_bearer_challenge(
+    const std::vector<std::string>& header_values) {
+  auto challenge = first_challenge(header_values, "Bearer");
+  if (!challenge) return std::nullopt;
+  BearerChallenge bearer;
+  read_fields(*challenge, {{"realm", &bearer.realm},
+                           {"scope", &bearer.scope},
+                           {"error", &bearer.error},
+                           {"error_description", &bearer.error_description},
+                           {"error_uri", &bearer.error_uri}});
+  return bearer;
+}
+
+// RFC 9449 §7.1: a DPoP challenge takes RFC 6750's parameters, plus algs.
 std::optional<DpopChallenge> find_dpop_challenge(const std::vector<std::string>& header_values) {
-  for (const auto& value : header_values) {
-    for (const auto& challenge : parse_www_authenticate(value)) {
-      if (!iequals(challenge.scheme, "DPoP")) continue;
-      DpopChallenge dpop;
-      const std::pair<const char*, std::string*> fields[] = {
-          {"realm", &dpop.realm},
-          {"scope", &dpop.scope},
-          {"error", &dpop.error},
-          {"error_description", &dpop.error_description},
-      };
-      for (const auto& [name, target] : fields) {
-        if (auto param = challenge.param(name)) *target = std::move(*param);
-      }
-      if (auto algs = challenge.param("algs")) {
-        std::string_view rest = *algs;
-        while (!rest.empty()) {
-          const auto space = rest.find(' ');
-          if (space != 0) dpop.algs.emplace_back(rest.substr(0, space));
-          if (space == std::string_view::npos) break;
-          rest.remove_prefix(space + 1);
-        }
-      }
-      return dpop;
+  auto challenge = first_challenge(header_values, "DPoP");
+  if (!challenge) return std::nullopt;
+  DpopChallenge dpop;
+  read_fields(*challenge, {{"realm", &dpop.realm},
+                           {"scope", &dpop.scope},
+                           {"error", &dpop.error},
+                           {"error_description", &dpop.error_description}});
+  if (auto algs = challenge->param("algs")) {
+    std::string_view rest = *algs;
+    while (!rest.empty()) {
+      const auto space = rest.find(' ');
+      if (space != 0) dpop.algs.emplace_back(rest.substr(0, space));
+      if (space == std::string_view::npos) break;
+      rest.remove_prefix(space + 1);
     }
   }
-  return std::nullopt;
+  return dpop;
 }
 
 std::optional<std::string> parse_dpop_nonce(std::string_view value) {
