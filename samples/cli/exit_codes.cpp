@@ -22,6 +22,9 @@ int exit_code_for(const Error& error, Stage stage) {
         if (error.is_oauth(oauth)) return exit_usage;
       }
       return exit_server;
+    case ErrorCode::insufficient_scope:
+      // The API wants more consent: a sign-in asking for the scope helps.
+      return exit_login_required;
     case ErrorCode::network:
     case ErrorCode::tls:
     case ErrorCode::invalid_response:

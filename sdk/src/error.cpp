@@ -30,6 +30,8 @@ std::string_view to_string(ErrorCode code) {
       return "config";
     case ErrorCode::application:
       return "application";
+    case ErrorCode::insufficient_scope:
+      return "insufficient_scope";
   }
   return "unknown";
 }

@@ -37,6 +37,9 @@ enum class ErrorCode {
   storage,              ///< any other secret-store failure
   config,               ///< something impossible asked, e.g. a bearer token over plain http
   application,          ///< code the application plugged in (a Transport, TokenSource) threw
+  /// An API refused the token for lacking scope (RFC 6750 §3.1 insufficient_scope, a 403):
+  /// oauth()->scope names what the API wants; a sign-in that asks for it (step-up) helps.
+  insufficient_scope,
 };
 
 /// The code's name, e.g. "login_required".
@@ -47,6 +50,9 @@ struct OAuthError {
   std::string error;        ///< e.g. "invalid_grant"
   std::string description;  ///< error_description, may be empty
   std::string uri;          ///< error_uri, may be empty
+  /// The scope a resource server's challenge names (RFC 6750 §3: for insufficient_scope, the
+  /// scope the request needs); empty otherwise.
+  std::string scope;
 };
 
 /// What went wrong: a code, a message without secrets, and the server's OAuth error,

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <utility>
 
 #include "freshtoken/dpop.hpp"
@@ -25,6 +26,24 @@ struct AccessToken {
   std::shared_ptr<const DpopKey> dpop_key;
 };
 
+/// Which access token: the API it is for and the scopes it carries. One sign-in (one refresh
+/// token) can serve a token per target: RFC 8707 resource indicators keep each API's token
+/// audience-restricted, and RFC 6749 §6 lets a refresh ask for fewer scopes than were granted.
+struct TokenTarget {
+  /// The API's RFC 8707 resource indicator: an absolute URI without a fragment, e.g.
+  /// "https://files.example.com/". Empty: the token asked for without a resource.
+  std::string resource;
+  /// Space-separated scopes to ask for, all granted at sign-in. Empty: as granted (or the
+  /// Session's SessionOptions::scope).
+  std::string scope;
+
+  /// Two targets are the same when both fields are equal (scope compared as written).
+  friend bool operator==(const TokenTarget& a, const TokenTarget& b) {
+    return a.resource == b.resource && a.scope == b.scope;
+  }
+  friend bool operator!=(const TokenTarget& a, const TokenTarget& b) { return !(a == b); }
+};
+
 /// Hands out access tokens to an HttpClient; Session is the real one. See token_source.hpp.
 class FRESHTOKEN_API TokenSource {
  public:
@@ -41,6 +60,13 @@ class FRESHTOKEN_API TokenSource {
     auto t = token();
     if (!t) return t.error();
     return AccessToken{std::move(*t), nullptr};
+  }
+  /// access_token() for one target; HttpClient calls this for an origin listed with a target
+  /// (HttpClientOptions::apis). The default serves the empty target with access_token() and
+  /// refuses any other with ErrorCode::config; Session overrides it.
+  virtual Result<AccessToken> token_for(const TokenTarget& target) {
+    if (target == TokenTarget{}) return access_token();
+    return Error(ErrorCode::config, "this token source serves one token, not one per API");
   }
 };
 

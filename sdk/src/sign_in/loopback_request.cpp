@@ -97,7 +97,7 @@ RedirectOutcome evaluate_response(const util::ParsedForm& form,
   }
   if (error) {
     OAuthError oauth{util::printable(*error, 64),
-                     util::printable(description ? *description : "", 200), ""};
+                     util::printable(description ? *description : "", 200), "", ""};
     std::string reason = "The authorization server answered " + oauth.error;
     if (!oauth.description.empty()) reason += ": " + oauth.description;
     reason += ".";

@@ -74,7 +74,7 @@ TEST(RefreshSchedule, PolicyOutOfRangeIsNamed) {
 
 TEST(RefreshSchedule, OnlyInvalidGrantAndInteractionRequiredRejectTheRefreshToken) {
   const auto oauth = [](const std::string& code) {
-    return Error(ErrorCode::token_endpoint, "rejected").with_oauth(OAuthError{code, "", ""});
+    return Error(ErrorCode::token_endpoint, "rejected").with_oauth(OAuthError{code, "", "", ""});
   };
   EXPECT_TRUE(is_rejected_grant(oauth("invalid_grant")));
   EXPECT_TRUE(is_rejected_grant(oauth("interaction_required")));
