@@ -159,6 +159,18 @@ TEST_F(ResourcesTest, FilesApiEchoesAndDemandsAdminScopeLikeApi) {
   EXPECT_EQ(files.Get("/api/me")->status, 404);
 }
 
+TEST_F(ResourcesTest, AFaultForFilesHitsTheSecondApiOnly) {
+  ASSERT_EQ(post_json("/mock/faults", R"({"endpoint": "files", "kind": "status", "status": 503})")
+                ->status,
+            200);
+  const json for_api = body_of(service_token(""));
+  const json for_files = body_of(service_token(files_resource()));
+  EXPECT_EQ(get_me(api_resource(), for_api["access_token"])->status, 200);
+  EXPECT_EQ(get_me(files_resource(), for_files["access_token"])->status, 503);
+  EXPECT_EQ(get_me(files_resource(), for_files["access_token"])->status, 200);
+  EXPECT_EQ(server_->stats().faults_triggered, 1);
+}
+
 TEST_F(ResourcesTest, AuthorizationCodeGrantHonoursResourceNamedAtAuthorize) {
   const auto code = code_for({api_resource(), files_resource()});
   auto res = redeem_for(code, files_resource());

@@ -11,10 +11,11 @@ TEST(FaultNames, EveryEndpointRoundTripsThroughItsName) {
   for (FaultEndpoint e : {FaultEndpoint::token, FaultEndpoint::api, FaultEndpoint::authorize,
                           FaultEndpoint::device_authorization, FaultEndpoint::device,
                           FaultEndpoint::revoke, FaultEndpoint::introspect, FaultEndpoint::userinfo,
-                          FaultEndpoint::discovery, FaultEndpoint::jwks}) {
+                          FaultEndpoint::discovery, FaultEndpoint::jwks, FaultEndpoint::files}) {
     EXPECT_EQ(parse_fault_endpoint(fault_endpoint_name(e)), e) << fault_endpoint_name(e);
   }
   EXPECT_STREQ(fault_endpoint_name(FaultEndpoint::device_authorization), "device_authorization");
+  EXPECT_STREQ(fault_endpoint_name(FaultEndpoint::files), "files");
 }
 
 TEST(FaultNames, EveryKindRoundTripsThroughItsName) {
