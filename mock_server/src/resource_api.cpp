@@ -57,8 +57,7 @@ std::optional<json> MockServer::Impl::check_bearer(const Request& req, Response&
                                                    std::optional<ApiId> api) {
   const bool dpop_on = dpop_enabled();
   // RFC 8707 / RFC 9068 §4: an API takes only tokens whose aud is its own resource.
-  const std::optional<ApiLocation> location =
-      api ? std::optional<ApiLocation>(state_.api_location(*api)) : std::nullopt;
+  const ApiLocation* location = api ? &api_locations_[static_cast<int>(*api)] : nullptr;
   // `challenges`: the WWW-Authenticate values, one header each (RFC 9110 §11.6.1).
   auto refuse = [&](int status, const std::vector<std::string>& challenges,
                     const std::string& error, const std::string& description) {

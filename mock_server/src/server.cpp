@@ -125,6 +125,9 @@ void MockServer::Impl::run(const std::string& listen_host, int bound, int files_
     state_.set_issuer(scheme + "://" + host + ":" + std::to_string(bound));
   }
   state_.set_files_origin(scheme + "://" + host + ":" + std::to_string(files_bound));
+  for (const auto api : {detail::ApiId::api, detail::ApiId::files}) {
+    api_locations_[static_cast<int>(api)] = state_.api_location(api);
+  }
   const bool files_running = listen(*files_server_, files_thread_);
   if (!files_running || !listen(*server_, thread_)) {
     if (files_running) {

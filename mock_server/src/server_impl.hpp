@@ -117,6 +117,9 @@ class MockServer::Impl {
   std::unique_ptr<httplib::Server> server_, files_server_;
   std::thread thread_, files_thread_;
   std::atomic<int> port_{0}, files_port_{0};
+  // Where each API lives, fixed once run() has published the origins (before any request), so
+  // a request reads it without the state's lock.
+  detail::ApiLocation api_locations_[detail::kApiCount];
 };
 
 namespace detail {
