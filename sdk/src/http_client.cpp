@@ -148,12 +148,13 @@ Result<std::vector<ApiOrigin>> normalise_apis(const std::vector<ProtectedApi>& a
       return Error(ErrorCode::config,
                    entry + " (" + url->redacted() + ") is not a bare origin: it has " + problem);
     }
+    const std::string origin = url->origin();
     ApiOrigin api{std::move(url->scheme), std::move(url->host), url->port, apis[i].target};
     for (const auto& earlier : out) {
       if (earlier.scheme == api.scheme && earlier.host == api.host && earlier.port == api.port &&
           earlier.target != api.target) {
         return Error(ErrorCode::config,
-                     entry + " (" + url->origin() + ") is listed again with another target");
+                     entry + " (" + origin + ") is listed again with another target");
       }
     }
     out.push_back(std::move(api));
@@ -261,7 +262,9 @@ struct HttpClient::Impl {
         log(LogLevel::info, request.method + " " + origin + " -> " + std::to_string(status) +
                                 " insufficient_scope");
         std::string message =
-            origin + " needs scope \"" + util::printable(oauth->scope) + "\" (insufficient_scope)";
+            oauth->scope.empty()
+                ? origin + " needs a scope the token does not carry"
+                : origin + " needs scope \"" + util::printable(oauth->scope) + "\"";
         return Error(ErrorCode::insufficient_scope, std::move(message))
             .with_oauth(std::move(*oauth))
             .with_http_status(status);

@@ -236,8 +236,18 @@ INSTANTIATE_TEST_SUITE_P(HttpClient, BadApiEntry,
                                            "https://me:s3cret@files.example",  // userinfo
                                            "ftp://files.example",              // not http(s)
                                            "files.example",                    // not absolute
-                                           "",
-                                           "https://API.example:443/"));  // listed again
+                                           ""));
+
+TEST_F(HttpClientApisTest, AnOriginListedTwiceWithDifferentTargetsIsAConfigErrorNamingIt) {
+  options.apis = {{"https://api.example", kApi}, {"https://API.example:443/", kFiles}};
+  rebuild();
+  auto result = client->get("https://api.example/api/me");
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), ErrorCode::config);
+  EXPECT_NE(result.error().message().find("apis[1] (https://api.example)"), std::string::npos)
+      << result.error().message();
+  EXPECT_EQ(transport->request_count(), 0u);
+}
 
 TEST_F(HttpClientApisTest, TheSameOriginListedTwiceWithTheSameTargetIsFine) {
   options.apis = {{"https://api.example", kApi}, {"https://API.example:443/", kApi}};
