@@ -50,8 +50,9 @@
 ///   Bearer one above. Nonces are remembered per origin from every response that carries one.
 /// - Request::timeout applies to each exchange; Request::cancel is checked before each one.
 /// - The log sink gets one debug line per exchange ("GET https://host/path -> 200 (attempt
-///   1)") and an info line per 401 retry with the token's fingerprint; never a query string,
-///   userinfo, header or body.
+///   1)"), an info line per 401 retry with the token's fingerprint and one per
+///   insufficient_scope answer (method and origin); never a query string, userinfo, header or
+///   body.
 ///
 /// Errors: whatever the transport returns (network, tls, timeout, cancelled), whatever the
 /// TokenSource returns (e.g. login_required), config for a malformed or non-http(s) URL, a
