@@ -137,9 +137,16 @@ TEST_F(CliTest, HttpErrorStatusesExitOneAndStillPrintTheBody) {
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_THAT(missing.out, HasSubstr("not_found"));
   EXPECT_THAT(missing.err, HasSubstr("HTTP 404"));
+}
 
+TEST_F(CliTest, AForbiddenInsufficientScopeExitsLoginRequiredNamingTheScope) {
+  sign_in();
+  // The SDK turns the API's 403 insufficient_scope into an error: a sign-in asking for the
+  // scope (step-up) is what helps, so the exit code says "login required".
   const auto forbidden = cli({"get", "/api/admin"});  // scope admin was not asked for
-  EXPECT_EQ(forbidden.exit_code, 1);
+  EXPECT_EQ(forbidden.exit_code, 3) << forbidden.err;
+  EXPECT_THAT(forbidden.err, HasSubstr("insufficient_scope"));
+  EXPECT_THAT(forbidden.err, HasSubstr("\"admin\""));
   EXPECT_THAT(forbidden.err, HasSubstr("HTTP 403"));
 }
 
