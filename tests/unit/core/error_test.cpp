@@ -48,7 +48,7 @@ TEST(Result, VoidResultCarriesOnlyAnError) {
 
 TEST(Error, ToStringNamesCodeOAuthErrorAndStatus) {
   Error e(ErrorCode::token_endpoint, "refresh failed");
-  e.with_oauth({"invalid_grant", "token revoked", ""}).with_http_status(400);
+  e.with_oauth({"invalid_grant", "token revoked", "", ""}).with_http_status(400);
   EXPECT_TRUE(e.is_oauth("invalid_grant"));
   EXPECT_FALSE(e.is_oauth("invalid_client"));
   EXPECT_EQ(e.to_string(),
