@@ -71,6 +71,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(bearer->error == first_bearer->param("error").value_or(""));
     FUZZ_CHECK(bearer->scope == first_bearer->param("scope").value_or(""));
     FUZZ_CHECK(bearer->realm == first_bearer->param("realm").value_or(""));
+    FUZZ_CHECK(bearer->error_description == first_bearer->param("error_description").value_or(""));
+    FUZZ_CHECK(bearer->error_uri == first_bearer->param("error_uri").value_or(""));
   }
 
   const auto dpop = find_dpop_challenge(values);
@@ -78,6 +80,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (dpop) {
     FUZZ_CHECK(dpop->error == first_dpop->param("error").value_or(""));
     FUZZ_CHECK(dpop->error_description == first_dpop->param("error_description").value_or(""));
+    FUZZ_CHECK(dpop->error_uri == first_dpop->param("error_uri").value_or(""));
+    FUZZ_CHECK(dpop->scope == first_dpop->param("scope").value_or(""));
+    FUZZ_CHECK(dpop->realm == first_dpop->param("realm").value_or(""));
     const std::string algs = first_dpop->param("algs").value_or("");
     std::size_t total = 0;
     for (const auto& alg : dpop->algs) {

@@ -15,6 +15,7 @@
 
 #include "dpop.hpp"
 #include "url.hpp"
+#include "util/encoding.hpp"
 #include "www_authenticate.hpp"
 
 namespace freshtoken {
@@ -87,6 +88,79 @@ bool is_redirect(int status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
+// RFC 6750 §3.1, RFC 9449 §7.1: the API wants more scope than the token carries. The
+// challenge of the token's scheme is read, or the other scheme's when the API sent none.
+// The server's text is made printable, as for every OAuthError.
+std::optional<OAuthError> insufficient_scope(const Headers& headers, bool dpop) {
+  auto values = headers.get_all("WWW-Authenticate");
+  if (values.empty()) return std::nullopt;
+  OAuthError out;
+  auto read_bearer = [&] {
+    auto challenge = detail::find_bearer_challenge(values);
+    if (!challenge) return false;
+    out = OAuthError{std::move(challenge->error), std::move(challenge->error_description),
+                     std::move(challenge->error_uri), std::move(challenge->scope)};
+    return true;
+  };
+  auto read_dpop = [&] {
+    auto challenge = detail::find_dpop_challenge(values);
+    if (!challenge) return false;
+    out = OAuthError{std::move(challenge->error), std::move(challenge->error_description),
+                     std::move(challenge->error_uri), std::move(challenge->scope)};
+    return true;
+  };
+  const bool found = dpop ? read_dpop() || read_bearer() : read_bearer() || read_dpop();
+  if (!found || out.error != "insufficient_scope") return std::nullopt;
+  out.description = util::printable(out.description, 500);
+  out.uri = util::printable(out.uri, 500);
+  out.scope = util::printable(out.scope, 1000);
+  return out;
+}
+
+// One entry of HttpClientOptions::apis, normalised once so that matching a request's origin
+// needs neither an allocation nor a copy.
+struct ApiOrigin {
+  std::string scheme;  // "http" or "https"
+  std::string host;    // lower case; an IPv6 literal keeps its brackets
+  int port = 0;        // the effective port
+  TokenTarget target;
+
+  bool matches(const detail::UrlView& url) const {
+    return url.port == port && iequals(url.host, host) && iequals(url.scheme, scheme);
+  }
+};
+
+// The list, normalised; or the config error that names the first unusable entry (by index and
+// without userinfo or query, which may hold credentials).
+Result<std::vector<ApiOrigin>> normalise_apis(const std::vector<ProtectedApi>& apis) {
+  std::vector<ApiOrigin> out;
+  out.reserve(apis.size());
+  for (std::size_t i = 0; i < apis.size(); ++i) {
+    const std::string entry = "HttpClientOptions::apis[" + std::to_string(i) + "]";
+    auto url = detail::parse_url(apis[i].origin);
+    if (!url) return Error(ErrorCode::config, entry + ": " + url.error().message());
+    const char* problem = !url->userinfo.empty()                   ? "userinfo"
+                          : !url->path.empty() && url->path != "/" ? "a path"
+                          : url->has_query                         ? "a query"
+                          : url->has_fragment                      ? "a fragment"
+                                                                   : nullptr;
+    if (problem) {
+      return Error(ErrorCode::config,
+                   entry + " (" + url->redacted() + ") is not a bare origin: it has " + problem);
+    }
+    ApiOrigin api{std::move(url->scheme), std::move(url->host), url->port, apis[i].target};
+    for (const auto& earlier : out) {
+      if (earlier.scheme == api.scheme && earlier.host == api.host && earlier.port == api.port &&
+          earlier.target != api.target) {
+        return Error(ErrorCode::config,
+                     entry + " (" + url->origin() + ") is listed again with another target");
+      }
+    }
+    out.push_back(std::move(api));
+  }
+  return out;
+}
+
 }  // namespace
 
 // -------------------------------------------------------------------------------------------
@@ -98,6 +172,18 @@ struct HttpClient::Impl {
   HttpClientOptions options;
   // The resource servers' DPoP nonces; used only for DPoP-bound tokens.
   std::shared_ptr<detail::DpopNonces> dpop_nonces = std::make_shared<detail::DpopNonces>();
+  // options.apis, normalised; empty when the list is.
+  std::vector<ApiOrigin> apis{};
+  // Set when options.apis is unusable: every request fails with it.
+  std::optional<Error> config_error{};
+
+  // The target of a request to `url`'s origin; null when the list does not name it.
+  const TokenTarget* target_of(const detail::UrlView& url) const {
+    for (const auto& api : apis) {
+      if (api.matches(url)) return &api.target;
+    }
+    return nullptr;
+  }
 
   void log(LogLevel level, const std::string& message) const {
     if (!options.log) return;
@@ -135,11 +221,19 @@ struct HttpClient::Impl {
 
   Result<Response> send_checked(const Request& request, Request* own,
                                 const std::atomic<bool>* stopping) const {
+    if (config_error) return *config_error;
     if (!transport) return Error(ErrorCode::config, "HttpClient has no transport");
     auto url = detail::parse_url_view(request.url);
     if (!url) return url.error();
     // A caller-supplied Authorization header means the caller manages authentication.
-    const bool manage = tokens && !request.headers.contains("Authorization");
+    bool manage = tokens && !request.headers.contains("Authorization");
+    // With a list, only the origins it names get a token, each its own target's.
+    const TokenTarget* target = nullptr;
+    if (manage && !apis.empty()) {
+      target = target_of(*url);
+      manage = target != nullptr;
+    }
+    auto fetch = [&] { return target ? tokens->token_for(*target) : tokens->access_token(); };
     if (manage && !url->https && !detail::is_loopback_host(url->host)) {
       return Error(ErrorCode::config, "refusing to send a bearer token over plain http to " +
                                           url->to_url().redacted() +
@@ -147,7 +241,7 @@ struct HttpClient::Impl {
     }
     std::optional<AccessToken> token;
     if (manage) {
-      auto t = tokens->access_token();
+      auto t = fetch();
       if (!t) return t.error();
       token = std::move(*t);
     }
@@ -157,9 +251,22 @@ struct HttpClient::Impl {
     const Request& first = own ? *own : request;
     for (int attempt = 1;; ++attempt) {
       Outcome outcome = follow(first, own, *url, token ? &*token : nullptr, attempt, stopping);
-      if (!outcome.result || !outcome.token_sent || outcome.result->status != 401) {
-        return std::move(outcome.result);
+      if (!outcome.result || !outcome.token_sent) return std::move(outcome.result);
+      const int status = outcome.result->status;
+      if (status != 401 && status != 403) return std::move(outcome.result);
+      if (auto oauth = insufficient_scope(outcome.result->headers, token->dpop_key != nullptr)) {
+        // Not a bad token: the API wants a sign-in that grants more. The scope is the API's
+        // word, not a secret; the token is never named.
+        const std::string origin = url->to_url().origin();
+        log(LogLevel::info, request.method + " " + origin + " -> " + std::to_string(status) +
+                                " insufficient_scope");
+        std::string message =
+            origin + " needs scope \"" + util::printable(oauth->scope) + "\" (insufficient_scope)";
+        return Error(ErrorCode::insufficient_scope, std::move(message))
+            .with_oauth(std::move(*oauth))
+            .with_http_status(status);
       }
+      if (status != 401) return std::move(outcome.result);
       const std::string where = request.method + " " + url->to_url().redacted();
       if (token->dpop_key && !nonce_retried && outcome.nonce_updated &&
           asks_for_dpop_nonce(*outcome.result)) {
@@ -188,7 +295,7 @@ struct HttpClient::Impl {
       }
       log(LogLevel::info, where + " -> 401: token " + token->token.fingerprint() + " rejected (" +
                               reason + "); retrying once with a fresh token");
-      auto fresh = tokens->access_token();
+      auto fresh = fetch();
       if (!fresh) return fresh.error();
       token = std::move(*fresh);
     }
@@ -341,7 +448,14 @@ HttpClient::HttpClient(std::shared_ptr<Transport> transport, std::shared_ptr<Tok
                        HttpClientOptions options)
     : impl_(std::make_shared<Impl>(
           Impl{std::move(transport), std::move(tokens), std::move(options)})),
-      pool_(std::make_shared<Pool>()) {}
+      pool_(std::make_shared<Pool>()) {
+  auto apis = normalise_apis(impl_->options.apis);
+  if (apis) {
+    impl_->apis = std::move(*apis);
+  } else {
+    impl_->config_error = apis.error();
+  }
+}
 
 HttpClient::~HttpClient() {
   std::vector<std::thread> threads;

@@ -225,7 +225,8 @@ std::optional<DpopChallenge> find_dpop_challenge(const std::vector<std::string>&
   read_fields(*challenge, {{"realm", &dpop.realm},
                            {"scope", &dpop.scope},
                            {"error", &dpop.error},
-                           {"error_description", &dpop.error_description}});
+                           {"error_description", &dpop.error_description},
+                           {"error_uri", &dpop.error_uri}});
   if (auto algs = challenge->param("algs")) {
     std::string_view rest = *algs;
     while (!rest.empty()) {

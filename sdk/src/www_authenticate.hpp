@@ -46,8 +46,9 @@ std::optional<BearerChallenge> find_bearer_challenge(const std::vector<std::stri
 struct DpopChallenge {
   std::string realm;
   std::string scope;
-  std::string error;  // invalid_token, invalid_dpop_proof, use_dpop_nonce, or other
+  std::string error;  // invalid_token, invalid_dpop_proof, use_dpop_nonce, insufficient_scope, ...
   std::string error_description;
+  std::string error_uri;
   std::vector<std::string> algs;  // the space-separated algs parameter, split
 };
 

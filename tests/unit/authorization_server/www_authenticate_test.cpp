@@ -64,6 +64,17 @@ TEST(WwwAuthenticate, SeveralChallengesInOneHeader) {
   EXPECT_EQ(bearer->scope, "admin");
 }
 
+TEST(WwwAuthenticate, DpopChallengeReadsTheRfc6750FieldsOfAnInsufficientScope) {
+  auto dpop = find_dpop_challenge(
+      {R"(Bearer realm="x", DPoP algs="ES256", error="insufficient_scope", scope="files.write", )"
+       R"(error_description="needs write", error_uri="https://docs.example/scopes")"});
+  ASSERT_TRUE(dpop);
+  EXPECT_EQ(dpop->error, "insufficient_scope");
+  EXPECT_EQ(dpop->scope, "files.write");
+  EXPECT_EQ(dpop->error_description, "needs write");
+  EXPECT_EQ(dpop->error_uri, "https://docs.example/scopes");
+}
+
 TEST(WwwAuthenticate, BearerFoundInALaterHeaderField) {
   auto bearer = find_bearer_challenge({R"(Basic realm="x")", R"(Bearer error="invalid_token")"});
   ASSERT_TRUE(bearer);

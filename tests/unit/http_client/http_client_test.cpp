@@ -217,7 +217,6 @@ TEST_P(FinalChallenge, IsReturnedWithoutRetryOrInvalidate) {
 
 INSTANTIATE_TEST_SUITE_P(HttpClient, FinalChallenge,
                          ::testing::Values(R"(Bearer error="invalid_request")",
-                                           R"(Bearer realm="a", error="insufficient_scope")",
                                            R"(Basic realm="only basic")"));
 
 TEST_F(HttpClientTest, Second401IsReturnedAfterExactlyTwoSends) {
@@ -257,12 +256,14 @@ TEST_F(HttpClientTest, TokenAlreadyReplacedByAnotherThreadIsResentWithCurrentTok
   EXPECT_EQ(tokens->current(), "token-2");  // the stale invalidate did not burn token-2
 }
 
-TEST_F(HttpClientTest, Forbidden403InsufficientScopeIsReturnedWithoutInvalidate) {
+TEST_F(HttpClientTest, Forbidden403InsufficientScopeIsAnErrorWithoutInvalidateOrResend) {
   transport->enqueue(
       response(403, {{"WWW-Authenticate", R"(Bearer error="insufficient_scope", scope="admin")"}}));
   auto result = client.get("https://api.example/admin");
-  ASSERT_TRUE(result);
-  EXPECT_EQ(result->status, 403);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), ErrorCode::insufficient_scope);
+  ASSERT_TRUE(result.error().oauth());
+  EXPECT_EQ(result.error().oauth()->scope, "admin");
   EXPECT_EQ(transport->request_count(), 1u);
   EXPECT_TRUE(tokens->invalidated().empty());
   EXPECT_EQ(tokens->token_calls(), 1);
