@@ -78,15 +78,21 @@ std::optional<OAuthError> check_authorize_request(const Params& p, const ClientI
   return std::nullopt;
 }
 
-// The sign-in form; the request's parameters ride along as hidden fields.
-void send_sign_in_page(httplib::Response& res, const Params& p, const std::string& scope,
+// The sign-in form; the request's parameters (every `resource` too) ride along as hidden
+// fields.
+void send_sign_in_page(httplib::Response& res, const Params& p,
+                       const std::vector<std::string>& resources, const std::string& scope,
                        bool failed) {
   std::string hidden;
-  for (const auto& [name, value] : p) {
-    if (name == "username" || name == "password" || name == "action") continue;
+  auto add_hidden = [&hidden](const std::string& name, const std::string& value) {
     hidden += "<input type=\"hidden\" name=\"" + util::html_escape(name) + "\" value=\"" +
               util::html_escape(value) + "\">\n";
+  };
+  for (const auto& [name, value] : p) {
+    if (name == "username" || name == "password" || name == "action") continue;
+    add_hidden(name, value);
   }
+  for (const auto& resource : resources) add_hidden("resource", resource);
   send_html(res, 200, "Sign in to freshtoken mock",
             std::string(failed ? "<p class=\"error\">Wrong user name or password.</p>\n" : "") +
                 "<p>Client <b>" + util::html_escape(get(p, "client_id")) +
@@ -103,14 +109,14 @@ void send_sign_in_page(httplib::Response& res, const Params& p, const std::strin
 namespace detail {
 
 std::optional<Params> page_params(const httplib::Request& req, const char* not_form,
-                                  httplib::Response& res) {
+                                  httplib::Response& res, std::vector<std::string>* resources) {
   std::string error;
   std::optional<Params> params;
   if (req.method == "POST") {
-    params = is_form(req) ? parse_form(req.body, error) : std::nullopt;
+    params = is_form(req) ? parse_form(req.body, error, resources) : std::nullopt;
     if (!is_form(req)) error = not_form;
   } else {
-    params = query_params(req, error);
+    params = query_params(req, error, resources);
   }
   if (!params) send_html(res, 400, "Invalid request", "<p>" + util::html_escape(error) + "</p>");
   return params;
@@ -119,8 +125,9 @@ std::optional<Params> page_params(const httplib::Request& req, const char* not_f
 }  // namespace detail
 
 void MockServer::Impl::authorize(const Request& req, Response& res) {
-  const auto params =
-      page_params(req, "The sign-in form must be application/x-www-form-urlencoded", res);
+  std::vector<std::string> resources;
+  const auto params = page_params(req, "The sign-in form must be application/x-www-form-urlencoded",
+                                  res, &resources);
   if (!params) return;
   const Params& p = *params;
   const ClientInfo* client = find_client(get(p, "client_id"));
@@ -138,6 +145,12 @@ void MockServer::Impl::authorize(const Request& req, Response& res) {
   if (const auto error = check_authorize_request(p, *client, scope)) {
     return redirect_to_client(res, p, iss,
                               {{"error", error->error}, {"error_description", error->description}});
+  }
+  // RFC 8707 §2: every resource must be one of the APIs; the code keeps them for /token.
+  if (const auto apis = find_apis(state_, resources); !apis) {
+    return redirect_to_client(
+        res, p, iss,
+        {{"error", apis.error().error}, {"error_description", apis.error().description}});
   }
   // RFC 9449 §10: the code will be bound to this key thumbprint (a base64url SHA-256).
   const std::string dpop_jkt =
@@ -161,10 +174,12 @@ void MockServer::Impl::authorize(const Request& req, Response& res) {
     user = get(p, "username");
     if (!check_password(user, get(p, "password"))) user.clear();
   }
-  if (user.empty()) return send_sign_in_page(res, p, join_scope(scope), req.method == "POST");
-  const std::string code =
-      state_.issue_code(CodeGrant{client->id, get(p, "redirect_uri"), get(p, "code_challenge"),
-                                  user, join_scope(scope), get(p, "nonce"), dpop_jkt});
+  if (user.empty()) {
+    return send_sign_in_page(res, p, resources, join_scope(scope), req.method == "POST");
+  }
+  const std::string code = state_.issue_code(
+      CodeGrant{client->id, get(p, "redirect_uri"), get(p, "code_challenge"), user,
+                join_scope(scope), get(p, "nonce"), dpop_jkt, std::move(resources)});
   redirect_to_client(res, p, iss, {{"code", code}});
 }
 

@@ -72,8 +72,9 @@ void answer_client_error(httplib::Response& res, const ClientAuth& auth) {
   }
 }
 
-std::optional<ClientPost> read_client_post(const httplib::Request& req, httplib::Response& res) {
-  auto form = read_form_post(req, res);
+std::optional<ClientPost> read_client_post(const httplib::Request& req, httplib::Response& res,
+                                           std::vector<std::string>* resources) {
+  auto form = read_form_post(req, res, resources);
   if (!form) return std::nullopt;
   const ClientAuth auth = authenticate_client(req, *form);
   if (auth.client == nullptr) {

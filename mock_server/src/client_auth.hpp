@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <httplib.h>
 
@@ -32,6 +33,8 @@ struct ClientPost {
 };
 // The form and its client, or nothing once the error (not a form POST, client authentication
 // failed) has been answered.
-std::optional<ClientPost> read_client_post(const httplib::Request& req, httplib::Response& res);
+// With `resources`, as read_form_post's.
+std::optional<ClientPost> read_client_post(const httplib::Request& req, httplib::Response& res,
+                                           std::vector<std::string>* resources = nullptr);
 
 }  // namespace freshtoken::mock::detail

@@ -31,7 +31,16 @@ json stats_json(const MockServerStats& stats) {
                                   {"revoke", e.revoke},
                                   {"introspect", e.introspect},
                                   {"userinfo", e.userinfo},
-                                  {"api", e.api}};
+                                  {"api", e.api},
+                                  {"files", e.files}};
+  json resources = json::object();
+  for (const auto& [resource, counts] : stats.resources) {
+    resources[resource] = {{"token_requests", counts.token_requests},
+                           {"refresh_requests", counts.refresh_requests},
+                           {"api_requests", counts.api_requests},
+                           {"api_401", counts.api_401},
+                           {"api_403", counts.api_403}};
+  }
   return {{"token_requests", requests},
           {"endpoint_requests", endpoint_requests},
           {"refreshes", stats.refreshes},
@@ -50,7 +59,8 @@ json stats_json(const MockServerStats& stats) {
           {"faults_triggered", stats.faults_triggered},
           {"faults_armed", stats.faults_armed},
           {"connections", stats.connections},
-          {"clock_offset_seconds", stats.clock_offset.count()}};
+          {"clock_offset_seconds", stats.clock_offset.count()},
+          {"resources", resources}};
 }
 
 // DPoP refusals by reason, zeros included: a script reads any reason without a default.
@@ -118,6 +128,14 @@ void MockServer::Impl::control(const Request& req, const std::string& text, Resp
       json answer = stats_json(stats);
       answer["dpop_rejections"] = dpop_rejections_json(stats);
       return send_json(res, 200, answer);
+    }
+    if (req.path == "/mock/resources" && req.method == "GET") {
+      json apis = json::array();
+      for (const auto api : {ApiId::api, ApiId::files}) {
+        const std::string resource = state_.api_location(api).resource;
+        apis.push_back({{"resource", resource}, {"base_url", resource}});
+      }
+      return send_json(res, 200, apis);
     }
     const json answer = req.method == "POST" ? control_post(req.path, body) : json();
     if (answer.is_null()) return oauth_error(res, 404, "not_found", "Unknown control endpoint");

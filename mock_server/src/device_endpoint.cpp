@@ -11,7 +11,8 @@ namespace freshtoken::mock {
 using namespace detail;
 
 void MockServer::Impl::device_authorization(const Request& req, Response& res) {
-  const auto post = read_client_post(req, res);
+  std::vector<std::string> resources;
+  const auto post = read_client_post(req, res, &resources);
   if (!post) return;
   const ClientInfo* client = post->client;
   const Params& form = post->form;
@@ -26,7 +27,11 @@ void MockServer::Impl::device_authorization(const Request& req, Response& res) {
       return oauth_error(res, 400, "invalid_scope", "Unknown scope: " + s);
     }
   }
-  const DeviceCodes codes = state_.start_device(client->id, join_scope(items));
+  // RFC 8707 §2: every resource must be one of the APIs; the device code keeps them for /token.
+  if (const auto apis = find_apis(state_, resources); !apis) {
+    return answer_oauth_error(res, apis.error());
+  }
+  const DeviceCodes codes = state_.start_device(client->id, join_scope(items), resources);
   const std::string iss = state_.issuer();
   send_json(res, 200,
             {{"device_code", codes.device_code},

@@ -22,7 +22,7 @@ bool MockServer::Impl::dpop_enabled() const {
 }
 
 DpopProof MockServer::Impl::check_dpop(const Request& req, DpopServer server,
-                                       const std::string* access_token) {
+                                       const std::string* access_token, const std::string* origin) {
   DpopProof proof;
   const std::size_t headers = req.get_header_value_count("DPoP");
   if (headers == 0) {
@@ -38,7 +38,8 @@ DpopProof MockServer::Impl::check_dpop(const Request& req, DpopServer server,
     const std::string path = req.target.substr(0, req.target.find_first_of("?#"));
     proof = check_dpop_proof(
         req.get_header_value("DPoP"),
-        DpopExpectation{req.method, state_.issuer() + path, Clock::now(), access_token});
+        DpopExpectation{req.method, (origin != nullptr ? *origin : state_.issuer()) + path,
+                        Clock::now(), access_token});
     if (proof.reason == DpopReject::none && options().dpop_nonce &&
         !state_.dpop_nonce_valid(server, proof.nonce)) {
       proof.reason = DpopReject::nonce;

@@ -16,6 +16,7 @@ namespace {
 const std::pair<FaultEndpoint, const char*> kEndpointNames[] = {
     {FaultEndpoint::token, "token"},
     {FaultEndpoint::api, "api"},
+    {FaultEndpoint::files, "files"},
     {FaultEndpoint::authorize, "authorize"},
     {FaultEndpoint::device_authorization, "device_authorization"},
     {FaultEndpoint::device, "device"},

@@ -41,6 +41,17 @@ Outcome<std::string> narrowed_scope(const std::string& granted_scope,
   return join_scope(wanted);
 }
 
+// RFC 8707 §2.2: a token request of a grant whose authorization named resources may only ask
+// for one of those; none asked for is always fine.
+bool target_allowed(const std::vector<std::string>& authorized, const std::string& resource) {
+  return resource.empty() || authorized.empty() ||
+         std::find(authorized.begin(), authorized.end(), resource) != authorized.end();
+}
+
+OAuthError invalid_target() {
+  return {400, "invalid_target", "The resource was not named when this grant was authorized"};
+}
+
 // RFC 8628 §6.1: nine characters from an alphabet without vowels, XXXX-XXXX.
 std::string new_user_code() {
   static const std::string alphabet = "BCDFGHJKLMNPQRSTVWXZ";
@@ -69,7 +80,8 @@ std::string MockState::issue_code(CodeGrant grant) {
 
 Outcome<IssuedTokens> MockState::redeem_code(const std::string& client_id, const std::string& code,
                                              const std::string& redirect_uri,
-                                             const std::string& verifier, const std::string& jkt) {
+                                             const std::string& verifier, const std::string& jkt,
+                                             const std::string& resource) {
   std::lock_guard<std::mutex> lock(mutex_);
   const auto it = codes_.find(code);
   if (it == codes_.end()) return invalid_grant("The authorization code is unknown");
@@ -95,12 +107,15 @@ Outcome<IssuedTokens> MockState::redeem_code(const std::string& client_id, const
                     jkt.empty() ? DpopReject::missing : DpopReject::key_mismatch);
     return invalid_grant("The code is bound to another DPoP key (dpop_jkt)");
   }
+  // The code stays unused: it can still be redeemed for a resource it names.
+  if (!target_allowed(grant.resources, resource)) return invalid_target();
   issued.used = true;
   std::string family_id;
-  const std::string refresh = sign_in_locked(client_id, grant.user, grant.scope, jkt, &family_id);
+  const std::string refresh =
+      sign_in_locked(client_id, grant.user, grant.scope, jkt, &family_id, grant.resources);
   issued.family_id = family_id;
   return token_response_locked(client_id, grant.user, grant.scope, grant.nonce, family_id, refresh,
-                               std::nullopt, jkt);
+                               std::nullopt, jkt, resource);
 }
 
 // ---------------------------------------------------------------- refresh
@@ -108,7 +123,7 @@ Outcome<IssuedTokens> MockState::redeem_code(const std::string& client_id, const
 Outcome<IssuedTokens> MockState::refresh(const std::string& client_id,
                                          const std::string& refresh_token,
                                          const std::optional<std::string>& scope,
-                                         const std::string& jkt) {
+                                         const std::string& jkt, const std::string& resource) {
   std::lock_guard<std::mutex> lock(mutex_);
   const auto record_it = refresh_tokens_.find(token_hash(refresh_token));
   if (record_it == refresh_tokens_.end()) return invalid_grant("The refresh token is unknown");
@@ -150,18 +165,20 @@ Outcome<IssuedTokens> MockState::refresh(const std::string& client_id,
     if (!narrowed) return narrowed.error();
     granted = narrowed.value();
   }
+  if (!target_allowed(family.resources, resource)) return invalid_target();
   if (family.jkt.empty() && !jkt.empty()) {
     // RFC 9449 §5: a public client's refresh tokens issued to a DPoP request are bound to its
     // key, so a family signed in with Bearer tokens is bound at its first DPoP refresh.
     const ClientInfo* client = find_client(client_id);
     if (client != nullptr && !client->confidential()) family.jkt = jkt;
   }
-  return rotate_locked(record, family, granted, grace, jkt);
+  return rotate_locked(record, family, granted, grace, jkt, resource);
 }
 
 Outcome<IssuedTokens> MockState::rotate_locked(RefreshRecord& record, Family& family,
                                                const std::string& scope, bool grace,
-                                               const std::string& jkt) {
+                                               const std::string& jkt,
+                                               const std::string& resource) {
   const auto now = now_locked();
   const std::string family_id = record.family_id;
   family.last_used = now;
@@ -178,23 +195,25 @@ Outcome<IssuedTokens> MockState::rotate_locked(RefreshRecord& record, Family& fa
     refresh_tokens_[token_hash(refresh)] = RefreshRecord{family_id, true, {}};
   }
   return token_response_locked(family.client_id, family.user, scope, "", family_id, refresh,
-                               std::nullopt, jkt);
+                               std::nullopt, jkt, resource);
 }
 
 IssuedTokens MockState::client_credentials(const std::string& client_id, const std::string& scope,
-                                           const std::string& jkt) {
+                                           const std::string& jkt, const std::string& resource) {
   std::lock_guard<std::mutex> lock(mutex_);
-  return token_response_locked(client_id, "", scope, "", "", "", std::nullopt, jkt);
+  return token_response_locked(client_id, "", scope, "", "", "", std::nullopt, jkt, resource);
 }
 
 // ---------------------------------------------------------------- device
 
-DeviceCodes MockState::start_device(const std::string& client_id, const std::string& scope) {
+DeviceCodes MockState::start_device(const std::string& client_id, const std::string& scope,
+                                    std::vector<std::string> resources) {
   DeviceCodes codes{random_token(32), new_user_code()};
   std::lock_guard<std::mutex> lock(mutex_);
   DeviceGrant grant;
   grant.client_id = client_id;
   grant.scope = scope;
+  grant.resources = std::move(resources);
   grant.user_code = codes.user_code;
   grant.expires = now_locked() + options_.device_code_ttl;
   grant.interval = options_.device_interval;
@@ -207,8 +226,8 @@ DeviceCodes MockState::start_device(const std::string& client_id, const std::str
 }
 
 Outcome<IssuedTokens> MockState::poll_device(const std::string& client_id,
-                                             const std::string& device_code,
-                                             const std::string& jkt) {
+                                             const std::string& device_code, const std::string& jkt,
+                                             const std::string& resource) {
   std::lock_guard<std::mutex> lock(mutex_);
   const auto it = devices_.find(token_hash(device_code));
   if (it == devices_.end()) return invalid_grant("The device_code is unknown");
@@ -233,12 +252,17 @@ Outcome<IssuedTokens> MockState::poll_device(const std::string& client_id,
     devices_.erase(it);
     return OAuthError{400, "access_denied", "The user denied the request"};
   }
+  // Before the device code is spent: it can still be redeemed for a resource it names.
+  if (!target_allowed(grant.resources, resource)) return invalid_target();
   const std::string user = grant.user;
   const std::string scope = grant.scope;
+  std::vector<std::string> resources = std::move(grant.resources);
   devices_.erase(it);
   std::string family_id;
-  const std::string refresh = sign_in_locked(client_id, user, scope, jkt, &family_id);
-  return token_response_locked(client_id, user, scope, "", family_id, refresh, std::nullopt, jkt);
+  const std::string refresh =
+      sign_in_locked(client_id, user, scope, jkt, &family_id, std::move(resources));
+  return token_response_locked(client_id, user, scope, "", family_id, refresh, std::nullopt, jkt,
+                               resource);
 }
 
 }  // namespace freshtoken::mock::detail

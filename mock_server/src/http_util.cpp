@@ -7,8 +7,25 @@
 namespace freshtoken::mock::detail {
 namespace {
 
-std::optional<Params> params_from(std::string_view text, std::string_view what,
-                                  std::string& error) {
+std::optional<Params> params_from(std::string_view text, std::string_view what, std::string& error,
+                                  std::vector<std::string>* resources) {
+  std::string rest;
+  if (resources != nullptr) {
+    // The `resource` values are taken out and the rest is read as strictly as ever; a
+    // malformed form falls through to the strict reader, which says where.
+    if (auto fields = util::form_decode_fields(text)) {
+      util::FormFields others;
+      for (auto& field : *fields) {
+        if (field.first == "resource") {
+          resources->push_back(std::move(field.second));
+        } else if (!field.first.empty()) {
+          others.push_back(std::move(field));
+        }
+      }
+      rest = util::form_encode(others);
+      text = rest;
+    }
+  }
   auto form = util::parse_form(text);
   if (!form) {
     error = std::string(what) + ": " + form.describe();
@@ -21,14 +38,16 @@ std::optional<Params> params_from(std::string_view text, std::string_view what,
 
 }  // namespace
 
-std::optional<Params> parse_form(const std::string& body, std::string& error) {
-  return params_from(body, "The request body is not valid application/x-www-form-urlencoded",
-                     error);
+std::optional<Params> parse_form(const std::string& body, std::string& error,
+                                 std::vector<std::string>* resources) {
+  return params_from(body, "The request body is not valid application/x-www-form-urlencoded", error,
+                     resources);
 }
 
 // httplib's req.params decodes leniently (a bad escape passes through as is), so the query
 // is read again from the raw request target.
-std::optional<Params> query_params(const httplib::Request& req, std::string& error) {
+std::optional<Params> query_params(const httplib::Request& req, std::string& error,
+                                   std::vector<std::string>* resources) {
   const std::string& target = req.target;
   const auto q = target.find('?');
   if (q == std::string::npos) return Params{};
@@ -36,7 +55,7 @@ std::optional<Params> query_params(const httplib::Request& req, std::string& err
   query = query.substr(q + 1);
   if (const auto hash = query.find('#'); hash != std::string_view::npos)
     query = query.substr(0, hash);
-  return params_from(query, "The query string is not valid", error);
+  return params_from(query, "The query string is not valid", error, resources);
 }
 
 std::string get(const Params& params, const std::string& name) {
@@ -54,14 +73,15 @@ bool is_form(const httplib::Request& req) {
   return type.rfind("application/x-www-form-urlencoded", 0) == 0;
 }
 
-std::optional<Params> read_form_post(const httplib::Request& req, httplib::Response& res) {
+std::optional<Params> read_form_post(const httplib::Request& req, httplib::Response& res,
+                                     std::vector<std::string>* resources) {
   if (!is_form(req)) {
     oauth_error(res, 400, "invalid_request",
                 "Content-Type must be application/x-www-form-urlencoded");
     return std::nullopt;
   }
   std::string error;
-  auto form = parse_form(req.body, error);
+  auto form = parse_form(req.body, error, resources);
   if (!form) oauth_error(res, 400, "invalid_request", error);
   return form;
 }

@@ -1,5 +1,6 @@
 // freshtoken-mock-server: the mock authorization server as a program. Its first stdout line is
-// the issuer URL alone; it stops cleanly on SIGINT/SIGTERM.
+// the issuer URL alone (the second API's URL is in GET /mock/resources and on stderr); it stops
+// cleanly on SIGINT/SIGTERM.
 #include <pthread.h>
 
 #include <csignal>
@@ -94,6 +95,10 @@ void add_address_flags(CLI::App& app, MockServerOptions& options) {
   app.add_option("--port", options.port, "Port; 0 = any free port")
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));
+  app.add_option("--files-port", options.files_port,
+                 "Port of the second protected API (/files/); 0 = any free port")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
   app.add_option("--issuer", options.issuer,
                  "Issuer URL to announce when clients reach the server through a proxy or relay "
                  "(default: the address it listens on)");
@@ -149,7 +154,8 @@ int serve(const MockServerOptions& options) {
   std::cout << server.issuer() << std::endl;
   std::cerr << "freshtoken-mock-server: clients freshtoken-demo (public), freshtoken-other "
                "(public), freshtoken-service/service-secret; users alice/wonderland, "
-               "bob/builder. Ctrl-C stops.\n";
+               "bob/builder; protected APIs "
+            << server.issuer() << "/api and " << server.files_url() << ". Ctrl-C stops.\n";
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   server.stop();

@@ -1,5 +1,6 @@
-// The bearer-protected resources: /userinfo (OpenID Connect) and the demo API under /api/
-// (RFC 6750 answers for missing, bad and under-scoped tokens; RFC 9449 §7 for DPoP-bound ones).
+// The bearer-protected resources: /userinfo (OpenID Connect) and the two demo APIs, /api/ on
+// the issuer's port and /files/ on its own (RFC 6750 answers for missing, bad, under-scoped and
+// other APIs' tokens; RFC 9449 §7 for DPoP-bound ones).
 #include <algorithm>
 #include <cctype>
 #include <vector>
@@ -53,8 +54,11 @@ json echo_of(const httplib::Request& req, const json& claims) {
 
 std::optional<json> MockServer::Impl::check_bearer(const Request& req, Response& res,
                                                    const std::string& required_scope,
-                                                   bool count_api) {
+                                                   std::optional<ApiId> api) {
   const bool dpop_on = dpop_enabled();
+  // RFC 8707 / RFC 9068 §4: an API takes only tokens whose aud is its own resource.
+  const std::optional<ApiLocation> location =
+      api ? std::optional<ApiLocation>(state_.api_location(*api)) : std::nullopt;
   // `challenges`: the WWW-Authenticate values, one header each (RFC 9110 §11.6.1).
   auto refuse = [&](int status, const std::vector<std::string>& challenges,
                     const std::string& error, const std::string& description) {
@@ -64,7 +68,7 @@ std::optional<json> MockServer::Impl::check_bearer(const Request& req, Response&
     } else {
       oauth_error(res, status, error, description);
     }
-    if (count_api) state_.count_api_refusal(status);
+    if (api) state_.count_api_refusal(*api, status);
     return std::nullopt;
   };
   // RFC 9449 §7.1: a DPoP challenge names the algorithms the server takes.
@@ -97,7 +101,7 @@ std::optional<json> MockServer::Impl::check_bearer(const Request& req, Response&
   if (dpop_scheme && options().dpop_nonce) {
     res.set_header("DPoP-Nonce", state_.dpop_nonce(DpopServer::resource));
   }
-  auto claims = state_.valid_access_claims(token);
+  auto claims = state_.valid_access_claims(token, location ? &location->resource : nullptr);
   const std::string bad_token = "The access token is invalid, expired or revoked";
   if (!claims) {
     return refuse(401,
@@ -120,7 +124,8 @@ std::optional<json> MockServer::Impl::check_bearer(const Request& req, Response&
       const std::string text = "The access token is not DPoP-bound";
       return refuse(401, {dpop_challenge("invalid_token", text)}, "invalid_token", text);
     }
-    DpopProof proof = check_dpop(req, DpopServer::resource, &token);
+    DpopProof proof =
+        check_dpop(req, DpopServer::resource, &token, location ? &location->origin : nullptr);
     if (proof.reason == DpopReject::none && proof.jkt != bound_jkt) {
       proof.reason = DpopReject::key_mismatch;
       proof.description = "The DPoP proof's key is not the one the access token is bound to";
@@ -145,7 +150,7 @@ std::optional<json> MockServer::Impl::check_bearer(const Request& req, Response&
 }
 
 void MockServer::Impl::userinfo(const Request& req, Response& res) {
-  const auto claims = check_bearer(req, res, "openid", false);
+  const auto claims = check_bearer(req, res, "openid", std::nullopt);
   if (!claims) return;
   const std::string sub = string_member(*claims, "sub");
   json answer = {{"sub", sub}};
@@ -156,18 +161,22 @@ void MockServer::Impl::userinfo(const Request& req, Response& res) {
   send_json(res, 200, answer);
 }
 
-void MockServer::Impl::api(const Request& req, Response& res) {
-  const bool admin = req.path == "/api/admin" || req.path.rfind("/api/admin/", 0) == 0;
-  const auto claims = check_bearer(req, res, admin ? "admin" : "api", true);
+// Both APIs answer alike under their own prefix: `me`, `echo`, and `admin` (scope admin).
+void MockServer::Impl::api(ApiId which, const Request& req, Response& res) {
+  const char* prefix = which == ApiId::files ? "/files/" : "/api/";
+  const std::string path = req.path.substr(std::char_traits<char>::length(prefix));
+  const bool admin = path == "admin" || path.rfind("admin/", 0) == 0;
+  const auto claims = check_bearer(req, res, admin ? "admin" : "api", which);
   if (!claims) return;
-  if (req.path == "/api/me") {
+  if (path == "me") {
     if (req.method != "GET") return oauth_error(res, 405, "invalid_request", "GET only");
     return send_json(res, 200,
                      {{"sub", string_member(*claims, "sub")},
                       {"client_id", string_member(*claims, "client_id")},
-                      {"scope", string_member(*claims, "scope")}});
+                      {"scope", string_member(*claims, "scope")},
+                      {"resource", string_member(*claims, "aud")}});
   }
-  if (req.path == "/api/echo" || admin) return send_json(res, 200, echo_of(req, *claims));
+  if (path == "echo" || admin) return send_json(res, 200, echo_of(req, *claims));
   oauth_error(res, 404, "not_found", "No such API resource");
 }
 

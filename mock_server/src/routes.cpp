@@ -17,6 +17,28 @@ void MockServer::Impl::install_routes(httplib::Server& server) {
               "<p>Issuer: " + util::html_escape(iss) +
                   "</p><p><a href=\"/.well-known/openid-configuration\">discovery</a></p>");
   });
+  install_error_handlers(server);
+}
+
+// The second protected API's own server: /files/ and nothing else.
+void MockServer::Impl::install_files_routes(httplib::Server& server) {
+  install_api_routes(server, "/files/", wrap(FaultEndpoint::files, [this](auto& req, auto& res) {
+                       api(ApiId::files, req, res);
+                     }));
+  install_error_handlers(server);
+}
+
+void MockServer::Impl::install_api_routes(httplib::Server& server, const std::string& prefix,
+                                          const httplib::Server::Handler& handler) {
+  const std::string pattern = prefix + ".*";
+  server.Get(pattern, handler);
+  server.Post(pattern, handler);
+  server.Put(pattern, handler);
+  server.Patch(pattern, handler);
+  server.Delete(pattern, handler);
+}
+
+void MockServer::Impl::install_error_handlers(httplib::Server& server) {
   server.set_error_handler(httplib::Server::HandlerWithResponse([](const Request&, Response& res) {
     if (!res.body.empty() || res.has_header("X-Mock-Fault")) {
       return httplib::Server::HandlerResponse::Unhandled;
@@ -67,12 +89,9 @@ void MockServer::Impl::install_oauth_routes(httplib::Server& server) {
       wrap(FaultEndpoint::userinfo, [this](auto& req, auto& res) { userinfo(req, res); });
   server.Get("/userinfo", on_userinfo);
   server.Post("/userinfo", on_userinfo);
-  auto on_api = wrap(FaultEndpoint::api, [this](auto& req, auto& res) { api(req, res); });
-  server.Get("/api/.*", on_api);
-  server.Post("/api/.*", on_api);
-  server.Put("/api/.*", on_api);
-  server.Patch("/api/.*", on_api);
-  server.Delete("/api/.*", on_api);
+  install_api_routes(server, "/api/", wrap(FaultEndpoint::api, [this](auto& req, auto& res) {
+                       api(ApiId::api, req, res);
+                     }));
 }
 
 void MockServer::Impl::install_control_routes(httplib::Server& server) {

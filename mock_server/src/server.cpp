@@ -28,8 +28,9 @@ MockServer::Impl::Impl(MockServerOptions options) : state_(std::move(options)) {
   detail::SigningKey::instance();  // generate the key before the first request needs it
 }
 
-// An HTTP or HTTPS server with the mock's settings and routes, not yet bound.
-std::unique_ptr<httplib::Server> MockServer::Impl::make_server(bool tls) {
+// An HTTP or HTTPS server with the mock's settings and routes (the issuer's, or the second
+// API's), not yet bound.
+std::unique_ptr<httplib::Server> MockServer::Impl::make_server(bool tls, bool files) {
   std::unique_ptr<httplib::Server> server;
   if (tls) {
     if (options().tls_cert_file.empty() || options().tls_key_file.empty()) {
@@ -54,7 +55,11 @@ std::unique_ptr<httplib::Server> MockServer::Impl::make_server(bool tls) {
   server->set_write_timeout(10);
   server->set_payload_max_length(detail::kMaxPayload);
   server->set_tcp_nodelay(true);
-  install_routes(*server);
+  if (files) {
+    install_files_routes(*server);
+  } else {
+    install_routes(*server);
+  }
   return server;
 }
 
@@ -62,55 +67,72 @@ void MockServer::Impl::start() {
   if (server_) throw std::runtime_error("mock server already started");
   ignore_sigpipe_unless_handled();
   const bool tls = !options().tls_cert_file.empty() || !options().tls_key_file.empty();
-  auto server = make_server(tls);
+  auto server = make_server(tls, false);
+  auto files = make_server(tls, true);
   // 64 clients connecting at once need more than httplib's backlog of 5.
   const detail::ListenBacklog backlog(*server);
-  const int bound = bind(*server);
+  const detail::ListenBacklog files_backlog(*files);
+  const int bound = bind(*server, options().port);
+  const int files_bound = bind(*files, options().files_port);
   backlog.raise();
+  files_backlog.raise();
   server_ = std::move(server);
-  run(options().host, bound, tls);
+  files_server_ = std::move(files);
+  run(options().host, bound, files_bound, tls);
 }
 
-int MockServer::Impl::bind(httplib::Server& server) {
+int MockServer::Impl::bind(httplib::Server& server, int port) {
   int bound = 0;
-  if (options().port == 0) {
+  if (port == 0) {
     bound = server.bind_to_any_port(options().host);
   } else {
-    bound = server.bind_to_port(options().host, options().port) ? options().port : -1;
+    bound = server.bind_to_port(options().host, port) ? port : -1;
   }
   if (bound <= 0) {
-    throw std::runtime_error("cannot bind " + options().host + ":" +
-                             std::to_string(options().port));
+    throw std::runtime_error("cannot bind " + options().host + ":" + std::to_string(port));
   }
   return bound;
 }
 
-// Publishes the issuer and serves `server_` on a background thread.
-void MockServer::Impl::run(const std::string& listen_host, int bound, bool tls) {
+bool MockServer::Impl::listen(httplib::Server& server, std::thread& thread) {
+  auto* running = &server;
+  auto finished = std::make_shared<std::atomic<bool>>(false);
+  thread = std::thread([running, finished] {
+    running->listen_after_bind();
+    *finished = true;
+  });
+  // httplib's stop() is a no-op until the accept loop runs; wait for it.
+  while (!server.is_running() && !*finished) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (*finished) thread.join();
+  return !*finished;
+}
+
+// Publishes the issuer and the second API's origin and serves both servers on background
+// threads.
+void MockServer::Impl::run(const std::string& listen_host, int bound, int files_bound, bool tls) {
   std::string host = listen_host;
   if (host == "0.0.0.0" || host.empty()) host = "127.0.0.1";
   if (host == "::") host = "::1";
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
   port_ = bound;
+  files_port_ = files_bound;
+  const std::string scheme = tls ? "https" : "http";
   if (!options().issuer.empty()) {
     state_.set_issuer(options().issuer);
   } else {
-    state_.set_issuer(std::string(tls ? "https" : "http") + "://" + host + ":" +
-                      std::to_string(bound));
+    state_.set_issuer(scheme + "://" + host + ":" + std::to_string(bound));
   }
-  auto* running = server_.get();
-  auto finished = std::make_shared<std::atomic<bool>>(false);
-  thread_ = std::thread([running, finished] {
-    running->listen_after_bind();
-    *finished = true;
-  });
-  // httplib's stop() is a no-op until the accept loop runs; wait for it.
-  while (!server_->is_running() && !*finished) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  if (*finished) {
-    thread_.join();
+  state_.set_files_origin(scheme + "://" + host + ":" + std::to_string(files_bound));
+  const bool files_running = listen(*files_server_, files_thread_);
+  if (!files_running || !listen(*server_, thread_)) {
+    if (files_running) {
+      files_server_->stop();
+      files_thread_.join();
+    }
     server_.reset();
+    files_server_.reset();
     throw std::runtime_error("the mock server could not start listening");
   }
 }
@@ -118,10 +140,14 @@ void MockServer::Impl::run(const std::string& listen_host, int bound, bool tls) 
 void MockServer::Impl::stop() {
   if (!server_) return;
   server_->stop();
+  files_server_->stop();
   // Idle keep-alive connections would otherwise hold the workers for the keep-alive timeout.
   detail::shutdown_server_connections(port());
+  detail::shutdown_server_connections(files_port());
   if (thread_.joinable()) thread_.join();
+  if (files_thread_.joinable()) files_thread_.join();
   server_.reset();
+  files_server_.reset();
 }
 
 // ---------------------------------------------------------------- MockServer
@@ -133,6 +159,19 @@ void MockServer::start() { impl_->start(); }
 void MockServer::stop() { impl_->stop(); }
 std::string MockServer::issuer() const { return impl_->state().issuer(); }
 int MockServer::port() const { return impl_->port(); }
+std::vector<ResourceApi> MockServer::resources() const {
+  std::vector<ResourceApi> apis;
+  if (impl_->port() == 0) return apis;
+  for (const auto api : {detail::ApiId::api, detail::ApiId::files}) {
+    const std::string resource = impl_->state().api_location(api).resource;
+    apis.push_back(ResourceApi{resource, resource});
+  }
+  return apis;
+}
+std::string MockServer::files_url() const {
+  return impl_->port() == 0 ? std::string()
+                            : impl_->state().api_location(detail::ApiId::files).resource;
+}
 MockServerStats MockServer::stats() const { return impl_->state().stats(); }
 void MockServer::reset() { impl_->state().reset(); }
 void MockServer::arm_fault(const Fault& fault) { impl_->state().arm_fault(fault); }

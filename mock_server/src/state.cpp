@@ -63,6 +63,24 @@ std::string MockState::api_audience() const {
   return api_audience_locked();
 }
 
+void MockState::set_files_origin(std::string origin) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  files_origin_ = std::move(origin);
+}
+
+ApiLocation MockState::api_location(ApiId api) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (api == ApiId::files) return {files_audience_locked(), files_origin_, "/files"};
+  return {api_audience_locked(), issuer_, "/api"};
+}
+
+std::optional<ApiId> MockState::find_api(const std::string& resource) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (resource == api_audience_locked()) return ApiId::api;
+  if (!files_origin_.empty() && resource == files_audience_locked()) return ApiId::files;
+  return std::nullopt;
+}
+
 void MockState::set_clock_offset(std::chrono::seconds offset) {
   std::lock_guard<std::mutex> lock(mutex_);
   clock_offset_ = offset;
@@ -97,6 +115,11 @@ std::optional<Fault> MockState::begin_request(FaultEndpoint endpoint,
     case FaultEndpoint::api:
       ++stats_.api_requests;
       ++per_endpoint.api;
+      ++resource_counts_[static_cast<int>(ApiId::api)].api_requests;
+      break;
+    case FaultEndpoint::files:
+      ++per_endpoint.files;
+      ++resource_counts_[static_cast<int>(ApiId::files)].api_requests;
       break;
     case FaultEndpoint::authorize:
       ++stats_.authorize_requests;
@@ -137,9 +160,18 @@ std::optional<Fault> MockState::begin_request(FaultEndpoint endpoint,
   return std::nullopt;
 }
 
-void MockState::count_api_refusal(int status) {
+void MockState::count_api_refusal(ApiId api, int status) {
   std::lock_guard<std::mutex> lock(mutex_);
-  ++(status == 403 ? stats_.api_403 : stats_.api_401);
+  ResourceCounts& counts = resource_counts_[static_cast<int>(api)];
+  ++(status == 403 ? counts.api_403 : counts.api_401);
+  if (api == ApiId::api) ++(status == 403 ? stats_.api_403 : stats_.api_401);
+}
+
+void MockState::count_resource_token_request(ApiId api, bool refresh) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ResourceCounts& counts = resource_counts_[static_cast<int>(api)];
+  ++counts.token_requests;
+  if (refresh) ++counts.refresh_requests;
 }
 
 MockServerStats MockState::stats() const {
@@ -150,6 +182,8 @@ MockServerStats MockState::stats() const {
   stats.faults_armed = static_cast<long>(faults_.size());
   stats.connections = connections_.load();
   stats.clock_offset = clock_offset_;
+  if (!issuer_.empty()) stats.resources[api_audience_locked()] = resource_counts_[0];
+  if (!files_origin_.empty()) stats.resources[files_audience_locked()] = resource_counts_[1];
   return stats;
 }
 
@@ -164,6 +198,7 @@ void MockState::reset() {
   dpop_nonces_[0] = dpop_nonces_[1] = DpopNonces{};
   dpop_jtis_.clear();
   stats_ = MockServerStats{};
+  for (auto& counts : resource_counts_) counts = ResourceCounts{};
   connections_ = 0;
   clock_offset_ = std::chrono::seconds{0};
 }
@@ -284,15 +319,18 @@ void MockState::revoke_token(const std::string& client_id, const std::string& to
   }
 }
 
-std::optional<json> MockState::valid_access_claims(const std::string& token) const {
+std::optional<json> MockState::valid_access_claims(const std::string& token,
+                                                   const std::string* audience) const {
   const auto jwt = SigningKey::instance().verify_jwt(token);
   if (!jwt || string_claim(jwt->header, "typ") != "at+jwt") return std::nullopt;
   const json& claims = jwt->claims;
   std::lock_guard<std::mutex> lock(mutex_);
-  if (string_claim(claims, "iss") != issuer_ ||
-      string_claim(claims, "aud") != api_audience_locked()) {
-    return std::nullopt;
-  }
+  const std::string aud = string_claim(claims, "aud");
+  const bool audience_ok = audience != nullptr
+                               ? aud == *audience
+                               : aud == api_audience_locked() ||
+                                     (!files_origin_.empty() && aud == files_audience_locked());
+  if (string_claim(claims, "iss") != issuer_ || !audience_ok) return std::nullopt;
   const auto exp = claims.find("exp");
   if (exp == claims.end() || !exp->is_number_integer() ||
       exp->get<std::int64_t>() <= epoch_seconds(now_locked())) {

@@ -19,6 +19,7 @@
 #include <string>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -56,6 +57,19 @@ class Outcome {
 struct CodeGrant {
   std::string client_id, redirect_uri, challenge, user, scope, nonce;
   std::string dpop_jkt = {};  // RFC 9449 §10: the key the code's redemption must prove; empty: any
+  // RFC 8707 §2.1: the resources the authorization named; its token requests may only ask for
+  // these. Empty: any known one.
+  std::vector<std::string> resources = {};
+};
+
+// The protected APIs, by index into MockState's per-API tables.
+enum class ApiId { api = 0, files = 1 };
+inline constexpr int kApiCount = 2;
+
+// Where an API lives: its resource indicator (the `aud` of its tokens, also its base URL), the
+// origin a DPoP proof's htu names, and the path prefix of its routes.
+struct ApiLocation {
+  std::string resource, origin, path;
 };
 
 // Which server a DPoP nonce belongs to: each demands its own (RFC 9449 §8, §9).
@@ -75,6 +89,11 @@ class MockState {
   std::string issuer() const;
   // Where access tokens are valid: "<issuer>/api".
   std::string api_audience() const;
+  // The second API's origin, "<scheme>://<host>:<port>", set once it is bound.
+  void set_files_origin(std::string origin);
+  ApiLocation api_location(ApiId api) const;
+  // The API whose resource indicator is `resource` exactly; nullopt for any other text.
+  std::optional<ApiId> find_api(const std::string& resource) const;
 
   void set_clock_offset(std::chrono::seconds offset);
   void advance_clock(std::chrono::seconds by);
@@ -85,8 +104,10 @@ class MockState {
   // Counts a request to `endpoint` (`grant_type` for the token endpoint: any value, unknown
   // ones count as other) and takes the first fault armed for it.
   std::optional<Fault> begin_request(FaultEndpoint endpoint, const std::string& grant_type);
-  // Counts an /api/ request refused with 401 or 403.
-  void count_api_refusal(int status);
+  // Counts a request to `api` refused with 401 or 403.
+  void count_api_refusal(ApiId api, int status);
+  // Counts a /token request asking for a token for `api`.
+  void count_resource_token_request(ApiId api, bool refresh);
   // The counter the connection pool adds accepted connections to.
   std::atomic<long>& connection_counter() { return connections_; }
   MockServerStats stats() const;
@@ -109,28 +130,34 @@ class MockState {
 
   // Authorization code grant: a new code for `grant`, and its redemption.
   std::string issue_code(CodeGrant grant);
+  // `resource` (RFC 8707), already known to be one of the APIs' (empty: none), is the access
+  // token's `aud` (none: /api's); a grant whose authorization named resources may only ask for
+  // one of those (invalid_target, nothing changed).
   Outcome<IssuedTokens> redeem_code(const std::string& client_id, const std::string& code,
                                     const std::string& redirect_uri, const std::string& verifier,
-                                    const std::string& jkt = {});
+                                    const std::string& jkt = {}, const std::string& resource = {});
   // Refresh grant; `scope` may narrow what the family was granted, never widen it.
   Outcome<IssuedTokens> refresh(const std::string& client_id, const std::string& refresh_token,
                                 const std::optional<std::string>& scope,
-                                const std::string& jkt = {});
+                                const std::string& jkt = {}, const std::string& resource = {});
   // Client credentials grant for an already validated scope.
   IssuedTokens client_credentials(const std::string& client_id, const std::string& scope,
-                                  const std::string& jkt = {});
+                                  const std::string& jkt = {}, const std::string& resource = {});
 
-  // Device authorization grant.
-  DeviceCodes start_device(const std::string& client_id, const std::string& scope);
+  // Device authorization grant; `resources` as CodeGrant's.
+  DeviceCodes start_device(const std::string& client_id, const std::string& scope,
+                           std::vector<std::string> resources = {});
   Outcome<IssuedTokens> poll_device(const std::string& client_id, const std::string& device_code,
-                                    const std::string& jkt = {});
+                                    const std::string& jkt = {}, const std::string& resource = {});
   void approve_device(const std::string& user_code, const std::string& user);
   void deny_device(const std::string& user_code);
 
   // RFC 7009: revokes `token` when `client_id` holds it; unknown tokens are ignored.
   void revoke_token(const std::string& client_id, const std::string& token);
-  // The claims of a signed, unexpired, unrevoked access token of this server.
-  std::optional<nlohmann::json> valid_access_claims(const std::string& token) const;
+  // The claims of a signed, unexpired, unrevoked access token of this server whose `aud` is
+  // `audience` (nullptr: any of the APIs').
+  std::optional<nlohmann::json> valid_access_claims(const std::string& token,
+                                                    const std::string* audience = nullptr) const;
   // The RFC 7662 answer for an active refresh token; nullopt when it is not one.
   std::optional<nlohmann::json> introspect_refresh_token(const std::string& token) const;
 
@@ -146,8 +173,9 @@ class MockState {
     std::string client_id, user, scope;
     TimePoint created, last_used;
     bool revoked = false;
-    std::string current_token;  // plain text, for the grace-window answer
-    std::string jkt;            // the DPoP key the family is bound to; empty: none
+    std::string current_token;           // plain text, for the grace-window answer
+    std::string jkt;                     // the DPoP key the family is bound to; empty: none
+    std::vector<std::string> resources;  // what its authorization named (CodeGrant::resources)
   };
   struct RefreshRecord {
     std::string family_id;
@@ -168,6 +196,7 @@ class MockState {
   enum class DeviceStatus { pending, approved, denied };
   struct DeviceGrant {
     std::string client_id, scope, user_code, user;
+    std::vector<std::string> resources;  // as CodeGrant::resources
     TimePoint expires;
     std::chrono::seconds interval{5};
     std::optional<TimePoint> last_poll;
@@ -176,34 +205,41 @@ class MockState {
 
   TimePoint now_locked() const { return Clock::now() + clock_offset_; }
   std::string api_audience_locked() const { return issuer_ + "/api"; }
+  std::string files_audience_locked() const { return files_origin_ + "/files"; }
+  // The `aud` of a token asked for with `resource` (empty: none).
+  std::string audience_locked(const std::string& resource) const {
+    return resource.empty() ? api_audience_locked() : resource;
+  }
   void revoke_family_locked(const std::string& family_id);
   std::string find_device_code_locked(const std::string& user_code) const;
   Outcome<IssuedTokens> rotate_locked(RefreshRecord& record, Family& family,
-                                      const std::string& scope, bool grace, const std::string& jkt);
+                                      const std::string& scope, bool grace, const std::string& jkt,
+                                      const std::string& resource);
 
   // Token minting (token_minting.cpp), mutex held.
   std::string mint_access_token_locked(const std::string& client_id, const std::string& user,
                                        const std::string& scope, const std::string& family_id,
-                                       std::chrono::seconds ttl, const std::string& jkt);
+                                       std::chrono::seconds ttl, const std::string& jkt,
+                                       const std::string& resource);
   std::string mint_id_token_locked(const std::string& client_id, const std::string& user,
                                    const std::string& scope, const std::string& nonce);
   std::string new_family_locked(const std::string& client_id, const std::string& user,
                                 const std::string& scope, const std::string& jkt,
-                                std::string* family_id);
+                                std::string* family_id, std::vector<std::string> resources);
   // What a sign-in grants: a new refresh token family, or under require_offline_access
   // without `offline_access` no refresh token ("") and a family id naming the access tokens
   // for revocation only.
   // `jkt` binds the family when the client is public.
   std::string sign_in_locked(const std::string& client_id, const std::string& user,
                              const std::string& scope, const std::string& jkt,
-                             std::string* family_id);
+                             std::string* family_id, std::vector<std::string> resources = {});
   // The access token lives `access_ttl`, by default the server's access_token_ttl; bound to
-  // `jkt` when not empty.
+  // `jkt` when not empty; for `resource` (empty: /api).
   IssuedTokens token_response_locked(const std::string& client_id, const std::string& user,
                                      const std::string& scope, const std::string& nonce,
                                      const std::string& family_id, const std::string& refresh_token,
                                      std::optional<std::chrono::seconds> access_ttl = std::nullopt,
-                                     const std::string& jkt = {});
+                                     const std::string& jkt = {}, const std::string& resource = {});
 
   struct DpopNonces {
     std::string current, previous;
@@ -214,6 +250,7 @@ class MockState {
   const MockServerOptions options_;
   mutable std::mutex mutex_;
   std::string issuer_;
+  std::string files_origin_;
   std::chrono::seconds clock_offset_{0};
   std::map<std::string, Family> families_;
   std::unordered_map<std::string, RefreshRecord> refresh_tokens_;  // by token hash
@@ -224,6 +261,7 @@ class MockState {
   DpopNonces dpop_nonces_[2];
   std::unordered_map<std::string, TimePoint> dpop_jtis_;  // "<jkt> <jti>" to when it may go
   MockServerStats stats_;
+  ResourceCounts resource_counts_[kApiCount];
   std::atomic<long> connections_{0};
 };
 

@@ -19,6 +19,18 @@ json token_json(const IssuedTokens& tokens) {
   return answer;
 }
 
+Outcome<std::vector<ApiId>> find_apis(const MockState& state,
+                                      const std::vector<std::string>& resources) {
+  std::vector<ApiId> apis;
+  for (const auto& resource : resources) {
+    const auto api = state.find_api(resource);
+    // RFC 8707 §2: the value is not echoed; it is the client's text.
+    if (!api) return OAuthError{400, "invalid_target", "The resource is not a known API"};
+    apis.push_back(*api);
+  }
+  return apis;
+}
+
 void answer_oauth_error(httplib::Response& res, const OAuthError& error) {
   oauth_error(res, error.status, error.error, error.description);
 }
@@ -47,6 +59,16 @@ void MockServer::Impl::token(const Request& req, Response& res) {
   if (auth.client->grants.count(grant) == 0) {
     return oauth_error(res, 400, "unauthorized_client", "This client may not use this grant");
   }
+  // RFC 8707 §2: one `resource` here (a repeat is refused as any repeated parameter); the
+  // grant decides whether its authorization allows it.
+  const std::string resource = get(*form, "resource");
+  ApiId api = ApiId::api;
+  if (form->count("resource") != 0) {
+    const auto apis = find_apis(state_, {resource});
+    if (!apis) return answer_oauth_error(res, apis.error());
+    api = apis.value().front();
+  }
+  state_.count_resource_token_request(api, grant == kGrantRefresh);
   // The proof is checked before the grant: a refused proof (or a nonce retry) spends no code
   // and rotates no refresh token.
   std::string jkt;
@@ -70,7 +92,8 @@ void MockServer::Impl::grant_authorization_code(const ClientInfo& client, const 
   if (verifier.empty()) {
     return oauth_error(res, 400, "invalid_request", "code_verifier is missing (PKCE)");
   }
-  answer_tokens(res, state_.redeem_code(client.id, code, get(form, "redirect_uri"), verifier, jkt));
+  answer_tokens(res, state_.redeem_code(client.id, code, get(form, "redirect_uri"), verifier, jkt,
+                                        get(form, "resource")));
 }
 
 void MockServer::Impl::grant_refresh_token(const ClientInfo& client, const Params& form,
@@ -81,7 +104,7 @@ void MockServer::Impl::grant_refresh_token(const ClientInfo& client, const Param
   }
   std::optional<std::string> scope;
   if (form.count("scope") != 0) scope = get(form, "scope");
-  answer_tokens(res, state_.refresh(client.id, presented, scope, jkt));
+  answer_tokens(res, state_.refresh(client.id, presented, scope, jkt, get(form, "resource")));
 }
 
 void MockServer::Impl::grant_client_credentials(const ClientInfo& client, const Params& form,
@@ -94,7 +117,9 @@ void MockServer::Impl::grant_client_credentials(const ClientInfo& client, const 
       return oauth_error(res, 400, "invalid_scope", "Scope not allowed for this client: " + s);
     }
   }
-  send_json(res, 200, token_json(state_.client_credentials(client.id, join_scope(items), jkt)));
+  send_json(res, 200,
+            token_json(state_.client_credentials(client.id, join_scope(items), jkt,
+                                                 get(form, "resource"))));
 }
 
 void MockServer::Impl::grant_device_code(const ClientInfo& client, const Params& form,
@@ -103,7 +128,7 @@ void MockServer::Impl::grant_device_code(const ClientInfo& client, const Params&
   if (device_code.empty()) {
     return oauth_error(res, 400, "invalid_request", "device_code is missing");
   }
-  answer_tokens(res, state_.poll_device(client.id, device_code, jkt));
+  answer_tokens(res, state_.poll_device(client.id, device_code, jkt, get(form, "resource")));
 }
 
 }  // namespace freshtoken::mock

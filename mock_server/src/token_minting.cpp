@@ -13,7 +13,8 @@ using json = nlohmann::json;
 std::string MockState::mint_access_token_locked(const std::string& client_id,
                                                 const std::string& user, const std::string& scope,
                                                 const std::string& family_id,
-                                                std::chrono::seconds ttl, const std::string& jkt) {
+                                                std::chrono::seconds ttl, const std::string& jkt,
+                                                const std::string& resource) {
   // `iat`/`exp` are whole seconds and a token is refused once exp <= floor(now): the issue
   // time is rounded UP so that every token lives at least the advertised expires_in.
   const auto now_time = now_locked();
@@ -23,7 +24,7 @@ std::string MockState::mint_access_token_locked(const std::string& client_id,
   const std::string jti = random_token(16);
   json claims = {{"iss", issuer_},
                  {"sub", user.empty() ? client_id : user},
-                 {"aud", api_audience_locked()},
+                 {"aud", audience_locked(resource)},
                  {"exp", exp},
                  {"iat", now},
                  {"jti", jti},
@@ -55,18 +56,20 @@ std::string MockState::mint_id_token_locked(const std::string& client_id, const 
 
 std::string MockState::new_family_locked(const std::string& client_id, const std::string& user,
                                          const std::string& scope, const std::string& jkt,
-                                         std::string* family_id) {
+                                         std::string* family_id,
+                                         std::vector<std::string> resources) {
   const auto now = now_locked();
   *family_id = random_token(12);
   const std::string token = random_token(32);
-  families_[*family_id] = Family{client_id, user, scope, now, now, false, token, jkt};
+  families_[*family_id] =
+      Family{client_id, user, scope, now, now, false, token, jkt, std::move(resources)};
   refresh_tokens_[token_hash(token)] = RefreshRecord{*family_id, true, {}};
   return token;
 }
 
 std::string MockState::sign_in_locked(const std::string& client_id, const std::string& user,
                                       const std::string& scope, const std::string& jkt,
-                                      std::string* family_id) {
+                                      std::string* family_id, std::vector<std::string> resources) {
   if (options_.require_offline_access && !has_scope(scope, "offline_access")) {
     *family_id = random_token(12);
     return {};
@@ -75,7 +78,8 @@ std::string MockState::sign_in_locked(const std::string& client_id, const std::s
   // public client's only by the DPoP key.
   const ClientInfo* client = find_client(client_id);
   const bool bind = client != nullptr && !client->confidential();
-  return new_family_locked(client_id, user, scope, bind ? jkt : std::string(), family_id);
+  return new_family_locked(client_id, user, scope, bind ? jkt : std::string(), family_id,
+                           std::move(resources));
 }
 
 IssuedTokens MockState::token_response_locked(const std::string& client_id, const std::string& user,
@@ -83,11 +87,11 @@ IssuedTokens MockState::token_response_locked(const std::string& client_id, cons
                                               const std::string& family_id,
                                               const std::string& refresh_token,
                                               std::optional<std::chrono::seconds> access_ttl,
-                                              const std::string& jkt) {
+                                              const std::string& jkt, const std::string& resource) {
   IssuedTokens answer;
   answer.expires_in = access_ttl.value_or(options_.access_token_ttl);
   answer.access_token =
-      mint_access_token_locked(client_id, user, scope, family_id, answer.expires_in, jkt);
+      mint_access_token_locked(client_id, user, scope, family_id, answer.expires_in, jkt, resource);
   if (!jkt.empty()) answer.token_type = "DPoP";
   answer.scope = scope;
   answer.refresh_token = refresh_token;

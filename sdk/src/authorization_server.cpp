@@ -366,13 +366,15 @@ std::shared_ptr<const DpopKey> AuthorizationServer::new_dpop_key() const {
 }
 
 Result<TokenSet> AuthorizationServer::refresh(const Secret& refresh_token, const std::string& scope,
-                                              std::shared_ptr<const DpopKey> dpop_key) const {
+                                              std::shared_ptr<const DpopKey> dpop_key,
+                                              const std::string& resource) const {
   if (refresh_token.empty()) return Error(ErrorCode::login_required, "no refresh token");
   auto metadata = resolve();
   if (!metadata) return metadata.error();
   util::FormFields fields =
       form_fields({{"grant_type", "refresh_token"}, {"refresh_token", refresh_token.reveal()}});
   if (!scope.empty()) fields.emplace_back("scope", scope);
+  if (!resource.empty()) fields.emplace_back("resource", resource);
   return token_request(*transport_, **metadata, client_, *clock_, std::move(fields),
                        "refresh_token grant", std::move(dpop_key), *dpop_nonces_);
 }
@@ -392,19 +394,21 @@ Result<TokenSet> AuthorizationServer::client_credentials(const std::string& scop
 Result<TokenSet> AuthorizationServer::exchange_code(const Secret& code,
                                                     const std::string& redirect_uri,
                                                     const Secret& code_verifier,
-                                                    std::shared_ptr<const DpopKey> dpop_key) const {
+                                                    std::shared_ptr<const DpopKey> dpop_key,
+                                                    const std::string& resource) const {
   auto metadata = resolve();
   if (!metadata) return metadata.error();
   util::FormFields fields = form_fields({{"grant_type", "authorization_code"},
                                          {"code", code.reveal()},
                                          {"redirect_uri", redirect_uri},
                                          {"code_verifier", code_verifier.reveal()}});
+  if (!resource.empty()) fields.emplace_back("resource", resource);
   return token_request(*transport_, **metadata, client_, *clock_, std::move(fields),
                        "authorization_code grant", std::move(dpop_key), *dpop_nonces_);
 }
 
 Result<DeviceAuthorization> AuthorizationServer::start_device_authorization(
-    const std::string& scope) const {
+    const std::string& scope, const std::vector<std::string>& resources) const {
   auto metadata = resolve();
   if (!metadata) return metadata.error();
   if (auto ok = require_endpoint("device_authorization_endpoint",
@@ -414,6 +418,7 @@ Result<DeviceAuthorization> AuthorizationServer::start_device_authorization(
   }
   util::FormFields fields;
   if (!scope.empty()) fields.emplace_back("scope", scope);
+  for (const auto& resource : resources) fields.emplace_back("resource", resource);
   auto response = send_form(*transport_, client_, (*metadata)->device_authorization_endpoint,
                             std::move(fields));
   if (!response) return response.error();
@@ -425,12 +430,14 @@ Result<DeviceAuthorization> AuthorizationServer::start_device_authorization(
   return result;
 }
 
-Result<TokenSet> AuthorizationServer::poll_device_token(
-    const Secret& device_code, std::shared_ptr<const DpopKey> dpop_key) const {
+Result<TokenSet> AuthorizationServer::poll_device_token(const Secret& device_code,
+                                                        std::shared_ptr<const DpopKey> dpop_key,
+                                                        const std::string& resource) const {
   auto metadata = resolve();
   if (!metadata) return metadata.error();
   util::FormFields fields =
       form_fields({{"grant_type", kDeviceCodeGrant}, {"device_code", device_code.reveal()}});
+  if (!resource.empty()) fields.emplace_back("resource", resource);
   return token_request(*transport_, **metadata, client_, *clock_, std::move(fields),
                        "device_code grant", std::move(dpop_key), *dpop_nonces_);
 }

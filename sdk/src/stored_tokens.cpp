@@ -21,9 +21,17 @@ constexpr double kMaxUnixSeconds = 8e9;
 
 // nlohmann::json copies the strings it holds; wipe the copies that carried secrets.
 void wipe_strings(json& document) {
+  if (document.is_array()) {
+    for (auto& item : document) wipe_strings(item);
+    return;
+  }
   if (!document.is_object()) return;
   for (auto& item : document.items()) {
-    if (item.value().is_string()) util::wipe(item.value().get_ref<std::string&>());
+    if (item.value().is_string()) {
+      util::wipe(item.value().get_ref<std::string&>());
+    } else {
+      wipe_strings(item.value());
+    }
   }
 }
 
@@ -70,6 +78,34 @@ bool read_time(const json& document, const char* name,
   return true;
 }
 
+// One entry of "targets"; an error names what is wrong.
+Result<StoredTarget> read_target(const json& entry) {
+  if (!entry.is_object()) return corrupt("a target is not a JSON object");
+  StoredTarget target;
+  if (!read_string(entry, "resource", target.target.resource)) {
+    return corrupt("a target's resource is not a string");
+  }
+  if (!read_string(entry, "scope", target.target.scope)) {
+    return corrupt("a target's scope is not a string");
+  }
+  if (target.target == TokenTarget{}) return corrupt("a target names neither resource nor scope");
+  if (!read_secret(entry, "access_token", target.access_token)) {
+    return corrupt("a target's access_token is not a string");
+  }
+  if (target.access_token.empty()) return corrupt("a target holds no access_token");
+  if (!read_string(entry, "token_type", target.token_type)) {
+    return corrupt("a target's token_type is not a string");
+  }
+  if (target.token_type.empty()) target.token_type = "Bearer";
+  if (!read_time(entry, "expires_at", target.expires_at)) {
+    return corrupt("a target's expires_at is not a time");
+  }
+  if (!read_time(entry, "issued_at", target.issued_at)) {
+    return corrupt("a target's issued_at is not a time");
+  }
+  return target;
+}
+
 }  // namespace
 
 Secret encode_stored_tokens(const StoredTokens& tokens) {
@@ -84,6 +120,20 @@ Secret encode_stored_tokens(const StoredTokens& tokens) {
   if (!tokens.id_token.empty()) document["id_token"] = std::string(tokens.id_token.reveal());
   if (tokens.dpop_key) {
     document["dpop_key"] = std::string(encode_dpop_key(*tokens.dpop_key).reveal());
+  }
+  if (!tokens.targets.empty()) {
+    json targets = json::array();
+    for (const StoredTarget& target : tokens.targets) {
+      json entry = json::object();
+      entry["resource"] = target.target.resource;
+      entry["scope"] = target.target.scope;
+      entry["access_token"] = std::string(target.access_token.reveal());
+      entry["token_type"] = target.token_type;
+      if (target.expires_at) entry["expires_at"] = unix_seconds(*target.expires_at);
+      if (target.issued_at) entry["issued_at"] = unix_seconds(*target.issued_at);
+      targets.push_back(std::move(entry));
+    }
+    document["targets"] = std::move(targets);
   }
   std::string text = document.dump();
   wipe_strings(document);
@@ -126,7 +176,15 @@ Result<StoredTokens> decode_stored_tokens(const Secret& stored) {
   if (!read_secret(document, "id_token", tokens.id_token)) {
     return corrupt("id_token is not a string");
   }
-  if (tokens.refresh_token.empty() && tokens.access_token.empty()) {
+  if (auto targets = document.find("targets"); targets != document.end()) {
+    if (!targets->is_array()) return corrupt("targets is not an array");
+    for (const json& entry : *targets) {
+      auto target = read_target(entry);
+      if (!target) return target.error();
+      tokens.targets.push_back(std::move(*target));
+    }
+  }
+  if (tokens.refresh_token.empty() && tokens.access_token.empty() && tokens.targets.empty()) {
     return corrupt("it holds no token");
   }
   Secret dpop_key;
@@ -137,6 +195,11 @@ Result<StoredTokens> decode_stored_tokens(const Secret& stored) {
   }
   if (!tokens.dpop_key && iequals(tokens.token_type, "DPoP")) {
     return corrupt("DPoP-bound tokens without their key");
+  }
+  for (const StoredTarget& target : tokens.targets) {
+    if (!tokens.dpop_key && iequals(target.token_type, "DPoP")) {
+      return corrupt("DPoP-bound tokens without their key");
+    }
   }
   return tokens;
 }

@@ -2,9 +2,10 @@
 /// The bundled mock authorization server: a strict OAuth 2.0 / OpenID Connect server (discovery,
 /// JWKS, authorization code with PKCE, refresh with rotation and reuse detection, client
 /// credentials, device authorization, revocation, introspection, userinfo, optional DPoP per
-/// RFC 9449) plus a protected API under /api/ and a control API under /mock/. Run it in-process
-/// from a test fixture, script it through the C++ methods below (or the same operations over HTTP),
-/// and inspect its counters.
+/// RFC 9449) plus two protected APIs with different audiences (RFC 8707 resource indicators):
+/// /api/ on the issuer's port and /files/ on a port of its own, and a control API under /mock/. Run
+/// it in-process from a test fixture, script it through the C++ methods below (or the same
+/// operations over HTTP), and inspect its counters.
 ///
 /// Thread safety: every method may be called from any thread while the server is serving; all
 /// state sits behind one mutex. start()/stop() must not race each other.
@@ -20,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "freshtoken/mock_server/export.hpp"
 #include "freshtoken/token_set.hpp"
@@ -38,6 +40,9 @@ struct MockServerOptions {
   /// Address to listen on.
   std::string host = "127.0.0.1";
   int port = 0;  ///< 0 = any free port
+  /// Port of the second protected API (/files/, its own origin on the same host); 0 = any free
+  /// port.
+  int files_port = 0;
   /// The issuer URL to announce, for a server that clients reach through a proxy or relay
   /// (every endpoint is under it); empty: the address it listens on.
   std::string issuer;
@@ -79,6 +84,7 @@ struct MockServerOptions {
 enum class FaultEndpoint {
   token,                 ///< POST /token
   api,                   ///< everything under /api/
+  files,                 ///< everything under /files/ (the second API's own port)
   authorize,             ///< /authorize
   device_authorization,  ///< POST /device_authorization
   device,                ///< the /device verification page
@@ -137,6 +143,19 @@ struct EndpointRequestCounts {
   long introspect = 0;            ///< POST /introspect
   long userinfo = 0;              ///< /userinfo
   long api = 0;                   ///< everything under /api/
+  long files = 0;                 ///< everything under /files/
+};
+
+/// Requests that concern one protected API (GET /mock/stats "resources", keyed by its resource
+/// indicator; every API always listed).
+struct ResourceCounts {
+  /// POST /token requests (any grant, any outcome) asking for a token for this API: naming it as
+  /// `resource`, or for /api naming no resource at all.
+  long token_requests = 0;
+  long refresh_requests = 0;  ///< of those, refresh_token grants
+  long api_requests = 0;      ///< requests to the API itself
+  long api_401 = 0;           ///< of those, refused for a missing or bad token (wrong aud too)
+  long api_403 = 0;           ///< of those, refused for a missing scope
 };
 
 /// DPoP proofs refused, by reason (GET /mock/stats lists them under "dpop_rejections").
@@ -180,6 +199,16 @@ struct MockServerStats {
   std::chrono::seconds clock_offset{0};  ///< the server clock's offset from the real clock
   /// Requests per endpoint.
   EndpointRequestCounts endpoint_requests;
+  /// Per protected API, keyed by its resource indicator (see MockServer::resources()).
+  std::map<std::string, ResourceCounts> resources;
+};
+
+/// A protected API the server serves (GET /mock/resources): its RFC 8707 resource indicator,
+/// which is also the `aud` of the tokens it accepts, and the URL its endpoints sit under (the
+/// same text: `GET <base_url>/me`, `<base_url>/echo`).
+struct ResourceApi {
+  std::string resource;  ///< "http://127.0.0.1:43121/api", "http://127.0.0.1:43122/files"
+  std::string base_url;  ///< equal to resource
 };
 
 /// A successful token answer: the fields of the token endpoint's JSON.
@@ -206,6 +235,10 @@ class FRESHTOKEN_MOCK_SERVER_API MockServer {
   std::string issuer() const;  ///< "http://127.0.0.1:43121" (https:// with TLS)
   /// The port it listens on (the chosen one when options.port was 0).
   int port() const;
+  /// The protected APIs, /api first, then /files (GET /mock/resources); empty until started.
+  std::vector<ResourceApi> resources() const;
+  /// The second API's base URL, "<scheme>://<host>:<files port>/files"; empty until started.
+  std::string files_url() const;
 
   MockServerStats stats() const;  ///< the counters GET /mock/stats shows
   void reset();                   ///< forgets tokens, codes, counters, faults and the clock offset

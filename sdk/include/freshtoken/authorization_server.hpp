@@ -176,24 +176,33 @@ class FRESHTOKEN_API AuthorizationServer {
 
   /// grant_type=refresh_token. `scope` empty asks for the originally granted scope.
   /// An empty refresh_token is login_required, without a request. `dpop_key` is the key the
-  /// refresh token is bound to (null for a Bearer one).
+  /// refresh token is bound to (null for a Bearer one). `resource` (RFC 8707), when not empty,
+  /// asks for a token for that API; a server that does not know it answers invalid_target
+  /// (ErrorCode::token_endpoint with oauth()->error "invalid_target").
   Result<TokenSet> refresh(const Secret& refresh_token, const std::string& scope = {},
-                           std::shared_ptr<const DpopKey> dpop_key = nullptr) const;
+                           std::shared_ptr<const DpopKey> dpop_key = nullptr,
+                           const std::string& resource = {}) const;
   /// grant_type=client_credentials. A public client (ClientAuth::none) is a config error.
   /// With uses_dpop(), a new key is made for the tokens.
   Result<TokenSet> client_credentials(const std::string& scope = {}) const;
   /// grant_type=authorization_code with the PKCE verifier; `dpop_key` is the one whose
   /// thumbprint went out as dpop_jkt on the authorization request (or null).
+  /// `resource`, when not empty, is sent as the RFC 8707 `resource` parameter.
   Result<TokenSet> exchange_code(const Secret& code, const std::string& redirect_uri,
                                  const Secret& code_verifier,
-                                 std::shared_ptr<const DpopKey> dpop_key = nullptr) const;
-  /// RFC 8628 §3.1: POSTs client_id (+ scope). verification_url is accepted for
-  /// verification_uri; a missing or negative interval means 5 s, 0 is kept.
-  Result<DeviceAuthorization> start_device_authorization(const std::string& scope = {}) const;
+                                 std::shared_ptr<const DpopKey> dpop_key = nullptr,
+                                 const std::string& resource = {}) const;
+  /// RFC 8628 §3.1: POSTs client_id (+ scope, + one RFC 8707 `resource` parameter per entry of
+  /// `resources`). verification_url is accepted for verification_uri; a missing or negative
+  /// interval means 5 s, 0 is kept.
+  Result<DeviceAuthorization> start_device_authorization(
+      const std::string& scope = {}, const std::vector<std::string>& resources = {}) const;
   /// One poll of RFC 8628 §3.4. authorization_pending, slow_down, access_denied and
-  /// expired_token come back as ErrorCode::token_endpoint with oauth() set.
+  /// expired_token come back as ErrorCode::token_endpoint with oauth() set. `resource`, when
+  /// not empty, is sent as the RFC 8707 `resource` parameter.
   Result<TokenSet> poll_device_token(const Secret& device_code,
-                                     std::shared_ptr<const DpopKey> dpop_key = nullptr) const;
+                                     std::shared_ptr<const DpopKey> dpop_key = nullptr,
+                                     const std::string& resource = {}) const;
   /// RFC 7009. `token_type_hint` is "refresh_token" or "access_token" (empty: not sent).
   /// Any 2xx is success; no revocation_endpoint is a config error. `dpop_key`: the key the
   /// token is bound to, which signs a proof for the request (or null).

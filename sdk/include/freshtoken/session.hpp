@@ -36,6 +36,22 @@
 /// when the server rotated but the answer was lost, only the server's reuse grace can save the old
 /// one.
 ///
+/// Several APIs: one sign-in (one refresh token, one DPoP key) serves an access token per
+/// TokenTarget, an RFC 8707 resource indicator with a scope (token(target), token_for(target)).
+/// A target's empty scope means SessionOptions::scope; the default target, TokenTarget{} (also
+/// {"", SessionOptions::scope}), is what token() and access_token() serve. Each target's token
+/// has its own expiry. The default target's is refreshed in the background as described above;
+/// the other targets' are refreshed on demand: when a call for that target finds its token
+/// inside the hard margin, expired or invalidated (that caller waits). Such a refresh is a
+/// refresh_token grant with `resource` = the target's resource and `scope` = its scope. The
+/// refreshes of all targets run one at a time (each spends the one rotating refresh token),
+/// single flight per target; a caller whose target's token is valid never waits for another
+/// target's refresh. A rotated refresh token from any target's refresh replaces it for all.
+/// Before each refresh the store is re-read: a token for the target that another process saved
+/// is served without refreshing. Every save writes the whole record (the default target's
+/// token, the refresh token, the other targets' tokens, those another process saved included).
+/// invalid_target / invalid_scope for one target fail that target's calls and erase nothing.
+///
 /// Failures: invalid_grant / interaction_required from the token endpoint (after re-reading
 /// the store, in case another process rotated the refresh token) erase the stored entry and
 /// put the session in the login_required state. Nothing else ever erases: network errors,
@@ -63,6 +79,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "freshtoken/authorization_server.hpp"
 #include "freshtoken/clock.hpp"
@@ -128,6 +145,14 @@ struct SessionOptions {
   LogSink log;                         ///< optional; never receives a secret, only fingerprints
 };
 
+/// A target other than the default that holds an access token; see SessionStatus::targets.
+struct TargetStatus {
+  /// The target, its scope as the Session resolved it (empty scope: SessionOptions::scope).
+  TokenTarget target;
+  /// Expiry of its access token; empty when the server gave none.
+  std::optional<std::chrono::system_clock::time_point> expires_at;
+};
+
 /// What a Session knows about its account; see Session::status().
 struct SessionStatus {
   /// The session holds a refresh token or an unexpired access token.
@@ -136,6 +161,8 @@ struct SessionStatus {
   std::optional<std::chrono::system_clock::time_point> access_token_expires_at;
   /// The RFC 7638 thumbprint of the DPoP key the tokens are bound to; empty for Bearer tokens.
   std::string dpop_thumbprint;
+  /// The targets other than the default that hold an access token (no secrets).
+  std::vector<TargetStatus> targets;
 };
 
 /// What a SessionEvent reports. Whenever the access token the Session serves changes, one of
@@ -253,14 +280,31 @@ class FRESHTOKEN_API Session : public TokenSource {
   Result<Secret> token() override;
   /// token() with the DPoP key the token is bound to (null for Bearer tokens), read together.
   Result<AccessToken> access_token() override;
-  /// If `rejected` is the current access token, the next token() refreshes; otherwise
-  /// (another thread already replaced it) nothing happens.
+  /// The access token for `target` (see "Several APIs" in session.hpp); token(TokenTarget{}) is
+  /// token(). Besides token()'s errors: the refresh's ErrorCode::token_endpoint with
+  /// oauth()->error "invalid_target" or "invalid_scope" when the server will not issue a token
+  /// for that target (nothing is erased; the other targets are unaffected).
+  Result<Secret> token(const TokenTarget& target);
+  /// token(target) with the DPoP key the token is bound to; HttpClient calls this.
+  Result<AccessToken> token_for(const TokenTarget& target) override;
+  /// If `rejected` is the access token of a target (the default or another), the next
+  /// token() for that target refreshes; otherwise (another thread already replaced it)
+  /// nothing happens.
   void invalidate(const Secret& rejected) override;
 
   /// Installs the tokens of a completed sign-in: saves them to the store, then serves them.
-  /// A save failure is returned (ErrorCode::storage*), but the tokens are still served from
-  /// memory. A refresh in flight with the old tokens is discarded when it completes.
-  Result<void> sign_in(TokenSet tokens);
+  /// Their access token is served for `target` (a sign-in with BrowserSignInOptions::resources
+  /// gets its token for the first resource); every other target's token is dropped. A save
+  /// failure is returned (ErrorCode::storage*), but the tokens are still served from memory. A
+  /// refresh in flight with the old tokens is discarded when it completes.
+  Result<void> sign_in(TokenSet tokens, const TokenTarget& target = {});
+  /// Installs the tokens of a sign-in that asked for more (step-up, after an
+  /// ErrorCode::insufficient_scope): its refresh token replaces the old one (kept when it has
+  /// none), its access token is served for `target`, and the other targets' access tokens are
+  /// kept (except DPoP-bound ones when the sign-in brought a new DPoP key). Saved like
+  /// sign_in(), reported as a signed_in event. Errors: config without an access token,
+  /// storage* when saving (the tokens are still served) or reading the store failed.
+  Result<void> step_up(TokenSet tokens, const TokenTarget& target = {});
   /// Forgets the tokens here and in the store, then revokes the refresh token (RFC 7009) when
   /// the server has a revocation endpoint. The local sign-out always happens; the Result
   /// reports the first failure (erasing, then revoking).

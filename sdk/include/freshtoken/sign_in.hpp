@@ -63,6 +63,10 @@ namespace freshtoken {
 struct BrowserSignInOptions {
   /// The scope asked for, e.g. "openid profile api"; with `openid` a nonce is sent too.
   std::string scope;
+  /// RFC 8707 resource indicators of the APIs the sign-in is for, each sent as a `resource`
+  /// parameter of the authorization request; the code's token request asks for the first one
+  /// (if any). A Session then gets the others' tokens by refreshing (Session::token(target)).
+  std::vector<std::string> resources;
   /// Shows the authorization URL to the user. Empty means open_system_browser.
   std::function<Result<void>(const std::string& url)> open_browser;
   /// How long to wait for the browser to come back to the loopback listener.
@@ -101,6 +105,10 @@ FRESHTOKEN_API Result<void> open_system_browser(const std::string& url);
 struct DeviceSignInOptions {
   /// The scope asked for.
   std::string scope;
+  /// RFC 8707 resource indicators of the APIs the sign-in is for, each sent as a `resource`
+  /// parameter of the device authorization request; the device_code token requests ask for the
+  /// first one (if any).
+  std::vector<std::string> resources;
   /// Shows verification_uri (or verification_uri_complete) and user_code to the user. Required.
   std::function<void(const DeviceAuthorization&)> on_code;
   /// How long to wait for the user's approval, counted from the call on the server's clock();

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -58,8 +59,10 @@ inline StoredTokens to_stored(TokenSet tokens, TimePoint now) {
   return stored;
 }
 
-// One refresh that callers may wait on.
+// One refresh that callers may wait on: of the default target's token (TokenTarget {}) or of
+// another target's (resource and resolved scope).
 struct Flight {
+  TokenTarget target;
   bool done = false;  // its waiters may return: the outcome is published, events delivered
   Result<void> outcome;
 };
@@ -84,8 +87,11 @@ class Session::Impl {
   void stop();
 
   Result<AccessToken> access_token();
+  // `asked` as the caller wrote it; the default target goes to access_token().
+  Result<AccessToken> token_for(const TokenTarget& asked);
   void invalidate(const Secret& rejected);
-  Result<void> sign_in(TokenSet tokens);
+  Result<void> sign_in(TokenSet tokens, const TokenTarget& asked);
+  Result<void> step_up(TokenSet tokens, const TokenTarget& asked);
   Result<void> sign_out();
   Result<SessionStatus> status();
   const std::shared_ptr<detail::SessionEvents>& events() const { return events_; }
@@ -93,16 +99,57 @@ class Session::Impl {
   std::weak_ptr<Impl> self_;  // set by Session; the worker thread keeps Impl alive with it
 
  private:
+  // The access token of a target other than the default.
+  struct TargetState {
+    detail::StoredTarget stored;
+    detail::RefreshPoints points;  // meaningful only when stored.expires_at is set
+    bool invalidated = false;
+    TimePoint pause_until{};  // after a failed refresh of this target
+  };
   struct Current {
-    StoredTokens tokens;
+    StoredTokens tokens;           // the default target's token; tokens.targets is kept empty
     detail::RefreshPoints points;  // meaningful only when tokens.expires_at is set
     bool invalidated = false;
+    std::vector<TargetState> targets;  // small: compared by value, in order
   };
   enum class Need { none, background, wait };
   enum class Adopt { none, fresh, refresh_token, superseded };
 
+  // --- no lock needed (options_ is fixed) ---
+  // Whether `asked` means the default target: no resource, and no scope or the Session's.
+  bool is_default(const TokenTarget& asked) const {
+    return asked.resource.empty() && (asked.scope.empty() || asked.scope == options_.scope);
+  }
+  // `asked` with its empty scope read as SessionOptions::scope; the default target is {}.
+  TokenTarget resolve(const TokenTarget& asked) const;
+  // Whether `stored` (a resolved target) is what `asked` means.
+  bool matches(const TokenTarget& stored, const TokenTarget& asked) const {
+    return stored.resource == asked.resource &&
+           stored.scope == (asked.scope.empty() ? options_.scope : asked.scope);
+  }
+
   // --- under mutex_ ---
   void install_locked(StoredTokens tokens);
+  TargetState make_target_locked(detail::StoredTarget stored);
+  TargetState* find_target_locked(const TokenTarget& asked);
+  // Takes each of `incoming` that this session lacks or that expires later than its own;
+  // true when any was taken.
+  bool merge_targets_locked(std::vector<detail::StoredTarget> incoming);
+  // The record to save: the default target's tokens with the other targets'.
+  StoredTokens record_locked() const;
+  std::vector<detail::StoredTarget> stored_targets_locked() const;
+  Need target_need_locked(const TargetState* target, TimePoint now) const;
+  static bool target_usable_locked(const TargetState* target, TimePoint now) {
+    return target && !target->invalidated &&
+           (!target->stored.expires_at || now < *target->stored.expires_at);
+  }
+  AccessToken served_target_locked(const TargetState& target) const {
+    if (current_->tokens.dpop_key && target.stored.token_type == "DPoP")
+      return {target.stored.access_token, current_->tokens.dpop_key};
+    return {target.stored.access_token, nullptr};
+  }
+  // Whether `target`'s token (resolved; {} = the default) needs no refresh now.
+  bool fresh_locked(const TokenTarget& target, TimePoint now);
   Need need_locked(TimePoint now) const;
   bool usable_locked(TimePoint now) const;
   bool has_refresh_token_locked() const {
@@ -116,14 +163,16 @@ class Session::Impl {
       return {tokens.access_token, tokens.dpop_key};
     return {tokens.access_token, nullptr};
   }
-  void start_flight_locked();
+  // Queues a refresh of `target` (resolved) for the worker thread; null when it cannot run.
+  std::shared_ptr<Flight> start_flight_locked(const TokenTarget& target = {});
 
   // --- no lock held on entry ---
   Result<void> ensure_loaded();
   void worker_loop();
   void run_flight(const std::shared_ptr<Flight>& flight);
-  Result<void> refresh(Events& events);
-  Result<void> give_up(const Error& error, const Secret& refresh_token, Events& events);
+  Result<void> refresh(Events& events, const TokenTarget& target);
+  Result<void> give_up(const Error& error, const Secret& refresh_token, Events& events,
+                       const TokenTarget& target);
   bool superseded(std::uint64_t epoch);
   bool stopping();
   Result<ProcessLock> lock_store_writes();
@@ -149,12 +198,14 @@ class Session::Impl {
   // process signed out): the tokens are dropped here too and signed_out_elsewhere reported.
   bool erased_elsewhere_locked(const Result<std::optional<StoredTokens>>& record, Events& events);
   enum class Published { installed, dropped, erased_meanwhile };
-  Published publish_locked(StoredTokens next, const Secret& used, std::uint64_t epoch,
-                           Result<void>& saved, Events& events);
+  // `fresh` is the response for `target`; the record saved and installed keeps the rest.
+  Published publish_locked(StoredTokens fresh, const TokenTarget& target, const Secret& used,
+                           std::uint64_t epoch, Result<void>& saved, Events& events);
   Result<void> drop_tokens_locked(const Error& cause, const Secret& used, std::uint64_t epoch,
                                   Events& events);
 
-  Result<void> publish(TokenSet response, const Secret& used, std::uint64_t epoch, Events& events);
+  Result<void> publish(TokenSet response, const Secret& used, std::uint64_t epoch, Events& events,
+                       const TokenTarget& target);
   void log(LogLevel level, const std::string& message) const;
 
   SessionOptions options_;
@@ -175,9 +226,13 @@ class Session::Impl {
   std::condition_variable worker_wake_;
   std::optional<Current> current_;
   bool login_required_ = false;
-  std::uint64_t epoch_ = 0;  // bumped by sign_in/sign_out: older refresh results are dropped
-  std::shared_ptr<Flight> flight_;
-  bool flight_requested_ = false;
+  std::uint64_t epoch_ = 0;         // bumped by sign_in/sign_out: older refresh results are dropped
+  std::shared_ptr<Flight> flight_;  // the default target's refresh, if one is queued or running
+  // The other targets' refreshes, queued or running (at most one per target).
+  std::vector<std::shared_ptr<Flight>> target_flights_;
+  // Refreshes not started yet. The one worker thread runs them one at a time: every refresh
+  // spends the account's one (rotating) refresh token.
+  std::deque<std::shared_ptr<Flight>> queued_;
   bool stopping_ = false;
   TimePoint pause_until_{};
   std::thread worker_;

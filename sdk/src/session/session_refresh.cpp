@@ -24,15 +24,28 @@ Session::Impl::Adopt Session::Impl::adopt_stored_locked(std::uint64_t epoch, Sec
     if (epoch_ != epoch) return Adopt::superseded;
     const auto kind = detail::classify_stored(stored, refresh_token, store_holds_,
                                               current_ ? &current_->tokens : nullptr);
-    if (kind == detail::StoredRecord::ours) return Adopt::none;
-    if (kind == detail::StoredRecord::newer_refresh_token) {
-      // The token and its key come from the same record: a proof never mixes them.
-      refresh_token = stored.refresh_token;
-      dpop_key = stored.dpop_key;
+    if (kind == detail::StoredRecord::ours) {
+      // Same refresh token: another process may still have saved other targets' tokens.
+      if (!(stored.refresh_token == refresh_token) ||
+          !merge_targets_locked(std::move(stored.targets))) {
+        return Adopt::none;
+      }
+      result = Adopt::none;
+    } else {
+      std::vector<detail::StoredTarget> ours;
+      if (kind == detail::StoredRecord::newer_refresh_token) {
+        // The token and its key come from the same record: a proof never mixes them.
+        refresh_token = stored.refresh_token;
+        dpop_key = stored.dpop_key;
+      } else {
+        ours = stored_targets_locked();  // same refresh token: our targets' tokens still count
+      }
+      store_holds_ = stored.refresh_token;
+      install_locked(std::move(stored));
+      merge_targets_locked(std::move(ours));
+      result =
+          need_locked(options_.clock->now()) == Need::none ? Adopt::fresh : Adopt::refresh_token;
     }
-    store_holds_ = stored.refresh_token;
-    install_locked(std::move(stored));
-    result = need_locked(options_.clock->now()) == Need::none ? Adopt::fresh : Adopt::refresh_token;
   }
   log(LogLevel::info, "adopted the tokens another process saved, refresh token " + fingerprint);
   events.push_back(event(SessionEventKind::adopted));
@@ -55,14 +68,20 @@ bool Session::Impl::erased_elsewhere_locked(const Result<std::optional<StoredTok
   return true;
 }
 
-Result<void> Session::Impl::give_up(const Error& error, const Secret& refresh_token,
-                                    Events& events) {
+Result<void> Session::Impl::give_up(const Error& error, const Secret& refresh_token, Events& events,
+                                    const TokenTarget& target) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    pause_until_ = options_.clock->now() + options_.policy.pause_after_failure;
+    const TimePoint until = options_.clock->now() + options_.policy.pause_after_failure;
+    if (target == TokenTarget{}) {
+      pause_until_ = until;
+    } else if (TargetState* state = find_target_locked(target)) {
+      state->pause_until = until;
+    }
   }
-  log(LogLevel::error, "token refresh failed, refresh token " + refresh_token.fingerprint() +
-                           " kept: " + error.to_string());
+  const std::string what = target.resource.empty() ? std::string() : " for " + target.resource;
+  log(LogLevel::error, "token refresh" + what + " failed, refresh token " +
+                           refresh_token.fingerprint() + " kept: " + error.to_string());
   events.push_back(event(SessionEventKind::refresh_failed, error));
   return error;
 }
@@ -81,7 +100,7 @@ bool Session::Impl::back_off(int retry, const Error& error) {
   return sleep_unless_stopped(delay);
 }
 
-Result<void> Session::Impl::refresh(Events& events) {
+Result<void> Session::Impl::refresh(Events& events, const TokenTarget& target) {
   Secret refresh_token;
   std::shared_ptr<const DpopKey> dpop_key;  // the key refresh_token is bound to, if any
   std::uint64_t epoch = 0;
@@ -101,7 +120,7 @@ Result<void> Session::Impl::refresh(Events& events) {
     if (!account_lock) {
       if (account_lock.error().code() == ErrorCode::cancelled) return account_lock.error();
       if (superseded(epoch)) return {};
-      return give_up(account_lock.error(), refresh_token, events);
+      return give_up(account_lock.error(), refresh_token, events, target);
     }
     {
       // Another process of this account may have refreshed meanwhile.
@@ -117,15 +136,21 @@ Result<void> Session::Impl::refresh(Events& events) {
       }
       const Adopt adopted =
           adopt_stored_locked(epoch, refresh_token, dpop_key, std::move(record), events);
-      if (adopted == Adopt::fresh || adopted == Adopt::superseded) return {};
+      if (adopted == Adopt::superseded) return {};
+      // What another process saved may hold a fresh token for this target: no refresh then.
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (fresh_locked(target, options_.clock->now())) return {};
     }
 
     // A Bearer record (signed in before DPoP was turned on) gets a key with this refresh: the
     // server binds the new tokens to it.
     if (!dpop_key) dpop_key = options_.server->new_dpop_key();
-    Result<TokenSet> response = options_.server->refresh(refresh_token, options_.scope, dpop_key);
+    // The default target asks for SessionOptions::scope; another for its own (resolved) scope.
+    const std::string& scope = target == TokenTarget{} ? options_.scope : target.scope;
+    Result<TokenSet> response =
+        options_.server->refresh(refresh_token, scope, dpop_key, target.resource);
     // publish() saves before the lock is released.
-    if (response) return publish(std::move(*response), refresh_token, epoch, events);
+    if (response) return publish(std::move(*response), refresh_token, epoch, events, target);
     const Error& error = response.error();
 
     if (detail::is_rejected_grant(error)) {
@@ -137,7 +162,11 @@ Result<void> Session::Impl::refresh(Events& events) {
       const Secret rejected = refresh_token;
       const Adopt adopted =
           adopt_stored_locked(epoch, refresh_token, dpop_key, store_.load(), events);
-      if (adopted == Adopt::fresh || adopted == Adopt::superseded) return {};
+      if (adopted == Adopt::superseded) return {};
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (fresh_locked(target, options_.clock->now())) return {};
+      }
       if (adopted == Adopt::refresh_token && !(refresh_token == rejected)) {
         if (reread_after_rejection) return {};  // the next call refreshes with it
         reread_after_rejection = true;
@@ -145,7 +174,7 @@ Result<void> Session::Impl::refresh(Events& events) {
       }
       // Without the store lock, another process's save could land between the re-read and the
       // erase: keep the tokens, and let a later refresh that gets the lock settle it.
-      if (!writing) return give_up(writing.error(), refresh_token, events);
+      if (!writing) return give_up(writing.error(), refresh_token, events, target);
       return drop_tokens_locked(error, refresh_token, epoch, events);
     }
 
@@ -155,12 +184,12 @@ Result<void> Session::Impl::refresh(Events& events) {
       if (superseded(epoch)) return {};
       continue;
     }
-    return give_up(error, refresh_token, events);
+    return give_up(error, refresh_token, events, target);
   }
 }
 
 Result<void> Session::Impl::publish(TokenSet response, const Secret& used, std::uint64_t epoch,
-                                    Events& events) {
+                                    Events& events, const TokenTarget& target) {
   const bool rotated = !response.refresh_token.empty() && !(response.refresh_token == used);
   StoredTokens next = to_stored(std::move(response), options_.clock->now());
   if (next.refresh_token.empty()) next.refresh_token = used;  // not rotated: the one we have
@@ -174,7 +203,7 @@ Result<void> Session::Impl::publish(TokenSet response, const Secret& used, std::
   Published published;
   {
     std::lock_guard<std::mutex> store_lock(store_mutex_);
-    published = publish_locked(std::move(next), used, epoch, saved, events);
+    published = publish_locked(std::move(next), target, used, epoch, saved, events);
   }
   if (published == Published::dropped) return {};
   if (published == Published::erased_meanwhile)
@@ -184,7 +213,9 @@ Result<void> Session::Impl::publish(TokenSet response, const Secret& used, std::
                              " (kept in memory): " + saved.error().to_string());
     events.push_back(event(SessionEventKind::store_failed, saved.error()));
   }
-  log(LogLevel::info, "refreshed access token, " + expires_in + ", refresh token " +
+  log(LogLevel::info, "refreshed access token" +
+                          (target.resource.empty() ? std::string() : " for " + target.resource) +
+                          ", " + expires_in + ", refresh token " +
                           (rotated ? "rotated " : "kept ") + issued.fingerprint());
   events.push_back(event(SessionEventKind::refreshed));
   return {};
@@ -192,17 +223,13 @@ Result<void> Session::Impl::publish(TokenSet response, const Secret& used, std::
 
 // Saves and installs `next`, unless the response no longer counts: dropped when this session
 // signed in or out meanwhile or adopted another process's newer record instead.
-Session::Impl::Published Session::Impl::publish_locked(StoredTokens next, const Secret& used,
-                                                       std::uint64_t epoch, Result<void>& saved,
-                                                       Events& events) {
+Session::Impl::Published Session::Impl::publish_locked(StoredTokens fresh,
+                                                       const TokenTarget& target,
+                                                       const Secret& used, std::uint64_t epoch,
+                                                       Result<void>& saved, Events& events) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (epoch_ != epoch) return Published::dropped;
-    if (current_) {
-      // A refresh response may leave out what did not change.
-      if (next.scope.empty()) next.scope = current_->tokens.scope;
-      if (next.id_token.empty()) next.id_token = current_->tokens.id_token;
-    }
   }
   // Another process's sign_in or sign_out does not wait for this refresh's lock, and may have
   // landed while the request was on the network. What it did is newer than this response: a
@@ -217,6 +244,41 @@ Session::Impl::Published Session::Impl::publish_locked(StoredTokens next, const 
   if (adopt_stored_locked(epoch, presented, presented_key, std::move(record), events) !=
       Adopt::none) {
     return Published::dropped;
+  }
+  StoredTokens next;
+  {
+    // The new tokens for `target` with everything else this session holds, which includes the
+    // other targets' tokens another process saved (merged by the re-read above).
+    std::lock_guard<std::mutex> lock(mutex_);
+    next = record_locked();
+    if (target == TokenTarget{}) {
+      // A refresh response may leave out what did not change.
+      if (fresh.scope.empty()) fresh.scope = std::move(next.scope);
+      if (fresh.id_token.empty()) fresh.id_token = std::move(next.id_token);
+      fresh.targets = std::move(next.targets);
+      // Other targets' DPoP tokens still need the account's key when this answer has none.
+      for (const auto& other : fresh.targets) {
+        if (!fresh.dpop_key && other.token_type == "DPoP") fresh.dpop_key = next.dpop_key;
+      }
+      next = std::move(fresh);
+    } else {
+      next.refresh_token = std::move(fresh.refresh_token);
+      if (fresh.dpop_key) next.dpop_key = std::move(fresh.dpop_key);
+      detail::StoredTarget entry;
+      entry.target = target;
+      entry.access_token = std::move(fresh.access_token);
+      entry.token_type = std::move(fresh.token_type);
+      entry.expires_at = fresh.expires_at;
+      entry.issued_at = fresh.issued_at;
+      bool replaced = false;
+      for (auto& other : next.targets) {
+        if (other.target == target) {
+          other = entry;
+          replaced = true;
+        }
+      }
+      if (!replaced) next.targets.push_back(std::move(entry));
+    }
   }
   // Saved before anyone can see the new access token: if the process dies right after, the
   // store holds the refresh token that is still valid.

@@ -42,6 +42,7 @@ Result<TokenSet> sign_in_with_browser(const AuthorizationServer& server,
   const auto dpop_key = server.new_dpop_key();
   if (dpop_key) request.dpop_jkt = dpop_key->thumbprint();
   request.extra = options.extra_params;
+  request.resources = options.resources;
   auto url = detail::build_authorization_url(request);
   if (!url) return url.error();
 
@@ -56,7 +57,9 @@ Result<TokenSet> sign_in_with_browser(const AuthorizationServer& server,
   auto code = (*listener)->wait_for_code(expected, options.timeout, options.cancel);
   if (!code) return code.error();
 
-  auto tokens = server.exchange_code(*code, redirect_uri, pkce.verifier, dpop_key);
+  auto tokens =
+      server.exchange_code(*code, redirect_uri, pkce.verifier, dpop_key,
+                           options.resources.empty() ? std::string() : options.resources.front());
   if (!tokens) {
     (*listener)->finish(false, "The application could not redeem the sign-in (" +
                                    std::string(to_string(tokens.error().code())) + ").");

@@ -59,7 +59,7 @@ Result<TokenSet> sign_in_with_device(const AuthorizationServer& server,
   const auto& clock = server.clock();
   const auto called_at = clock->now();
   if (cancel.cancelled()) return Error(ErrorCode::cancelled, "device sign-in cancelled");
-  auto started = server.start_device_authorization(options.scope);
+  auto started = server.start_device_authorization(options.scope, options.resources);
   // A new key for every sign-in: every poll proves it, and the tokens are bound to it.
   const auto dpop_key = server.new_dpop_key();
   if (!started) return started.error();
@@ -99,7 +99,9 @@ Result<TokenSet> sign_in_with_device(const AuthorizationServer& server,
     next_wait = interval;
     if (cancel.cancelled()) return Error(ErrorCode::cancelled, "device sign-in cancelled");
     if (clock->now() >= deadline) return expired();
-    auto polled = server.poll_device_token(authorization.device_code, dpop_key);
+    auto polled = server.poll_device_token(
+        authorization.device_code, dpop_key,
+        options.resources.empty() ? std::string() : options.resources.front());
     if (polled) {
       if (!polled->id_token.empty()) {
         IdTokenVerifier verifier(server, options.id_token_leeway);

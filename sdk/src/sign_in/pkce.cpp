@@ -64,6 +64,7 @@ Result<std::string> build_authorization_url(const AuthorizationRequest& request)
   fields.emplace_back("code_challenge_method", "S256");
   if (!request.nonce.empty()) fields.emplace_back("nonce", std::string(request.nonce.reveal()));
   if (!request.dpop_jkt.empty()) fields.emplace_back("dpop_jkt", request.dpop_jkt);
+  for (const auto& resource : request.resources) fields.emplace_back("resource", resource);
   for (const auto& field : request.extra) fields.push_back(field);
 
   std::string url = request.endpoint;

@@ -34,6 +34,7 @@ struct AuthorizationRequest {
   std::string code_challenge;
   Secret nonce;          // omitted when empty
   std::string dpop_jkt;  // RFC 9449 §10: the DPoP key's thumbprint; omitted when empty
+  std::vector<std::string> resources;  // RFC 8707: one `resource` parameter each
   std::vector<std::pair<std::string, std::string>> extra;
 };
 

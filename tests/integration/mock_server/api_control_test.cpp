@@ -567,37 +567,6 @@ TEST_F(ApiTest, SixtyFourConcurrentKeepAliveClients) {
 
 // ---------------------------------------------------------------- TLS
 
-// A throwaway self-signed certificate for 127.0.0.1, written as PEM files.
-struct TempCertificate {
-  std::string cert_path = ::testing::TempDir() + "freshtoken-mock-cert.pem";
-  std::string key_path = ::testing::TempDir() + "freshtoken-mock-key.pem";
-  TempCertificate() {
-    EVP_PKEY* key = EVP_RSA_gen(2048);
-    X509* cert = X509_new();
-    ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-    X509_gmtime_adj(X509_getm_notBefore(cert), 0);
-    X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
-    X509_set_pubkey(cert, key);
-    X509_NAME* name = X509_get_subject_name(cert);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                               reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1, 0);
-    X509_set_issuer_name(cert, name);
-    X509_sign(cert, key, EVP_sha256());
-    FILE* c = std::fopen(cert_path.c_str(), "w");
-    PEM_write_X509(c, cert);
-    std::fclose(c);
-    FILE* k = std::fopen(key_path.c_str(), "w");
-    PEM_write_PrivateKey(k, key, nullptr, nullptr, 0, nullptr, nullptr);
-    std::fclose(k);
-    X509_free(cert);
-    EVP_PKEY_free(key);
-  }
-  ~TempCertificate() {
-    std::remove(cert_path.c_str());
-    std::remove(key_path.c_str());
-  }
-};
-
 TEST(MockServerTls, ServesHttpsWithCertAndKey) {
   TempCertificate certificate;
   MockServerOptions options;
@@ -650,7 +619,8 @@ TEST_F(ApiTest, StatsCountRequestsPerEndpointUntilReset) {
                          {"revoke", 1},
                          {"introspect", 1},
                          {"userinfo", 1},
-                         {"api", 2}};
+                         {"api", 2},
+                         {"files", 0}};
   EXPECT_EQ(body_of(http_->Get("/mock/stats"))["endpoint_requests"], expected);
   EXPECT_EQ(server_->stats().endpoint_requests.discovery, 2);
   EXPECT_EQ(server_->stats().endpoint_requests.token, 2);
@@ -664,7 +634,8 @@ TEST_F(ApiTest, StatsCountRequestsPerEndpointUntilReset) {
                      {"revoke", 0},
                      {"introspect", 0},
                      {"userinfo", 0},
-                     {"api", 0}};
+                     {"api", 0},
+                     {"files", 0}};
   EXPECT_EQ(body_of(http_->Get("/mock/stats"))["endpoint_requests"], zero);
 }
 

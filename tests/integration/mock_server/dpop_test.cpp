@@ -297,6 +297,37 @@ TEST_F(DpopTest, TheApiAcceptsABoundTokenOnlyWithAMatchingProof) {
   EXPECT_EQ(counts.key_mismatch, 1);
 }
 
+// The second API checks proofs against its own origin: htu names /files on its port.
+TEST_F(DpopTest, TheFilesApiTakesABoundTokenWithAProofForItsOwnOrigin) {
+  const DpopForger forger;
+  const std::string files = server_->files_url();
+  const json tokens = body_of(
+      post_with_proofs("/token", {{"grant_type", "client_credentials"}, {"resource", files}},
+                       {proof_for(forger, "POST", "/token")}, true));
+  const std::string token = tokens.value("access_token", std::string());
+  ASSERT_FALSE(token.empty()) << tokens.dump();
+  EXPECT_EQ(tokens["token_type"], "DPoP");
+  const std::string origin = files.substr(0, files.rfind('/'));
+  httplib::Client api(origin);
+  auto get_me = [&](const std::string& htu) {
+    DpopForgery f;
+    f.htm = "GET";
+    f.htu = htu;
+    f.iat = now();
+    f.ath = DpopForger::ath(token);
+    return api.Get("/files/me", {{"Authorization", "DPoP " + token}, {"DPoP", forger.proof(f)}});
+  };
+  auto issuer_htu = get_me(url("/files/me"));  // the issuer's origin is not this API's
+  ASSERT_TRUE(issuer_htu);
+  EXPECT_EQ(issuer_htu->status, 401);
+  EXPECT_EQ(error_of(issuer_htu), "invalid_dpop_proof");
+  auto good = get_me(files + "/me");
+  ASSERT_TRUE(good);
+  EXPECT_EQ(good->status, 200) << good->body;
+  EXPECT_EQ(body_of(good)["resource"], files);
+  EXPECT_EQ(server_->stats().dpop_rejections.htu, 1);
+}
+
 TEST_F(DpopTest, UserinfoTakesABoundTokenWithAProof) {
   const DpopForger forger;
   auto tokens = body_of(dpop_code_flow(proof_for(forger, "POST", "/token")));

@@ -2,6 +2,11 @@
 // loopback port and an httplib client that speaks to it over real HTTP.
 #pragma once
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <optional>
@@ -152,6 +157,39 @@ class MockServerTest : public ::testing::Test {
 
   std::unique_ptr<MockServer> server_;
   std::unique_ptr<httplib::Client> http_;
+};
+
+// A throwaway self-signed certificate for 127.0.0.1, written as PEM files (named apart, so
+// tests running at once do not share them).
+struct TempCertificate {
+  std::string tag = util::hex(util::random_bytes(8));
+  std::string cert_path = ::testing::TempDir() + "freshtoken-mock-cert-" + tag + ".pem";
+  std::string key_path = ::testing::TempDir() + "freshtoken-mock-key-" + tag + ".pem";
+  TempCertificate() {
+    EVP_PKEY* key = EVP_RSA_gen(2048);
+    X509* cert = X509_new();
+    ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+    X509_gmtime_adj(X509_getm_notBefore(cert), 0);
+    X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+    X509_set_pubkey(cert, key);
+    X509_NAME* name = X509_get_subject_name(cert);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1, 0);
+    X509_set_issuer_name(cert, name);
+    X509_sign(cert, key, EVP_sha256());
+    FILE* c = std::fopen(cert_path.c_str(), "w");
+    PEM_write_X509(c, cert);
+    std::fclose(c);
+    FILE* k = std::fopen(key_path.c_str(), "w");
+    PEM_write_PrivateKey(k, key, nullptr, nullptr, 0, nullptr, nullptr);
+    std::fclose(k);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+  }
+  ~TempCertificate() {
+    std::remove(cert_path.c_str());
+    std::remove(key_path.c_str());
+  }
 };
 
 inline std::string error_of(const httplib::Result& res) {

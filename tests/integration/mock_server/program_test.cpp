@@ -1,7 +1,10 @@
 // The freshtoken-mock-server program: first stdout line is the issuer, SIGTERM stops it cleanly,
 // and its flags reach the server.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -73,6 +76,51 @@ TEST(MockServerProgram, PrintsIssuerFirstAndStopsCleanlyOnSigterm) {
     ASSERT_TRUE(token);
     EXPECT_EQ(nlohmann::json::parse(token->body)["expires_in"], 120);
   }
+  EXPECT_EQ(program.stop(), 0);
+}
+
+TEST(MockServerProgram, ServesTheSecondApiOnTheFilesPortItWasGiven) {
+  // A free port for --files-port: bind one, note it, let it go.
+  int files_port = 0;
+  {
+    const int probe = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    if (bind(probe, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+        getsockname(probe, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+      files_port = ntohs(address.sin_port);
+    }
+    close(probe);
+  }
+  ASSERT_GT(files_port, 0);
+  Program program({"--port", "0", "--files-port", std::to_string(files_port)});
+  ASSERT_GT(program.pid, 0);
+  EXPECT_TRUE(std::regex_match(program.issuer, std::regex(R"(http://127\.0\.0\.1:[0-9]+)")))
+      << program.issuer;
+  httplib::Client client("127.0.0.1", program.port());
+  auto listed = client.Get("/mock/resources");
+  ASSERT_TRUE(listed);
+  const std::string files = "http://127.0.0.1:" + std::to_string(files_port) + "/files";
+  const auto apis = nlohmann::json::parse(listed->body);
+  ASSERT_EQ(apis.size(), 2u) << listed->body;
+  EXPECT_EQ(apis[1]["base_url"], files);
+  auto token = client.Post("/token",
+                           "grant_type=client_credentials&client_id=freshtoken-service&"
+                           "client_secret=service-secret&resource=" +
+                               httplib::detail::encode_query_param(files),
+                           "application/x-www-form-urlencoded");
+  ASSERT_TRUE(token);
+  ASSERT_EQ(token->status, 200) << token->body;
+  httplib::Client api("127.0.0.1", files_port);
+  auto me = api.Get(
+      "/files/me",
+      {{"Authorization",
+        "Bearer " + nlohmann::json::parse(token->body)["access_token"].get<std::string>()}});
+  ASSERT_TRUE(me);
+  EXPECT_EQ(me->status, 200) << me->body;
+  EXPECT_EQ(nlohmann::json::parse(me->body)["resource"], files);
   EXPECT_EQ(program.stop(), 0);
 }
 

@@ -45,6 +45,39 @@ TEST(TokenRequest, RefreshSendsScopeOnlyWhenAsked) {
   EXPECT_EQ(form_of(f.transport->requests()[1]).count("scope"), 0u);
 }
 
+TEST(TokenRequest, RefreshSendsTheResourceIndicatorOnlyWhenAsked) {
+  ServerFixture f;
+  f.transport->enqueue(json_response(200, kTokenBody));
+  f.transport->enqueue(json_response(200, kTokenBody));
+  auto server = f.make();
+  ASSERT_TRUE(server.refresh(Secret(std::string_view("rt")), "files.read", nullptr,
+                             "https://files.example/"));
+  ASSERT_TRUE(server.refresh(Secret(std::string_view("rt"))));
+  auto first = form_of(f.transport->requests()[0]);
+  EXPECT_EQ(first["resource"], "https://files.example/");
+  EXPECT_EQ(first["scope"], "files.read");
+  EXPECT_EQ(form_of(f.transport->requests()[1]).count("resource"), 0u);
+}
+
+TEST(TokenErrors, InvalidTargetIsATypedOAuthErrorNotARejectedGrant) {
+  ServerFixture f;
+  f.transport->enqueue(json_response(400, R"({"error":"invalid_target"})"));
+  auto tokens =
+      f.make().refresh(Secret(std::string_view("rt")), {}, nullptr, "https://unknown.example/");
+  ASSERT_FALSE(tokens);
+  EXPECT_EQ(tokens.error().code(), ErrorCode::token_endpoint);
+  EXPECT_TRUE(tokens.error().is_oauth("invalid_target"));
+}
+
+TEST(TokenRequest, ExchangeCodeSendsTheResourceIndicatorWhenGiven) {
+  ServerFixture f;
+  f.transport->enqueue(json_response(200, kTokenBody));
+  ASSERT_TRUE(f.make().exchange_code(Secret(std::string_view("code")), "http://127.0.0.1:1/cb",
+                                     Secret(std::string_view("verifier")), nullptr,
+                                     "https://api.example/"));
+  EXPECT_EQ(form_of(f.transport->requests()[0])["resource"], "https://api.example/");
+}
+
 TEST(TokenRequest, RefreshWithoutARefreshTokenNeedsASignInAndSendsNothing) {
   ServerFixture f;
   auto tokens = f.make().refresh(Secret());
@@ -353,6 +386,25 @@ TEST(DeviceAuthorizationFlow, StartPostsClientIdAndScopeAndParsesTheAnswer) {
   EXPECT_EQ(device->verification_uri_complete, "https://as.example/device?user_code=WDJB-MJHT");
   EXPECT_EQ(device->expires_in, seconds(1800));
   EXPECT_EQ(device->interval, seconds(7));
+}
+
+TEST(DeviceAuthorizationFlow, StartSendsOneResourceParameterPerResource) {
+  ServerFixture f;
+  f.transport->enqueue(json_response(200, R"({"device_code":"dc-1","user_code":"U",
+      "verification_uri":"https://as.example/device","expires_in":1800})"));
+  ASSERT_TRUE(f.make().start_device_authorization(
+      "openid", {"https://api.example/", "https://files.example/"}));
+  const std::string body = f.transport->requests()[0].body;
+  EXPECT_NE(body.find("resource=https%3A%2F%2Fapi.example%2F"), std::string::npos) << body;
+  EXPECT_NE(body.find("resource=https%3A%2F%2Ffiles.example%2F"), std::string::npos) << body;
+}
+
+TEST(DeviceAuthorizationFlow, PollSendsTheResourceIndicatorWhenGiven) {
+  ServerFixture f;
+  f.transport->enqueue(json_response(200, kTokenBody));
+  ASSERT_TRUE(f.make().poll_device_token(Secret(std::string_view("dc-1")), nullptr,
+                                         "https://api.example/"));
+  EXPECT_EQ(form_of(f.transport->requests()[0])["resource"], "https://api.example/");
 }
 
 TEST(DeviceAuthorizationFlow, MissingEndpointIsAConfigError) {

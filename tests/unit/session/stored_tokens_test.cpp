@@ -91,5 +91,58 @@ TEST(StoredTokens, MalformedDocumentsAreStorageErrorsThatDoNotEchoTheContent) {
   }
 }
 
+TEST(StoredTokens, OtherTargetsRoundTripBesideTheDefaultFields) {
+  StoredTokens t;
+  t.refresh_token = Secret(std::string("rt"));
+  t.access_token = Secret(std::string("at-default"));
+  StoredTarget files;
+  files.target = {"https://files.example/", "files.read"};
+  files.access_token = Secret(std::string("at-files"));
+  files.token_type = "Bearer";
+  files.issued_at = StoredTokens::time_point(1'700'000'000s);
+  files.expires_at = StoredTokens::time_point(1'700'000'300s);
+  t.targets.push_back(files);
+  const Secret encoded = encode_stored_tokens(t);
+  auto decoded = decode_stored_tokens(encoded);
+  ASSERT_TRUE(decoded) << decoded.error().to_string();
+  // The default target keeps the top-level fields, for readers that know nothing of targets.
+  EXPECT_EQ(decoded->access_token.reveal(), "at-default");
+  ASSERT_EQ(decoded->targets.size(), 1u);
+  EXPECT_EQ(decoded->targets[0].target, files.target);
+  EXPECT_EQ(decoded->targets[0].access_token.reveal(), "at-files");
+  EXPECT_EQ(decoded->targets[0].token_type, "Bearer");
+  EXPECT_EQ(decoded->targets[0].issued_at, files.issued_at);
+  EXPECT_EQ(decoded->targets[0].expires_at, files.expires_at);
+}
+
+TEST(StoredTokens, ARecordWithoutTargetsReadsAsTheDefaultTargetAlone) {
+  auto decoded = decode_stored_tokens(Secret(
+      std::string(R"({"v":1,"refresh_token":"rt","access_token":"at","expires_at":1700003600})")));
+  ASSERT_TRUE(decoded) << decoded.error().to_string();
+  EXPECT_EQ(decoded->access_token.reveal(), "at");
+  EXPECT_TRUE(decoded->targets.empty());
+}
+
+TEST(StoredTokens, MalformedTargetsAreStorageErrorsThatDoNotEchoTheContent) {
+  const char* documents[] = {
+      R"({"v":1,"refresh_token":"rt","targets":"secret-at"})",
+      R"({"v":1,"refresh_token":"rt","targets":["secret-at"]})",
+      R"({"v":1,"refresh_token":"rt","targets":[{"resource":"r","access_token":42}]})",
+      R"({"v":1,"refresh_token":"rt","targets":[{"resource":"r"}]})",
+      R"({"v":1,"refresh_token":"rt","targets":[{"access_token":"secret-at"}]})",
+      R"({"v":1,"refresh_token":"rt","targets":[{"resource":7,"access_token":"secret-at"}]})",
+      R"({"v":1,"refresh_token":"rt","targets":[{"resource":"r","access_token":"secret-at",)"
+      R"("expires_at":"soon"}]})",
+      R"({"v":1,"refresh_token":"rt","targets":[{"resource":"r","access_token":"secret-at",)"
+      R"("token_type":"DPoP"}]})",
+  };
+  for (const char* document : documents) {
+    auto decoded = decode_stored_tokens(Secret(std::string_view(document)));
+    ASSERT_FALSE(decoded) << document;
+    EXPECT_EQ(decoded.error().code(), ErrorCode::storage) << document;
+    EXPECT_EQ(decoded.error().message().find("secret-at"), std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace freshtoken::detail
