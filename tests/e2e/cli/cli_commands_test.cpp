@@ -138,9 +138,10 @@ TEST_F(CliTest, HttpErrorStatusesExitOneAndStillPrintTheBody) {
   EXPECT_THAT(missing.out, HasSubstr("not_found"));
   EXPECT_THAT(missing.err, HasSubstr("HTTP 404"));
 
+  // A 403 insufficient_scope is no plain HTTP error: a sign-in asking for the scope helps (3).
   const auto forbidden = cli({"get", "/api/admin"});  // scope admin was not asked for
-  EXPECT_EQ(forbidden.exit_code, 1);
-  EXPECT_THAT(forbidden.err, HasSubstr("HTTP 403"));
+  EXPECT_EQ(forbidden.exit_code, 3);
+  EXPECT_THAT(forbidden.err, HasSubstr("login --scope"));
 }
 
 TEST_F(CliTest, RequestSendsTheBodyFromDataOrFromStdin) {
