@@ -1,14 +1,43 @@
 #include "freshtoken/platform/desktop_client.hpp"
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "freshtoken/platform/secret_stores.hpp"
 
 namespace freshtoken {
+namespace {
+
+// "a b" + "b c" -> "a b c": the words of both, each once, in order.
+std::string join_scopes(const std::string& first, const std::string& second) {
+  std::vector<std::string> words;
+  for (const std::string* text : {&first, &second}) {
+    std::size_t at = 0;
+    while (at < text->size()) {
+      const auto start = text->find_first_not_of(' ', at);
+      if (start == std::string::npos) break;
+      const auto end = std::min(text->find(' ', start), text->size());
+      std::string word = text->substr(start, end - start);
+      if (std::find(words.begin(), words.end(), word) == words.end()) {
+        words.push_back(std::move(word));
+      }
+      at = end;
+    }
+  }
+  std::string joined;
+  for (const auto& word : words) {
+    if (!joined.empty()) joined += ' ';
+    joined += word;
+  }
+  return joined;
+}
+
+}  // namespace
 
 struct DesktopClient::Impl {
   DesktopClientOptions options;
@@ -26,21 +55,98 @@ struct DesktopClient::Impl {
   std::uint64_t sign_in_generation = 0;
   std::optional<Error> last_sign_in_error;
 
-  Result<TokenSet> run_flow() const {
+  // Scopes added by step-ups of this client; a later step-up (or sign-in) asks for them too,
+  // so that it never takes back what the user consented to. Guarded by sign_in_mutex.
+  std::string stepped_up_scope;
+
+  // The scope the configured sign-in asks for.
+  std::string sign_in_scope() const {
+    const std::string& own = options.sign_in_method == SignInMethod::device ? options.device.scope
+                                                                            : options.browser.scope;
+    return own.empty() ? options.scope : own;
+  }
+
+  // The resources the sign-in names: the flow's own, then every one of the origin list, once
+  // each; `first` (when not empty) leads, since the token request of the code or device grant
+  // asks for the first one's token.
+  std::vector<std::string> sign_in_resources(const std::vector<std::string>& own,
+                                             const std::string& first) const {
+    std::vector<std::string> resources;
+    auto add = [&resources](const std::string& resource) {
+      if (resource.empty()) return;
+      if (std::find(resources.begin(), resources.end(), resource) != resources.end()) return;
+      resources.push_back(resource);
+    };
+    add(first);
+    for (const auto& resource : own) add(resource);
+    for (const auto& api : options.http.apis) add(api.target.resource);
+    return resources;
+  }
+
+  // The target the sign-in's access token serves: the first resource's, as the origin list
+  // names it (with its scope), or the default token when the sign-in names no resource.
+  TokenTarget target_of(const std::vector<std::string>& resources) const {
+    if (resources.empty()) return {};
+    for (const auto& api : options.http.apis) {
+      if (api.target.resource == resources.front()) return api.target;
+    }
+    return TokenTarget{resources.front(), ""};
+  }
+
+  // Runs the configured flow asking for `scope` and naming `resources`.
+  Result<TokenSet> run_flow(const std::string& scope,
+                            const std::vector<std::string>& resources) const {
     if (options.sign_in_method == SignInMethod::device) {
       DeviceSignInOptions device = options.device;
-      if (device.scope.empty()) device.scope = options.scope;
+      device.scope = scope;
+      device.resources = resources;
       return sign_in_with_device(*server, device);
     }
     BrowserSignInOptions browser = options.browser;
-    if (browser.scope.empty()) browser.scope = options.scope;
+    browser.scope = scope;
+    browser.resources = resources;
     return sign_in_with_browser(*server, browser);
   }
 
+  const std::vector<std::string>& own_resources() const {
+    return options.sign_in_method == SignInMethod::device ? options.device.resources
+                                                          : options.browser.resources;
+  }
+
   Result<void> interactive_sign_in() {
-    auto tokens = run_flow();
+    const auto resources = sign_in_resources(own_resources(), {});
+    auto tokens = run_flow(join_scopes(sign_in_scope(), stepped_up_scope), resources);
     if (!tokens) return tokens.error();
-    return session->sign_in(std::move(*tokens));
+    return session->sign_in(std::move(*tokens), target_of(resources));
+  }
+
+  Result<void> interactive_step_up(const TokenTarget& target, const std::string& scope) {
+    const std::string added = join_scopes(stepped_up_scope, join_scopes(target.scope, scope));
+    const auto resources = sign_in_resources(own_resources(), target.resource);
+    auto tokens = run_flow(join_scopes(sign_in_scope(), added), resources);
+    if (!tokens) return tokens.error();
+    stepped_up_scope = added;
+    return session->step_up(std::move(*tokens), target);
+  }
+
+  // Runs `step_up` after the interactive sign-in under way, if any; never two at once.
+  Result<void> step_up(const TokenTarget& target, const std::string& scope) {
+    std::unique_lock<std::mutex> lock(sign_in_mutex);
+    sign_in_done.wait(lock, [&] { return !sign_in_running; });
+    sign_in_running = true;
+    lock.unlock();
+
+    // stepped_up_scope is only touched by the thread that set sign_in_running.
+    Result<void> result = interactive_step_up(target, scope);
+
+    lock.lock();
+    sign_in_running = false;
+    ++sign_in_generation;
+    last_sign_in_error.reset();
+    if (!result) last_sign_in_error = result.error();
+    lock.unlock();
+    sign_in_done.notify_all();
+    return result;
   }
 
   // Signs in unless `only_if_needed` and the session has a sign-in; joins a sign-in already
@@ -208,7 +314,22 @@ Result<Secret> DesktopClient::token() {
   return token;
 }
 
+Result<Secret> DesktopClient::token(const TokenTarget& target) {
+  if (!impl_->options.sign_in_when_needed) return impl_->session->token(target);
+  if (auto ready = impl_->sign_in(true); !ready) return ready.error();
+  auto token = impl_->session->token(target);
+  if (!token && token.error().code() == ErrorCode::login_required) {
+    if (auto ready = impl_->sign_in(true); !ready) return ready.error();
+    token = impl_->session->token(target);
+  }
+  return token;
+}
+
 Result<void> DesktopClient::sign_in() { return impl_->sign_in(false); }
+
+Result<void> DesktopClient::step_up(const TokenTarget& target, const std::string& scope) {
+  return impl_->step_up(target, scope);
+}
 
 Result<void> DesktopClient::sign_out() { return impl_->session->sign_out(); }
 

@@ -203,6 +203,21 @@ std::optional<std::pair<std::string, std::string>> split_header(const std::strin
   return std::make_pair(line.substr(0, colon), value);
 }
 
+// "https://host:8443" of "https://user@host:8443/path?q": what HttpClientOptions::apis lists
+// (it normalises case and default ports itself). A relative or odd URL gives what it has; the
+// HttpClient then matches nothing and sends no token.
+std::string origin_of(const std::string& url) {
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string::npos) return url;
+  const auto authority = scheme_end + 3;
+  const auto end = std::min(url.find_first_of("/?#", authority), url.size());
+  auto host = authority;
+  if (const auto at = url.rfind('@', end); at != std::string::npos && at >= authority) {
+    host = at + 1;
+  }
+  return url.substr(0, authority) + url.substr(host, end - host);
+}
+
 }  // namespace
 
 std::string check_store_spec(const std::string& spec) {
@@ -252,10 +267,11 @@ const std::shared_ptr<Session>& Context::session() {
   return session_;
 }
 
-HttpClient& Context::http() {
+HttpClient& Context::http(std::vector<ProtectedApi> apis) {
   if (!http_) {
     HttpClientOptions options;
     options.log = log_;
+    options.apis = std::move(apis);
     http_ = std::make_unique<HttpClient>(transport_, session(), options);
   }
   return *http_;
@@ -274,6 +290,18 @@ int Context::fail(const std::string& what, const Error& error, Stage stage) cons
             << escape_controls(error.to_string()) << std::endl;
   if (error.code() == ErrorCode::login_required && stage == Stage::other) {
     std::cerr << "freshtoken-cli: sign in with `freshtoken-cli login`" << std::endl;
+  }
+  if (error.code() == ErrorCode::insufficient_scope) {
+    // The API named the scope it wants (the server's words: escaped); a sign-in asking for it
+    // besides the usual ones gets a token it accepts.
+    const std::string wanted = error.oauth() ? error.oauth()->scope : std::string();
+    if (wanted.empty()) {
+      std::cerr << "freshtoken-cli: the API wants a scope the sign-in did not ask for" << std::endl;
+    } else {
+      std::cerr << "freshtoken-cli: the API wants the scope \"" << escape_controls(wanted)
+                << "\"; sign in with `freshtoken-cli login --scope \""
+                << escape_controls(options_.scope + " " + wanted) << "\"`" << std::endl;
+    }
   }
   return exit_code_for(error, stage);
 }
@@ -386,7 +414,11 @@ int run_request(Context& context, const RequestOptions& options) {
     request.headers.set("Content-Type", options.content_type);
   }
 
-  auto response = context.http().send(request);
+  // The token of --resource/--scope goes to the URL's origin and nowhere else; without them,
+  // the default token goes wherever the URL points, as before.
+  std::vector<ProtectedApi> apis;
+  if (options.target != TokenTarget{}) apis.push_back({origin_of(request.url), options.target});
+  auto response = context.http(std::move(apis)).send(request);
   if (!response) return context.fail(request.method + " " + options.url, response.error());
   write_body(response->body);
   if (response->status >= 400) {
@@ -397,14 +429,14 @@ int run_request(Context& context, const RequestOptions& options) {
   return exit_ok;
 }
 
-int run_token(Context& context) {
+int run_token(Context& context, const TokenTarget& target) {
   if (auto connected = context.connect(); !connected) {
     return context.fail("cannot reach " + context.options().issuer, connected.error());
   }
-  auto token = context.session()->token();
+  auto token = context.session()->token_for(target);
   if (!token) return context.fail("no access token", token.error());
   // The one place the CLI prints a token: on purpose, for other tools.
-  std::cout << token->reveal() << std::endl;
+  std::cout << token->token.reveal() << std::endl;
   return exit_ok;
 }
 

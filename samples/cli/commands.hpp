@@ -13,6 +13,7 @@
 #include "freshtoken/logging.hpp"
 #include "freshtoken/secret_store.hpp"
 #include "freshtoken/session.hpp"
+#include "freshtoken/token_source.hpp"
 #include "freshtoken/transport.hpp"
 
 namespace freshtoken::cli {
@@ -43,6 +44,7 @@ struct RequestOptions {
   std::string data;
   bool has_data = false;
   std::string content_type = "application/json";
+  TokenTarget target;  // --resource, --scope: which token; both empty = the default token
 };
 
 // The service name under which the session is kept in the secret store; the account is
@@ -68,7 +70,9 @@ class Context {
   const std::shared_ptr<AuthorizationServer>& server() const { return server_; }
   // After connect().
   const std::shared_ptr<Session>& session();
-  HttpClient& http();
+  // Built on first use, with `apis` (HttpClientOptions::apis; empty: every origin gets the
+  // default token); later calls return that client whatever they pass.
+  HttpClient& http(std::vector<ProtectedApi> apis = {});
 
   // "/api/me" -> "<issuer>/api/me"; absolute URLs unchanged.
   std::string resolve(const std::string& url) const;
@@ -88,7 +92,7 @@ class Context {
 int run_login(Context& context, LoginFlow flow);
 int run_status(Context& context);
 int run_request(Context& context, const RequestOptions& request);
-int run_token(Context& context);
+int run_token(Context& context, const TokenTarget& target);
 int run_logout(Context& context);
 
 }  // namespace freshtoken::cli

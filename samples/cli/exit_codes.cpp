@@ -18,7 +18,8 @@ int exit_code_for(const Error& error, Stage stage) {
       return stage == Stage::signing_in ? exit_login_required : exit_server;
     case ErrorCode::token_endpoint:
       // The server says the command line asked for something impossible.
-      for (const char* oauth : {"invalid_scope", "invalid_client", "unauthorized_client"}) {
+      for (const char* oauth :
+           {"invalid_scope", "invalid_target", "invalid_client", "unauthorized_client"}) {
         if (error.is_oauth(oauth)) return exit_usage;
       }
       return exit_server;

@@ -5,7 +5,8 @@
 //   freshtoken-cli --issuer URL login [--device|--browser]
 //   freshtoken-cli --issuer URL get /api/me
 //   freshtoken-cli --issuer URL request POST /api/echo --data '{"a":1}'
-//   freshtoken-cli --issuer URL status | token | logout
+//   freshtoken-cli --issuer URL get https://files.example/me --resource https://files.example/
+//   freshtoken-cli --issuer URL status | token [--resource URI] [--scope S] | logout
 //
 // Exit codes: exit_codes.hpp. Manual: docs/cli.md.
 #include <iostream>
@@ -18,6 +19,19 @@
 #include "freshtoken/version.hpp"
 
 namespace fc = freshtoken::cli;
+
+namespace {
+
+// --resource and --scope of get, request and token: which of the sign-in's tokens to use. This
+// --scope is the token's; the global one (before the command) stays the sign-in's.
+void add_target_options(CLI::App& command, freshtoken::TokenTarget& target) {
+  command.add_option("--resource", target.resource,
+                     "The API's resource indicator (RFC 8707): use its token");
+  command.add_option("--scope", target.scope,
+                     "Scopes of the token (a subset of those granted at login)");
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   fc::GlobalOptions globals;
@@ -64,6 +78,7 @@ int main(int argc, char** argv) {
   auto* get = app.add_subcommand("get", "GET a URL (or a path on the issuer) and print the body");
   get->add_option("url", request.url, "URL, or a path such as /api/me")->required();
   get->add_option("-H,--header", request.headers, "Extra header 'Name: value'");
+  add_target_options(*get, request.target);
 
   auto* send =
       app.add_subcommand("request", "Send METHOD URL; the body comes from --data or stdin");
@@ -73,8 +88,11 @@ int main(int argc, char** argv) {
   send->add_option("-H,--header", request.headers, "Extra header 'Name: value'");
   send->add_option("--content-type", request.content_type, "Content-Type of the body")
       ->capture_default_str();
+  add_target_options(*send, request.target);
 
-  app.add_subcommand("token", "Print a fresh access token (for other tools)");
+  auto* token = app.add_subcommand("token", "Print a fresh access token (for other tools)");
+  freshtoken::TokenTarget token_target;
+  add_target_options(*token, token_target);
   app.add_subcommand("logout", "Revoke the refresh token and erase the session");
 
   try {
@@ -94,7 +112,7 @@ int main(int argc, char** argv) {
   }
   if (app.got_subcommand("status")) return fc::run_status(context);
   if (get->parsed() || send->parsed()) return fc::run_request(context, request);
-  if (app.got_subcommand("token")) return fc::run_token(context);
+  if (token->parsed()) return fc::run_token(context, token_target);
   if (app.got_subcommand("logout")) return fc::run_logout(context);
   return fc::exit_usage;
 }

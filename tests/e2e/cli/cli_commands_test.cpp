@@ -148,6 +148,7 @@ TEST_F(CliTest, AForbiddenInsufficientScopeExitsLoginRequiredNamingTheScope) {
   EXPECT_THAT(forbidden.err, HasSubstr("insufficient_scope"));
   EXPECT_THAT(forbidden.err, HasSubstr("\"admin\""));
   EXPECT_THAT(forbidden.err, HasSubstr("HTTP 403"));
+  EXPECT_THAT(forbidden.err, HasSubstr("login --scope"));
 }
 
 TEST_F(CliTest, RequestSendsTheBodyFromDataOrFromStdin) {

@@ -1,6 +1,6 @@
-// Eight processes of one application share alice's account through the file store, against
-// the mock server program with rotation and strict reuse detection: the refresh lock makes
-// them take turns, so no refresh token is ever presented twice.
+// Processes of one application share alice's account through the file store, against the
+// mock server program with rotation and strict reuse detection: the refresh lock makes them
+// take turns, so no refresh token is ever presented twice (with one API, and with two).
 #include <gtest/gtest.h>
 
 #include "freshtoken/platform/secret_stores.hpp"
@@ -39,6 +39,31 @@ TEST(SharedAccount, EightDpopProcessesShareOneKeyRevokeNothingAndRefreshOncePerL
   ASSERT_TRUE(entry.is_object());
   EXPECT_EQ(entry.value("token_type", ""), "DPoP");
   EXPECT_FALSE(entry.value("dpop_key", "").empty());
+}
+
+// One account, two APIs with different audiences: six processes of four threads call both,
+// each origin with its own resource's token. Every refresh spends the one rotating refresh
+// token, so the account's refreshes take turns across resources as well as processes: no
+// refresh token is presented twice, and each resource's token is refreshed about once per
+// lifetime, not once per process or thread. A token sent to the other API is refused by its
+// audience check, so every request succeeding shows the routing too.
+TEST(SharedAccount, SixProcessesOnTwoApisRefreshEachResourceOncePerLifetimeAndReuseNothing) {
+  TempDir dir;
+  const auto store_dir = dir.path() / "store";
+  auto store = make_file_store(store_dir);
+  SharedAccountSetup setup;
+  setup.two_apis = true;
+  setup.threads = 4;
+  const SharedAccountRun run =
+      run_shared_account("file:" + store_dir.string(), store, 6, 100, 40, setup);
+  expect_shared_account_invariants(run);
+  EXPECT_EQ(run.refreshes_per_resource.size(), 2u);
+  // The record holds the refresh token once, and the other resources' tokens beside it.
+  const auto entry = stored_entry(*store, run.account);
+  ASSERT_TRUE(entry.is_object());
+  EXPECT_FALSE(entry.value("refresh_token", "").empty());
+  ASSERT_TRUE(entry.contains("targets"));
+  EXPECT_GE(entry["targets"].size(), 1u);
 }
 
 }  // namespace

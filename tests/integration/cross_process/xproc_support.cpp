@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -195,15 +196,21 @@ std::string SharedAccountRun::describe() const {
   for (const auto& [code, n] : errors) errors_text += " " + code + "=" + std::to_string(n);
   char seconds_text[32];
   std::snprintf(seconds_text, sizeof seconds_text, "%.1f", seconds);
-  return std::to_string(workers) + " processes x " + std::to_string(requests_each) +
-         " requests in " + seconds_text + " s (" + std::to_string(expiries) + " lifetimes of " +
-         std::to_string(ttl_seconds) + " s, " + std::to_string(refresh_points) +
-         " refresh points): ok=" + std::to_string(ok) + " failed=" + std::to_string(failed) +
-         errors_text + ", refresh grants=" + std::to_string(refresh_grants) +
+  std::string per_resource;
+  for (const auto& [resource, n] : refreshes_per_resource) {
+    per_resource += " " + resource + "=" + std::to_string(n);
+  }
+  return std::to_string(workers) + " processes x " + std::to_string(threads) + " threads x " +
+         std::to_string(requests_each) + " requests in " + seconds_text + " s (" +
+         std::to_string(expiries) + " lifetimes of " + std::to_string(ttl_seconds) + " s, " +
+         std::to_string(refresh_points) + " refresh points): ok=" + std::to_string(ok) +
+         " failed=" + std::to_string(failed) + errors_text +
+         ", refresh grants=" + std::to_string(refresh_grants) +
          " (refreshed events=" + std::to_string(refreshed_events) +
          "), families_revoked=" + std::to_string(families_revoked) +
          ", refresh_reuse_detected=" + std::to_string(reuse_detected) +
-         ", bad exits=" + std::to_string(exited_badly);
+         ", bad exits=" + std::to_string(exited_badly) +
+         (per_resource.empty() ? "" : ", refreshes per resource:" + per_resource);
 }
 
 SharedAccountRun run_shared_account(const std::string& store_spec,
@@ -213,6 +220,7 @@ SharedAccountRun run_shared_account(const std::string& store_spec,
   SharedAccountRun run;
   run.workers = workers;
   run.requests_each = requests;
+  run.threads = setup.threads;
   run.ttl_seconds = 2;
   std::vector<std::string> server_args{"--rotation",         "on",
                                        "--reuse-grace",      "0",
@@ -224,13 +232,18 @@ SharedAccountRun run_shared_account(const std::string& store_spec,
   const int grants_before = refresh_grants(server.stats());
   if (setup.token_delay_ms > 0) server.arm_token_fault("delay", setup.token_delay_ms, 100000);
 
+  std::vector<std::string> resources;
+  if (setup.two_apis) resources = mock_resources(server);
+
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::unique_ptr<Child>> children;
   for (int i = 0; i < workers; ++i) {
     std::vector<std::string> argv = setup.launcher;
-    std::vector<std::string> extra{"--requests", std::to_string(requests), "--interval-ms",
-                                   std::to_string(interval_ms)};
+    std::vector<std::string> extra{"--requests",    std::to_string(requests),
+                                   "--interval-ms", std::to_string(interval_ms),
+                                   "--threads",     std::to_string(setup.threads)};
     if (setup.dpop) extra.push_back("--dpop");
+    for (const auto& resource : resources) extra.insert(extra.end(), {"--resource", resource});
     for (auto& arg : worker_argv("requests", server, store_spec, extra)) {
       argv.push_back(std::move(arg));
     }
@@ -263,7 +276,19 @@ SharedAccountRun run_shared_account(const std::string& store_spec,
   if (const auto found = stats.find("dpop_rejections"); found != stats.end()) {
     for (const auto& n : *found) run.dpop_rejections += n.get<int>();
   }
+  for (const auto& resource : resources) {
+    run.refreshes_per_resource[resource] =
+        stats["resources"][resource].value("refresh_requests", -1);
+  }
   return run;
+}
+
+std::vector<std::string> mock_resources(const MockServerProcess& server) {
+  std::vector<std::string> resources;
+  for (const auto& api : server.get("/mock/resources")) {
+    resources.push_back(api.at("resource").get<std::string>());
+  }
+  return resources;
 }
 
 void expect_shared_account_invariants(const SharedAccountRun& run) {
@@ -272,14 +297,25 @@ void expect_shared_account_invariants(const SharedAccountRun& run) {
   EXPECT_EQ(run.families_revoked, 0);
   EXPECT_EQ(run.reuse_detected, 0);
   EXPECT_EQ(run.failed, 0);
-  EXPECT_EQ(run.ok, run.workers * run.requests_each);
+  EXPECT_EQ(run.ok, run.workers * run.threads * run.requests_each);
   // The run outlived its first tokens, so someone had to refresh...
   EXPECT_GE(run.refresh_grants, 1);
   // ...but about once per refresh point, not once per process (uncoordinated, 8 processes
   // would make about 8 per point). Up to twice: the store keeps times in whole seconds, so a
   // process that adopted a 2 s token sees it up to 1 s older than it is and refreshes early.
-  EXPECT_LE(run.refresh_grants, 2 * run.refresh_points);
+  // With several APIs, that holds for each resource's token.
+  const int tokens = std::max<int>(1, static_cast<int>(run.refreshes_per_resource.size()));
+  EXPECT_LE(run.refresh_grants, 2 * run.refresh_points * tokens);
   EXPECT_EQ(run.refreshed_events, run.refresh_grants);
+  int per_resource_sum = 0;
+  for (const auto& [resource, n] : run.refreshes_per_resource) {
+    EXPECT_GE(n, 1) << resource;
+    EXPECT_LE(n, 2 * run.refresh_points) << resource;
+    per_resource_sum += n;
+  }
+  if (!run.refreshes_per_resource.empty()) {
+    EXPECT_EQ(per_resource_sum, run.refresh_grants);
+  }
 }
 
 }  // namespace freshtoken::xproc

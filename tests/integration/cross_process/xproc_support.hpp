@@ -90,7 +90,8 @@ std::vector<std::string> worker_argv(const std::string& mode, const MockServerPr
 // opens too) make `requests` paced GET /api/me each.
 struct SharedAccountRun {
   int workers = 0;
-  int requests_each = 0;
+  int threads = 1;        // per worker
+  int requests_each = 0;  // per thread
   int ttl_seconds = 0;
   double seconds = 0;  // from the first worker's start to the last one's exit
   int expiries = 0;    // access-token lifetimes the run spanned, rounded up
@@ -106,6 +107,9 @@ struct SharedAccountRun {
   int families_revoked = 0;
   int reuse_detected = 0;
   int dpop_rejections = 0;  // proofs the server refused, all reasons
+  // With SharedAccountSetup::two_apis: refresh_token requests per resource (GET /mock/stats
+  // "resources"), keyed by the resource.
+  std::map<std::string, int> refreshes_per_resource;
   std::string account;
   std::string describe() const;
 };
@@ -122,11 +126,17 @@ struct SharedAccountSetup {
   // require DPoP: the seeded Bearer session gets its key at the first refresh, and every
   // process must then refresh with the key stored next to the refresh token.
   bool dpop = false;
+  // The workers call both of the mock's protected APIs (GET /mock/resources), each origin with
+  // its own resource's token, from `threads` threads each.
+  bool two_apis = false;
+  int threads = 1;
 };
 SharedAccountRun run_shared_account(const std::string& store_spec,
                                     const std::shared_ptr<SecretStore>& store, int workers = 8,
                                     int requests = 200, int interval_ms = 30,
                                     const SharedAccountSetup& setup = {});
 void expect_shared_account_invariants(const SharedAccountRun& run);
+// The resources of GET /mock/resources, in its order.
+std::vector<std::string> mock_resources(const MockServerProcess& server);
 
 }  // namespace freshtoken::xproc

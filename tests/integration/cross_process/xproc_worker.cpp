@@ -3,10 +3,15 @@
 //
 //   freshtoken-xproc-worker requests --issuer URL --store file:DIR|libsecret --account A
 //       [--service S] [--requests N] [--interval-ms M] [--sign-in] [--dpop]
+//       [--resource URI]... [--threads T]
 //     Opens a Session on the store (with --sign-in: first signs in with tokens from the mock
 //     server's POST /mock/tokens), makes N GET /api/me through an HttpClient, and prints one
 //     JSON line: {"ok", "failed", "errors": {code: n}, "statuses": {status: n},
-//     "events": {kind: n}, "sign_in": "ok"|code, "elapsed_ms"}.
+//     "events": {kind: n}, "sign_in": "ok"|code, "elapsed_ms"}. With --resource (repeatable;
+//     the mock's GET /mock/resources lists them, each its own API's base URL) the HttpClient
+//     routes each resource's origin to its token (HttpClientOptions::apis) and the requests
+//     go round the resources' GET <resource>/me instead. With --threads, T threads make N
+//     requests each.
 //
 //   freshtoken-xproc-worker refresh-loop --issuer URL --store ... --account A [--service S]
 //     Refreshes forever (invalidate the current access token, ask for a new one), printing
@@ -23,6 +28,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -47,13 +53,15 @@ struct Args {
   int interval_ms = 0;
   bool sign_in = false;
   bool dpop = false;  // DpopMode::required
+  std::vector<std::string> resources;
+  int threads = 1;
 };
 
 int usage(const std::string& why) {
   std::cerr << "freshtoken-xproc-worker: " << why
             << "\nusage: freshtoken-xproc-worker requests|refresh-loop --issuer URL --store "
                "file:DIR|libsecret --account A [--service S] [--requests N] [--interval-ms M] "
-               "[--sign-in]\n";
+               "[--sign-in] [--dpop] [--resource URI]... [--threads T]\n";
   return 2;
 }
 
@@ -91,6 +99,10 @@ bool parse(int argc, char** argv, Args& args, std::string& problem) {
         args.requests = std::stoi(value);
       } else if (flag == "--interval-ms") {
         args.interval_ms = std::stoi(value);
+      } else if (flag == "--resource") {
+        args.resources.push_back(value);
+      } else if (flag == "--threads") {
+        args.threads = std::stoi(value);
       } else {
         problem = "unknown flag " + flag;
         return false;
@@ -111,6 +123,13 @@ std::shared_ptr<SecretStore> make_store(const std::string& spec) {
   if (spec == "libsecret") return make_libsecret_store();
   if (spec.rfind("file:", 0) == 0) return make_file_store(spec.substr(5));
   return nullptr;
+}
+
+// "http://127.0.0.1:43122" of "http://127.0.0.1:43122/files".
+std::string origin_of(const std::string& url) {
+  const auto authority = url.find("://");
+  if (authority == std::string::npos) return url;
+  return url.substr(0, url.find('/', authority + 3));
 }
 
 // Tokens as after alice's sign-in, from the mock server's control API.
@@ -198,29 +217,45 @@ int run(const Args& args) {
     }
   }
 
-  auto http = std::make_unique<HttpClient>(transport, session);
+  HttpClientOptions http_options;
+  std::vector<std::string> urls;
+  for (const auto& resource : args.resources) {
+    http_options.apis.push_back({origin_of(resource), TokenTarget{resource, ""}});
+    urls.push_back(resource + "/me");
+  }
+  if (urls.empty()) urls.push_back(args.issuer + "/api/me");
+  auto http = std::make_unique<HttpClient>(transport, session, http_options);
   const auto start = std::chrono::steady_clock::now();
+  std::mutex results_mutex;
   int ok = 0;
   int failed = 0;
   std::map<std::string, int> errors;
   std::map<std::string, int> statuses;
-  for (int i = 0; i < args.requests; ++i) {
-    if (i > 0 && args.interval_ms > 0) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(args.interval_ms));
-    }
-    auto response = http->get(args.issuer + "/api/me");
-    if (!response) {
-      ++failed;
-      ++errors[std::string(to_string(response.error().code()))];
-    } else {
-      ++statuses[std::to_string(response->status)];
-      if (response->status == 200) {
-        ++ok;
-      } else {
+  auto make_requests = [&](int thread) {
+    for (int i = 0; i < args.requests; ++i) {
+      if (i > 0 && args.interval_ms > 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(args.interval_ms));
+      }
+      const auto& url = urls[static_cast<std::size_t>(i + thread) % urls.size()];
+      auto response = http->get(url);
+      std::lock_guard<std::mutex> lock(results_mutex);
+      if (!response) {
         ++failed;
+        ++errors[std::string(to_string(response.error().code()))];
+      } else {
+        ++statuses[std::to_string(response->status)];
+        if (response->status == 200) {
+          ++ok;
+        } else {
+          ++failed;
+        }
       }
     }
-  }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 1; t < args.threads; ++t) threads.emplace_back(make_requests, t);
+  make_requests(0);
+  for (auto& thread : threads) thread.join();
   const auto elapsed = std::chrono::steady_clock::now() - start;
   // A background refresh may still be in flight: ~Session lets it finish (the server has
   // granted it; its rotated token is saved and "refreshed" emitted) before the events are

@@ -36,6 +36,16 @@
 /// login_required and the application calls sign_in() itself (from a button, say, so that the
 /// browser never opens unasked).
 ///
+/// Several APIs: list them in DesktopClientOptions::http.apis (origin -> TokenTarget, see
+/// HttpClientOptions::apis); each origin then gets its own API's token and an unlisted origin
+/// none. The interactive sign-in names every listed resource (RFC 8707 `resource` at the
+/// authorization or device authorization endpoint, after BrowserSignInOptions::resources /
+/// DeviceSignInOptions::resources of its own), so that one grant covers them all; its access
+/// token serves the first resource's target, and the other APIs' tokens come by refresh when
+/// first needed. token(target) serves one API's token. When an API answers
+/// ErrorCode::insufficient_scope, step_up(target, oauth()->scope) asks the user for more (see
+/// the guide's "Several APIs").
+///
 /// Launch: create() sends nothing. With a valid stored access token the first call goes straight
 /// to the API, with no request to the authorization server (so it works offline from it too);
 /// discovery happens with the first refresh, sign-in or sign-out, and its errors come back
@@ -69,6 +79,7 @@
 #include "freshtoken/secret_store.hpp"
 #include "freshtoken/session.hpp"
 #include "freshtoken/sign_in.hpp"
+#include "freshtoken/token_source.hpp"
 #include "freshtoken/transport.hpp"
 
 namespace freshtoken {
@@ -113,7 +124,8 @@ struct DesktopClientOptions {
   DeviceSignInOptions device;
   /// When and how the Session refreshes.
   RefreshPolicy policy;
-  /// Redirects and asynchronous sends of the HttpClient.
+  /// Redirects, asynchronous sends and the origin list (apis: which origin gets which API's
+  /// token; its resources are named at sign-in) of the HttpClient.
   HttpClientOptions http;
   /// Null: make_transport().
   std::shared_ptr<Transport> transport;
@@ -168,12 +180,28 @@ class FRESHTOKEN_PLATFORM_API DesktopClient {
 
   /// The access token (for another library's requests), after a sign-in when one is needed.
   Result<Secret> token();
+  /// token() for one API: Session::token(target), after a sign-in when one is needed. Errors as
+  /// token()'s; a resource the server does not know is token_endpoint with oauth()->error
+  /// "invalid_target" (the sign-in stays).
+  Result<Secret> token(const TokenTarget& target);
 
   /// Runs the interactive sign-in (browser or device, as configured) now, whether or not the
   /// session is signed in, and installs its tokens (Session::sign_in); while another thread's
   /// sign-in runs, waits for that one and returns its result instead. A save failure is
   /// returned, but the tokens are still served from memory.
   Result<void> sign_in();
+  /// Step-up: runs the interactive sign-in (as configured) now, asking for the sign-in's scope,
+  /// those of this client's earlier step-ups, `target.scope` and `scope` (typically the
+  /// oauth()->scope of an ErrorCode::insufficient_scope), naming target.resource first and
+  /// then every resource of the origin list; installs its tokens with Session::step_up: the
+  /// new refresh token replaces the old one, its access token serves `target` (pass the
+  /// target HttpClientOptions::apis names for that API, so that a retry gets it), and the
+  /// other targets' access tokens are kept. Runs after an interactive sign-in under way, never
+  /// beside it. Errors: the flow's (timeout, cancelled, login_required when the user refuses,
+  /// token_endpoint invalid_scope for a scope the server does not know), Session::step_up's.
+  /// The scopes of earlier step-ups are remembered by this DesktopClient only; another
+  /// process's step-up asks again for the sign-in's scope plus its own.
+  Result<void> step_up(const TokenTarget& target, const std::string& scope = {});
   /// Session::sign_out(): forgets the tokens here and in the store, and revokes the refresh
   /// token when the server can. The next call that needs a token signs in again.
   Result<void> sign_out();
