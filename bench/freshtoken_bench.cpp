@@ -63,6 +63,9 @@ struct Options {
   // every request carries a proof; the baseline signs one of its own per request with the same
   // key (see RawCurlStep).
   bool dpop = false;
+  // One sign-in, many APIs: the SDK's HttpClient lists the API's origin with its RFC 8707
+  // resource (HttpClientOptions::apis), so each request takes that target's token.
+  bool resource = false;
 };
 
 // The DPoP key both modes prove with; null without --dpop.
@@ -404,7 +407,10 @@ std::optional<SdkContext> make_sdk(const Options& options, const json& tokens) {
     std::cerr << "freshtoken-bench: sign_in failed: " << signed_in.error().to_string() << "\n";
     return std::nullopt;
   }
-  ctx.client = std::make_unique<freshtoken::HttpClient>(ctx.transport, ctx.session);
+  freshtoken::HttpClientOptions http;
+  if (options.resource) http.apis = {{options.issuer, {options.issuer + "/api", ""}}};
+  ctx.client =
+      std::make_unique<freshtoken::HttpClient>(ctx.transport, ctx.session, std::move(http));
   return ctx;
 }
 
@@ -780,6 +786,9 @@ int main(int argc, char** argv) {
   app.add_flag("--dpop", options.dpop,
                "DPoP-bound tokens and a proof per request (the server needs --dpop required); "
                "raw-curl signs a proof per request with the same key");
+  app.add_flag("--resource", options.resource,
+               "the SDK lists the API's origin with its resource (HttpClientOptions::apis) and "
+               "sends that API's own token");
   app.add_option("--count", options.count, "memory mode: objects of each kind")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
