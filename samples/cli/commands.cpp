@@ -376,8 +376,14 @@ int run_status(Context& context) {
   std::cout << "Issuer:         " << options.issuer << '\n'
             << "Client:         " << options.client_id << '\n'
             << "Signed in as:   " << who << '\n'
-            << "Access token:   " << describe_expiry(status->access_token_expires_at) << '\n'
-            << "Refresh token:  kept in " << context.store().describe() << '\n'
+            << "Access token:   " << describe_expiry(status->access_token_expires_at) << '\n';
+  // The tokens of other APIs (RFC 8707 resources) the same sign-in serves.
+  for (const auto& target : status->targets) {
+    std::cout << "API token:      " << target.target.resource
+              << (target.target.scope.empty() ? "" : " (scope " + target.target.scope + ")") << ", "
+              << describe_expiry(target.expires_at) << '\n';
+  }
+  std::cout << "Refresh token:  kept in " << context.store().describe() << '\n'
             << "DPoP key:       "
             << (status->dpop_thumbprint.empty() ? "none (Bearer tokens)"
                                                 : "thumbprint " + status->dpop_thumbprint)

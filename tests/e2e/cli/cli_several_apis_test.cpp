@@ -68,6 +68,11 @@ TEST_F(CliSeveralApisTest, GetWithTheResourceReachesTheSecondApiAndWithoutItIsRe
   // (Refused again after the 401's refresh and retry: the new default token is no better.)
   EXPECT_GE(resource_counter(files_, "api_401"), 1);
 
+  // status lists the second API's token (no secret: its resource and expiry).
+  const auto status = cli({"status"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_THAT(status.out, HasSubstr("API token:      " + files_));
+
   // --scope after the command is the token's: a narrower token for /api still works there.
   const auto narrowed = cli({"get", "/api/me", "--resource", api_, "--scope", "api"});
   ASSERT_EQ(narrowed.exit_code, 0) << narrowed.err;
